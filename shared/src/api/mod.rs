@@ -1,0 +1,233 @@
+//! The public HTTP API as data: every route, which module worker serves it, whether
+//! it needs a token. The gateway routes with it, module workers dispatch with it, and
+//! the OpenAPI document is generated from it, so the three cannot disagree.
+
+pub mod openapi;
+
+/// How a route authenticates its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone may call it.
+    Public,
+    /// A bearer access token is required.
+    Bearer,
+}
+
+/// One operation of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template; `{name}` is a parameter.
+    pub path: &'static str,
+    /// Service binding of the module worker that serves it; `None` for the gateway's own.
+    pub module: Option<&'static str>,
+    /// Stable operation id.
+    pub operation: &'static str,
+    /// One line for the docs.
+    pub summary: &'static str,
+    /// Authentication.
+    pub auth: Auth,
+    /// Whether `Idempotency-Key` is honoured.
+    pub idempotent: bool,
+    /// Success status.
+    pub success: u16,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    module: Option<&'static str>,
+    operation: &'static str,
+    summary: &'static str,
+    auth: Auth,
+    success: u16,
+) -> Route {
+    Route {
+        method,
+        path,
+        module,
+        operation,
+        summary,
+        auth,
+        idempotent: false,
+        success,
+    }
+}
+
+const fn idempotent(r: Route) -> Route {
+    Route {
+        idempotent: true,
+        ..r
+    }
+}
+
+/// Binding name of the firm module worker.
+pub const FIRM: Option<&str> = Some("FIRM");
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/v1/health",
+        None,
+        "getHealth",
+        "Liveness of the gateway and its database",
+        Auth::Public,
+        200,
+    ),
+    route(
+        "GET",
+        "/v1/openapi.json",
+        None,
+        "getOpenApi",
+        "This API's OpenAPI 3.1 document",
+        Auth::Public,
+        200,
+    ),
+    idempotent(route(
+        "POST",
+        "/v1/firms",
+        FIRM,
+        "provisionFirm",
+        "Create a firm and its owner; returns the owner's access token",
+        Auth::Public,
+        201,
+    )),
+    route(
+        "GET",
+        "/v1/firm",
+        FIRM,
+        "getFirm",
+        "The caller's firm",
+        Auth::Bearer,
+        200,
+    ),
+    route(
+        "PATCH",
+        "/v1/firm",
+        FIRM,
+        "updateFirm",
+        "Change the firm's settings (If-Match with its etag)",
+        Auth::Bearer,
+        200,
+    ),
+    route(
+        "GET",
+        "/v1/firm/provisioning",
+        FIRM,
+        "getFirmProvisioning",
+        "Background provisioning steps completed for the firm",
+        Auth::Bearer,
+        200,
+    ),
+    route(
+        "GET",
+        "/v1/firm/events",
+        FIRM,
+        "listFirmEvents",
+        "The firm's domain events and their delivery",
+        Auth::Bearer,
+        200,
+    ),
+    route(
+        "POST",
+        "/v1/firm/events/{event_id}/redeliver",
+        FIRM,
+        "redeliverFirmEvent",
+        "Queue one of the firm's events for delivery again",
+        Auth::Bearer,
+        202,
+    ),
+];
+
+/// A request matched against [`ROUTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    /// The route and its path parameters in template order.
+    Found(&'static Route, Vec<(&'static str, String)>),
+    /// The path exists but not with this method; the methods it has.
+    MethodNotAllowed(Vec<&'static str>),
+    /// No such path.
+    NotFound,
+}
+
+/// Finds the route for `method` and `path`.
+pub fn resolve(method: &str, path: &str) -> Match {
+    let mut allowed = Vec::new();
+    for r in ROUTES {
+        if let Some(params) = match_path(r.path, path) {
+            if r.method == method || (method == "HEAD" && r.method == "GET") {
+                return Match::Found(r, params);
+            }
+            allowed.push(r.method);
+        }
+    }
+    if allowed.is_empty() {
+        Match::NotFound
+    } else {
+        Match::MethodNotAllowed(allowed)
+    }
+}
+
+fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.push((name, ps.to_owned()));
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve_with_parameters() {
+        match resolve("POST", "/v1/firm/events/evt_1/redeliver") {
+            Match::Found(r, params) => {
+                assert_eq!(r.operation, "redeliverFirmEvent");
+                assert_eq!(params, vec![("event_id", "evt_1".to_owned())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(resolve("GET", "/v1/firm/"), Match::Found(r, _) if r.operation == "getFirm")
+        );
+        assert_eq!(
+            resolve("DELETE", "/v1/firm"),
+            Match::MethodNotAllowed(vec!["GET", "PATCH"])
+        );
+        assert_eq!(resolve("GET", "/v1/nothing"), Match::NotFound);
+        assert_eq!(
+            resolve("POST", "/v1/firm/events//redeliver"),
+            Match::NotFound
+        );
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut ids: Vec<_> = ROUTES.iter().map(|r| r.operation).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ROUTES.len());
+    }
+}

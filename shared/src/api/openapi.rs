@@ -1,0 +1,159 @@
+//! The OpenAPI 3.1 document, generated from the route table.
+
+use serde_json::{json, Map, Value};
+
+use super::{Auth, Route, ROUTES};
+
+fn schemas() -> Value {
+    json!({
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details",
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "instance": {"type": "string"}, "request_id": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"}}}}
+            },
+            "required": ["type", "title", "status"]
+        },
+        "Firm": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"}, "slug": {"type": "string"},
+                "status": {"enum": ["trial", "active", "suspended", "canceled"]},
+                "tier": {"enum": ["starter", "professional", "enterprise"]},
+                "timezone": {"type": "string"}, "currency": {"type": "string"}, "locale": {"type": "string"},
+                "fiscal_year_start_month": {"type": "integer"}, "trial_ends_at": {"type": ["integer", "null"]},
+                "provisioned_at": {"type": ["integer", "null"]}, "created_at": {"type": "integer"},
+                "updated_at": {"type": "integer"}, "version": {"type": "integer"}, "etag": {"type": "string"}
+            }
+        },
+        "ProvisionFirm": {
+            "type": "object",
+            "required": ["name", "slug", "owner"],
+            "additionalProperties": false,
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 255},
+                "slug": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$"},
+                "timezone": {"type": "string", "default": "America/New_York"},
+                "currency": {"type": "string", "default": "USD"},
+                "owner": {"type": "object", "required": ["email", "password", "name"], "additionalProperties": false,
+                          "properties": {"email": {"type": "string", "format": "email"},
+                                         "password": {"type": "string", "minLength": 12},
+                                         "name": {"type": "string"}}}
+            }
+        },
+        "Provisioned": {
+            "type": "object",
+            "properties": {"firm": {"$ref": "#/components/schemas/Firm"}, "access_token": {"type": "string"},
+                           "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}}
+        },
+        "FirmPatch": {
+            "type": "object",
+            "additionalProperties": false,
+            "minProperties": 1,
+            "properties": {"name": {"type": "string"}, "timezone": {"type": "string"}, "currency": {"type": "string"},
+                           "locale": {"type": "string"}, "fiscal_year_start_month": {"type": "integer", "minimum": 1, "maximum": 12}}
+        }
+    })
+}
+
+fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
+    match operation {
+        "provisionFirm" => (Some("ProvisionFirm"), Some("Provisioned")),
+        "getFirm" => (None, Some("Firm")),
+        "updateFirm" => (Some("FirmPatch"), Some("Firm")),
+        _ => (None, None),
+    }
+}
+
+fn operation(r: &Route) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), r.operation.into());
+    op.insert("summary".into(), r.summary.into());
+    let mut parameters: Vec<Value> = r
+        .path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    if r.idempotent {
+        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
+    }
+    if r.method == "PATCH" {
+        parameters.push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+    }
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), parameters.into());
+    }
+    if r.auth == Auth::Public {
+        op.insert("security".into(), json!([]));
+    }
+    let (request, response) = bodies(r.operation);
+    if let Some(schema) = request {
+        op.insert(
+            "requestBody".into(),
+            json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+        );
+    }
+    let success = match response {
+        Some(schema) => {
+            json!({"description": "Success", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+        }
+        None => json!({"description": "Success"}),
+    };
+    let problem = json!({"description": "Problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    let mut responses = Map::new();
+    responses.insert(r.success.to_string(), success);
+    responses.insert("default".into(), problem);
+    op.insert("responses".into(), responses.into());
+    op.into()
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for r in ROUTES {
+        let entry = paths
+            .entry(r.path)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(methods) = entry {
+            methods.insert(r.method.to_ascii_lowercase(), operation(r));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Firmament API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Operations platform for professional-services firms."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": schemas()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_once() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        let count: usize = paths.values().map(|m| m.as_object().unwrap().len()).sum();
+        assert_eq!(count, ROUTES.len());
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()];
+            assert_eq!(op["operationId"], r.operation);
+        }
+        // Every schema referenced exists.
+        let text = doc.to_string();
+        for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+            assert!(text.contains(&format!("#/components/schemas/{name}")) || name == "Problem");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! What an access token says about its bearer.
+
+use serde::{Deserialize, Serialize};
+
+use super::roles::{Access, Area, Flag, Role};
+use crate::kernel::error::DomainError;
+
+/// The custom claims Firmament signs into an access token (`exp`, `nbf` and `iat`
+/// travel beside them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user's id.
+    pub sub: String,
+    /// The firm this token acts in.
+    pub firm: String,
+    /// The member's role in that firm.
+    pub role: Role,
+    /// Rights granted on top of the role.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+    /// The sign-in session the token belongs to.
+    pub sid: String,
+    /// How the user authenticated (`pwd`, `otp`, `sms`, `oidc`, `saml`).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// Who issued it.
+    pub iss: String,
+    /// Who it is for.
+    pub aud: String,
+}
+
+/// Claims whose signature, issuer, audience and validity window were checked.
+/// Only the token verifier makes one, so holding one proves the checks ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedClaims {
+    pub(super) claims: AccessClaims,
+    pub(super) expires_at: i64,
+}
+
+impl VerifiedClaims {
+    /// The user.
+    pub fn user_id(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// The firm.
+    pub fn firm_id(&self) -> &str {
+        &self.claims.firm
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.claims.role
+    }
+
+    /// The flags.
+    pub fn flags(&self) -> &[Flag] {
+        &self.claims.flags
+    }
+
+    /// The session.
+    pub fn session_id(&self) -> &str {
+        &self.claims.sid
+    }
+
+    /// Expiry, Unix seconds.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    /// Ok when the bearer's role and flags allow `access` to `area`.
+    pub fn require(&self, area: Area, access: Access) -> Result<(), DomainError> {
+        super::roles::authorize(self.claims.role, &self.claims.flags, area, access)
+    }
+}

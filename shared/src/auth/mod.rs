@@ -1,0 +1,8 @@
+//! Identity and access: who the caller is (signed access tokens), what their role
+//! lets them do (the permission matrix), and how passwords are kept.
+
+pub mod claims;
+pub mod password;
+pub mod roles;
+pub mod token;
+pub mod users;

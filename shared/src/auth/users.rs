@@ -1,0 +1,39 @@
+//! User accounts (one person, possibly member of several firms) and the statements
+//! that keep them. The `auth_` tables belong to this module; other modules build
+//! their batches with these functions rather than writing the SQL themselves.
+
+use serde::{Deserialize, Serialize};
+
+use crate::kernel::sql::Statement;
+use crate::kernel::time::Instant;
+use crate::kernel::validate::EmailAddress;
+use crate::stmt;
+
+/// A person who can sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// `usr_…`
+    pub id: String,
+    /// Sign-in address, lower-case, unique.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Inserts a user with a password hash; fails on `auth_users.email` if the address is taken.
+pub fn insert(
+    id: &str,
+    email: &EmailAddress,
+    name: &str,
+    password_hash: &str,
+    now: Instant,
+) -> Statement {
+    stmt!(
+        "INSERT INTO auth_users (id, email, name, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        id,
+        email.as_str(),
+        name,
+        password_hash,
+        now.millis()
+    )
+}

@@ -1,0 +1,191 @@
+//! Provisioning: a new firm, its owner's account and the owner's membership, created
+//! in one batch together with the `firm.created` event.
+
+use crate::auth::claims::AccessClaims;
+use crate::auth::password::NewPassword;
+use crate::auth::roles::{Flag, Role};
+use crate::auth::users::{self, User};
+use crate::kernel::error::DomainResult;
+use crate::kernel::events::{self, EventEnvelope};
+use crate::kernel::id::new_id;
+use crate::kernel::money::Currency;
+use crate::kernel::sql::Statement;
+use crate::kernel::tenant::TenantScope;
+use crate::kernel::time::{Instant, TimeZone};
+use crate::kernel::validate::{text, EmailAddress, Input, Validator};
+
+use super::model::{parse_slug, Firm, FirmStatus, Tier, TRIAL_DAYS};
+use super::repository;
+
+/// Default zone when the request names none (the original's default).
+pub const DEFAULT_TIMEZONE: &str = "America/New_York";
+/// Default currency when the request names none.
+pub const DEFAULT_CURRENCY: &str = "USD";
+
+/// A checked provisioning request.
+pub struct ProvisionFirm {
+    name: String,
+    slug: String,
+    timezone: TimeZone,
+    currency: Currency,
+    owner_email: EmailAddress,
+    owner_name: String,
+    owner_password: NewPassword,
+}
+
+impl ProvisionFirm {
+    /// Reads `{"name", "slug", "timezone"?, "currency"?, "owner": {"email", "password", "name"}}`.
+    pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
+        let input = Input::body(body)?;
+        let mut v = Validator::new();
+        input.reject_unknown(&mut v, &["name", "slug", "timezone", "currency", "owner"]);
+        let name = input
+            .string(&mut v, "name", true)
+            .and_then(|s| v.take(text("name", s, 1, 255)));
+        let slug = input
+            .string(&mut v, "slug", true)
+            .and_then(|s| v.take(parse_slug("slug", s)));
+        let timezone_raw = input
+            .string(&mut v, "timezone", false)
+            .unwrap_or(DEFAULT_TIMEZONE);
+        let timezone = v.take(TimeZone::parse("timezone", timezone_raw));
+        let currency_raw = input
+            .string(&mut v, "currency", false)
+            .unwrap_or(DEFAULT_CURRENCY);
+        let currency = v.take(Currency::parse("currency", currency_raw));
+        let mut owner_email = None;
+        let mut owner_name = None;
+        let mut owner_password = None;
+        if let Some(owner) = input.object(&mut v, "owner", true) {
+            owner.reject_unknown(&mut v, &["email", "password", "name"]);
+            owner_email = owner
+                .string(&mut v, "email", true)
+                .and_then(|s| v.take(EmailAddress::parse("owner.email", s)));
+            owner_name = owner
+                .string(&mut v, "name", true)
+                .and_then(|s| v.take(text("owner.name", s, 1, 255)));
+            owner_password = owner.string(&mut v, "password", true).and_then(|s| {
+                v.take(NewPassword::parse(
+                    "owner.password",
+                    s,
+                    owner_email.as_ref(),
+                ))
+            });
+        }
+        v.finish()?;
+        match (
+            name,
+            slug,
+            timezone,
+            currency,
+            owner_email,
+            owner_name,
+            owner_password,
+        ) {
+            (
+                Some(name),
+                Some(slug),
+                Some(timezone),
+                Some(currency),
+                Some(owner_email),
+                Some(owner_name),
+                Some(owner_password),
+            ) => Ok(Self {
+                name,
+                slug,
+                timezone,
+                currency,
+                owner_email,
+                owner_name,
+                owner_password,
+            }),
+            _ => Err(crate::DomainError::invalid(
+                "body",
+                "invalid",
+                "the request is incomplete",
+            )),
+        }
+    }
+}
+
+/// Everything a provisioning writes, ready to run as one batch.
+pub struct Provisioned {
+    /// The new firm.
+    pub firm: Firm,
+    /// Its owner's account.
+    pub owner: User,
+    /// Claims for the owner's first access token.
+    pub owner_claims: AccessClaims,
+    /// The `firm.created` event, to publish after the batch.
+    pub event: EventEnvelope,
+    /// The statements, in order.
+    pub statements: Vec<Statement>,
+}
+
+/// Type of the event a provisioning emits.
+pub const FIRM_CREATED: &str = "firm.created";
+
+/// Plans the provisioning of `input` at `now` (hashes the password, makes the ids).
+pub fn plan(input: ProvisionFirm, now: Instant) -> DomainResult<Provisioned> {
+    let firm_id = new_id("frm", now.millis())?;
+    let user_id = new_id("usr", now.millis())?;
+    let scope = TenantScope::for_new_firm(&firm_id);
+    let password_hash = input.owner_password.hash()?;
+    let firm = Firm {
+        id: firm_id.clone(),
+        name: input.name,
+        slug: input.slug,
+        status: FirmStatus::Trial,
+        tier: Tier::Starter,
+        timezone: input.timezone.name().to_owned(),
+        currency: input.currency.code().to_owned(),
+        locale: "en-US".to_owned(),
+        fiscal_year_start_month: 1,
+        trial_ends_at: Some(now.plus_millis(TRIAL_DAYS * 86_400_000).millis()),
+        provisioned_at: None,
+        created_at: now.millis(),
+        updated_at: now.millis(),
+        version: 1,
+    };
+    let owner = User {
+        id: user_id.clone(),
+        email: input.owner_email.as_str().to_owned(),
+        name: input.owner_name.clone(),
+    };
+    let flags = Flag::ALL.to_vec();
+    let event = EventEnvelope::new(
+        &scope,
+        FIRM_CREATED,
+        now,
+        serde_json::json!({ "firm_id": firm.id, "slug": firm.slug, "owner_user_id": owner.id }),
+    )?;
+    let statements = vec![
+        repository::insert_firm(&firm),
+        users::insert(
+            &user_id,
+            &input.owner_email,
+            &input.owner_name,
+            &password_hash,
+            now,
+        ),
+        repository::insert_membership(&scope, &user_id, Role::FirmAdmin, &flags, now),
+        events::record(&event, now)?,
+    ];
+    let owner_claims = AccessClaims {
+        sub: user_id,
+        firm: firm_id,
+        role: Role::FirmAdmin,
+        flags,
+        sid: new_id("ses", now.millis())?,
+        amr: vec!["pwd".to_owned()],
+        iss: String::new(),
+        aud: String::new(),
+    };
+    Ok(Provisioned {
+        firm,
+        owner,
+        owner_claims,
+        event,
+        statements,
+    })
+}

@@ -1,0 +1,15 @@
+//! The kernel every module stands on: ids, money, time, errors, paging, validation,
+//! tenant scope, events and the storage port.
+
+pub mod error;
+pub mod events;
+pub mod id;
+pub mod idempotency;
+pub mod money;
+pub mod paging;
+pub mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod tenant;
+pub mod time;
+pub mod validate;

@@ -1,0 +1,271 @@
+//! Helpers for the end-to-end tests. The system under test is the real one: every
+//! worker on local workerd (wrangler dev) with a fresh local D1, started by
+//! `tests/run-e2e`, which passes its address in `FIRMAMENT_URL`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant as StdInstant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// Base URL of the running system.
+pub fn base() -> String {
+    std::env::var("FIRMAMENT_URL").unwrap_or_else(|_| {
+        panic!("FIRMAMENT_URL is not set: run the end-to-end tests with tests/run-e2e")
+    })
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Header names (lower-case) and values.
+    pub headers: Vec<(String, String)>,
+    /// Body text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON (Null when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts this is a problem+json with `status`, and returns its body.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert!(
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:firmament:problem:")),
+            "{body}"
+        );
+        assert!(self.header("x-request-id").is_some());
+        body
+    }
+
+    /// The fields named in a validation problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A request being built.
+pub struct Call {
+    method: &'static str,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+/// Starts a request.
+pub fn call(method: &'static str, path: &str) -> Call {
+    Call {
+        method,
+        path: path.to_owned(),
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+impl Call {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds `Authorization: Bearer`.
+    pub fn token(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// A JSON body.
+    pub fn json(self, body: &Value) -> Self {
+        self.raw("application/json", body.to_string().into_bytes())
+    }
+
+    /// A body with any content type.
+    pub fn raw(mut self, content_type: &str, body: Vec<u8>) -> Self {
+        self.headers
+            .push(("content-type".to_owned(), content_type.to_owned()));
+        self.body = Some(body);
+        self
+    }
+
+    /// Sends it and returns the answer, whatever its status.
+    pub fn send(self) -> Reply {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build();
+        let mut req = agent.request(self.method, &format!("{}{}", base(), self.path));
+        for (k, v) in &self.headers {
+            req = req.set(k, v);
+        }
+        let result = match self.body {
+            Some(body) => req.send_bytes(&body),
+            None => req.call(),
+        };
+        let resp = match result {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{} {} failed: {e}", self.method, self.path),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| {
+                resp.header(&n)
+                    .map(|v| (n.to_ascii_lowercase(), v.to_owned()))
+            })
+            .collect();
+        let text = resp.into_string().unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test in this run uses.
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{n}-{}", std::process::id(), nanos % 100_000)
+}
+
+/// A firm provisioned through the API, with its owner signed in.
+pub struct TestFirm {
+    /// The firm as returned.
+    pub firm: Value,
+    /// The owner's user record.
+    pub owner: Value,
+    /// The owner's access token.
+    pub token: String,
+}
+
+impl TestFirm {
+    /// The body of a valid provisioning request for `slug`.
+    pub fn request(slug: &str) -> Value {
+        json!({"name": format!("Firm {slug}"), "slug": slug, "timezone": "Europe/Paris", "currency": "EUR",
+               "owner": {"email": format!("owner@{slug}.test"), "password": "correct horse battery staple", "name": "Owner"}})
+    }
+
+    /// Provisions a new firm and signs its owner in.
+    pub fn provision() -> Self {
+        let slug = unique("firm");
+        let reply = call("POST", "/v1/firms").json(&Self::request(&slug)).send();
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let body = reply.json();
+        Self {
+            firm: body["firm"].clone(),
+            owner: body["owner"].clone(),
+            token: body["access_token"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// The firm's id.
+    pub fn id(&self) -> &str {
+        self.firm["id"].as_str().unwrap_or_default()
+    }
+
+    /// A token for this firm signed with the deployment's key, with claims changed by `edit`.
+    pub fn token_with(&self, edit: impl FnOnce(&mut Value)) -> String {
+        let mut claims = decode_claims(&self.token);
+        edit(&mut claims);
+        sign(&claims, &header_kid(&self.token))
+    }
+}
+
+/// The payload of a compact JWT.
+pub fn decode_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap_or_default())
+        .unwrap_or(Value::Null)
+}
+
+fn header_kid(token: &str) -> String {
+    let header = token.split('.').next().unwrap_or_default();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap_or_default())
+        .unwrap_or(Value::Null);
+    header["kid"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Signs arbitrary claims as EdDSA with the local deployment's key (from
+/// `FIRMAMENT_SIGNING_KEY`, set by the harness), to make tokens the API never issues
+/// (other roles, expired ones) but that carry a valid signature.
+pub fn sign(claims: &Value, kid: &str) -> String {
+    let spec = std::env::var("FIRMAMENT_SIGNING_KEY")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_SIGNING_KEY is not set"));
+    let seed = spec.split_once(':').map(|(_, s)| s).unwrap_or_default();
+    let seed = ed25519_compact::Seed::from_slice(&URL_SAFE_NO_PAD.decode(seed).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("bad key: {e}"));
+    let pair = ed25519_compact::KeyPair::from_seed(seed);
+    let header =
+        URL_SAFE_NO_PAD.encode(json!({"alg": "EdDSA", "kid": kid, "typ": "JWT"}).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let input = format!("{header}.{payload}");
+    let signature = pair.sk.sign(input.as_bytes(), None);
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = StdInstant::now();
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Fires the cron triggers the way the platform would (wrangler's scheduled endpoint).
+pub fn fire_cron() {
+    let reply = call("GET", "/__scheduled?cron=*+*+*+*+*").send();
+    assert_eq!(reply.status, 200, "scheduled endpoint: {}", reply.text);
+}

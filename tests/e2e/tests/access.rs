@@ -1,0 +1,184 @@
+//! Credentials and authorisation: missing, forged, expired and misdirected tokens;
+//! roles that may not act; one firm's token against another firm's data.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use firmament_e2e::{call, unix_now, TestFirm};
+use serde_json::json;
+
+#[test]
+fn no_token_is_401_with_a_bearer_challenge() {
+    for (method, path) in [
+        ("GET", "/v1/firm"),
+        ("PATCH", "/v1/firm"),
+        ("GET", "/v1/firm/events"),
+        ("GET", "/v1/firm/provisioning"),
+    ] {
+        let reply = call(method, path).send();
+        reply.problem(401);
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Bearer"),
+            "{method} {path}"
+        );
+    }
+    call("GET", "/v1/firm")
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .problem(401);
+    call("GET", "/v1/firm")
+        .header("authorization", "Bearer")
+        .send()
+        .problem(401);
+}
+
+#[test]
+fn forged_tampered_and_misdirected_tokens_are_401() {
+    let firm = TestFirm::provision();
+    let parts: Vec<&str> = firm.token.split('.').collect();
+    // A flipped signature.
+    let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    sig[0] ^= 1;
+    let bad_sig = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig));
+    // A payload edited after signing.
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["role"] = json!("firm_admin");
+    claims["sub"] = json!("usr_someone_else");
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    // alg: none.
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        parts[1]
+    );
+    // Validly signed, but expired / not yet valid / for another audience / another issuer / unknown key.
+    let expired = firm.token_with(|c| {
+        c["exp"] = json!(unix_now() - 3600);
+        c["iat"] = json!(unix_now() - 7200);
+        c["nbf"] = json!(unix_now() - 7200);
+    });
+    let future = firm.token_with(|c| c["nbf"] = json!(unix_now() + 3600));
+    let wrong_aud = firm.token_with(|c| c["aud"] = json!("another-api"));
+    let wrong_iss = firm.token_with(|c| c["iss"] = json!("someone-else"));
+    for (what, token) in [
+        ("bad signature", bad_sig),
+        ("tampered", tampered),
+        ("alg none", none),
+        ("expired", expired),
+        ("not yet valid", future),
+        ("wrong audience", wrong_aud),
+        ("wrong issuer", wrong_iss),
+        ("garbage", "abc.def.ghi".to_owned()),
+    ] {
+        let reply = call("GET", "/v1/firm").token(&token).send();
+        assert_eq!(reply.status, 401, "{what}: {}", reply.text);
+    }
+}
+
+#[test]
+fn a_token_signed_with_another_key_is_401() {
+    let firm = TestFirm::provision();
+    let pair = ed25519_compact::KeyPair::generate();
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"attacker","typ":"JWT"}"#);
+    let payload = firm.token.split('.').nth(1).unwrap();
+    let input = format!("{header}.{payload}");
+    let sig = pair.sk.sign(input.as_bytes(), None);
+    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
+    call("GET", "/v1/firm").token(&token).send().problem(401);
+}
+
+#[test]
+fn readonly_and_staff_may_read_but_not_change_settings() {
+    let firm = TestFirm::provision();
+    for role in ["readonly", "staff", "manager", "partner", "billing"] {
+        let token = firm.token_with(|c| {
+            c["role"] = json!(role);
+            c["flags"] = json!([]);
+        });
+        assert_eq!(
+            call("GET", "/v1/firm").token(&token).send().status,
+            200,
+            "{role} reads"
+        );
+        let reply = call("PATCH", "/v1/firm")
+            .token(&token)
+            .json(&json!({"name": "Renamed"}))
+            .send();
+        reply.problem(403);
+        // Event administration is the firm admin's.
+        call("GET", "/v1/firm/events")
+            .token(&token)
+            .send()
+            .problem(403);
+    }
+    // A firm_admin without can_manage_settings may not change settings either.
+    let admin_without_flag = firm.token_with(|c| c["flags"] = json!(["can_manage_users"]));
+    call("PATCH", "/v1/firm")
+        .token(&admin_without_flag)
+        .json(&json!({"name": "Renamed"}))
+        .send()
+        .problem(403);
+    // A partner granted can_manage_settings may.
+    let partner_with_flag = firm.token_with(|c| {
+        c["role"] = json!("partner");
+        c["flags"] = json!(["can_manage_settings"]);
+    });
+    assert_eq!(
+        call("PATCH", "/v1/firm")
+            .token(&partner_with_flag)
+            .json(&json!({"name": "Renamed"}))
+            .send()
+            .status,
+        200
+    );
+}
+
+#[test]
+fn firm_a_never_reads_or_changes_firm_b() {
+    let a = TestFirm::provision();
+    let b = TestFirm::provision();
+    // A's token always lands on A.
+    let seen = call("GET", "/v1/firm").token(&a.token).send().json();
+    assert_eq!(seen["id"], a.id());
+    assert_eq!(
+        call("PATCH", "/v1/firm")
+            .token(&a.token)
+            .json(&json!({"name": "A renamed"}))
+            .send()
+            .status,
+        200
+    );
+    assert_eq!(
+        call("GET", "/v1/firm").token(&b.token).send().json()["name"],
+        b.firm["name"]
+    );
+    // B's events are invisible to A, and A cannot redeliver them.
+    let b_events = call("GET", "/v1/firm/events").token(&b.token).send().json();
+    let b_event = b_events["items"][0]["id"].as_str().unwrap().to_owned();
+    let a_events = call("GET", "/v1/firm/events").token(&a.token).send().json();
+    assert!(a_events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["id"] != b_event.as_str()));
+    call("POST", &format!("/v1/firm/events/{b_event}/redeliver"))
+        .token(&a.token)
+        .send()
+        .problem(404);
+    // A token naming B's firm but for A's user, unsigned by the deployment, is refused.
+    let mut claims = firmament_e2e::decode_claims(&a.token);
+    claims["firm"] = json!(b.id());
+    let forged = format!(
+        "{}.{}.{}",
+        a.token.split('.').next().unwrap(),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        a.token.split('.').nth(2).unwrap()
+    );
+    call("GET", "/v1/firm").token(&forged).send().problem(401);
+}
