@@ -5,18 +5,13 @@ use shared::kernel::events::{self, EventEnvelope};
 use shared::kernel::sql::Sql;
 use shared::kernel::time::Instant;
 use shared::DomainError;
-use worker::{Env, MessageBatch, MessageExt as _, Queue};
+use worker::{Env, MessageBatch, MessageExt as _};
 
 use crate::d1::D1;
 use crate::log;
 
 /// Binding name of the events queue producer.
 pub const EVENTS_QUEUE: &str = "EVENTS";
-
-fn queue(env: &Env) -> Result<Queue, DomainError> {
-    env.queue(EVENTS_QUEUE)
-        .map_err(|e| DomainError::Unavailable(format!("queue binding {EVENTS_QUEUE}: {e}")))
-}
 
 /// Sends `batch` to the queue (each body is the envelope's JSON text) and marks the
 /// events published. Failure is logged, not returned: the outbox sweep retries.
@@ -44,7 +39,7 @@ async fn try_publish(
         .iter()
         .map(|e| serde_json::to_string(e).map_err(|e| DomainError::Unavailable(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    let q = queue(env)?;
+    let q = crate::bindings::queue(env, EVENTS_QUEUE)?;
     for chunk in bodies.chunks(100) {
         let messages: Vec<worker::SendMessage<String>> = chunk
             .iter()

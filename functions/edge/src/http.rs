@@ -221,3 +221,13 @@ pub fn with_header(response: Response, name: &str, value: &str) -> Response {
     let _ = response.headers().set(name, value);
     response
 }
+
+/// A query-string parameter, percent-decoded (the first one when repeated).
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    let url = req.inner().url();
+    let query = url.split_once('?').map(|(_, q)| q)?;
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

@@ -4,6 +4,7 @@
 //! in `shared`; this crate only translates between them and the Workers runtime.
 
 pub mod auth;
+pub mod bindings;
 pub mod config;
 pub mod context;
 pub mod d1;

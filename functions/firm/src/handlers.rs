@@ -148,20 +148,12 @@ async fn get_provisioning(req: Request, env: &Env, cx: &RequestContext) -> Handl
     ))
 }
 
-fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.url()
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn list_events(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env)?;
     claims.require(Area::Admin, Access::Read)?;
     let page = PageRequest::parse(
-        query_param(&req, "limit").as_deref(),
-        query_param(&req, "cursor").as_deref(),
+        http::query_param(&req, "limit").as_deref(),
+        http::query_param(&req, "cursor").as_deref(),
     )?;
     let events = events::list(&D1::from_env(env)?, &scope, &page).await?;
     Ok(http::json(200, &events, &cx.request_id))

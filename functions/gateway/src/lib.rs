@@ -71,18 +71,29 @@ async fn serve(req: Request, env: &Env, cx: &RequestContext) -> Response {
 }
 
 async fn health(env: &Env, cx: &RequestContext) -> Response {
-    let db = match edge::D1::from_env(env) {
-        Ok(db) => db,
-        Err(e) => return http::problem(&e, &cx.request_id),
-    };
-    match db.query(shared::stmt!("SELECT 1 AS ok")).await {
-        Ok(_) => http::json(
-            200,
-            &json!({"status": "ok", "database": "ok"}),
-            &cx.request_id,
-        ),
-        Err(e) => http::problem(&e, &cx.request_id),
+    let checks = edge::bindings::probe(env).await;
+    let healthy = checks.iter().all(|(_, outcome)| outcome.is_ok());
+    let mut report = serde_json::Map::new();
+    for (name, outcome) in &checks {
+        if let Err(e) = outcome {
+            edge::log::event(
+                "error",
+                &cx.request_id,
+                "health check failed",
+                json!({"check": name, "error": e.to_string()}),
+            );
+        }
+        report.insert(
+            (*name).to_owned(),
+            if outcome.is_ok() { "ok" } else { "failing" }.into(),
+        );
     }
+    let status = if healthy { "ok" } else { "degraded" };
+    http::json(
+        if healthy { 200 } else { 503 },
+        &json!({"status": status, "checks": report}),
+        &cx.request_id,
+    )
 }
 
 async fn forward(
@@ -94,14 +105,18 @@ async fn forward(
     if route.auth == Auth::Bearer {
         cx.claims(&req, env)?;
     }
-    let body = http::read_body(&mut req, config::body_limit(env)).await?;
+    let has_body = !matches!(req.method(), Method::Get | Method::Head);
+    let body = if has_body {
+        http::read_body(&mut req, config::body_limit(env)).await?
+    } else {
+        Vec::new()
+    };
     let binding = route.module.ok_or(DomainError::NotFound("route"))?;
     let service = env
         .service(binding)
         .map_err(|e| DomainError::Unavailable(format!("service binding {binding}: {e}")))?;
-    let url = req
-        .url()
-        .map_err(|_| DomainError::BadRequest("the request URL is invalid".to_owned()))?;
+    // The raw URL string: parsing it with the `url` crate would pull its IDNA tables into the wasm.
+    let url = req.inner().url();
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
         let _ = headers.append(&name, &value);
@@ -114,26 +129,20 @@ async fn forward(
             worker::js_sys::Uint8Array::from(body.as_slice()).into(),
         ));
     }
-    let inner = Request::new_with_init(url.as_str(), &init)
+    let inner = Request::new_with_init(&url, &init)
         .map_err(|e| DomainError::Unavailable(format!("forward: {e}")))?;
-    let mut answer = service
+    let answer = service
         .fetch_request(inner)
         .await
         .map_err(|e| DomainError::Unavailable(format!("module {binding}: {e}")))?;
-    // A fetched response's headers are immutable; copy them so the gateway can add its own.
+    // A fetched response's headers are immutable: copy them so the gateway can add its
+    // own, and hand the body stream through untouched.
     let headers = Headers::new();
     for (name, value) in answer.headers().entries() {
         let _ = headers.append(&name, &value);
     }
-    let status = answer.status_code();
-    let bytes = answer
-        .bytes()
-        .await
-        .map_err(|e| DomainError::Unavailable(format!("module {binding} body: {e}")))?;
-    Ok(Response::builder()
-        .with_status(status)
-        .with_headers(headers)
-        .fixed(bytes))
+    let (builder, body) = answer.into_parts();
+    Ok(builder.with_headers(headers).body(body))
 }
 
 #[event(scheduled)]

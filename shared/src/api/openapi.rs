@@ -4,59 +4,12 @@ use serde_json::{json, Map, Value};
 
 use super::{Auth, Route, ROUTES};
 
+/// Component schemas, kept as a JSON file: parsed on demand, it costs far less wasm
+/// than the same document built by `json!`.
+const SCHEMAS: &str = include_str!("schemas.json");
+
 fn schemas() -> Value {
-    json!({
-        "Problem": {
-            "type": "object",
-            "description": "RFC 9457 problem details",
-            "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"}, "instance": {"type": "string"}, "request_id": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"}}}}
-            },
-            "required": ["type", "title", "status"]
-        },
-        "Firm": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"}, "name": {"type": "string"}, "slug": {"type": "string"},
-                "status": {"enum": ["trial", "active", "suspended", "canceled"]},
-                "tier": {"enum": ["starter", "professional", "enterprise"]},
-                "timezone": {"type": "string"}, "currency": {"type": "string"}, "locale": {"type": "string"},
-                "fiscal_year_start_month": {"type": "integer"}, "trial_ends_at": {"type": ["integer", "null"]},
-                "provisioned_at": {"type": ["integer", "null"]}, "created_at": {"type": "integer"},
-                "updated_at": {"type": "integer"}, "version": {"type": "integer"}, "etag": {"type": "string"}
-            }
-        },
-        "ProvisionFirm": {
-            "type": "object",
-            "required": ["name", "slug", "owner"],
-            "additionalProperties": false,
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 255},
-                "slug": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$"},
-                "timezone": {"type": "string", "default": "America/New_York"},
-                "currency": {"type": "string", "default": "USD"},
-                "owner": {"type": "object", "required": ["email", "password", "name"], "additionalProperties": false,
-                          "properties": {"email": {"type": "string", "format": "email"},
-                                         "password": {"type": "string", "minLength": 12},
-                                         "name": {"type": "string"}}}
-            }
-        },
-        "Provisioned": {
-            "type": "object",
-            "properties": {"firm": {"$ref": "#/components/schemas/Firm"}, "access_token": {"type": "string"},
-                           "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}}
-        },
-        "FirmPatch": {
-            "type": "object",
-            "additionalProperties": false,
-            "minProperties": 1,
-            "properties": {"name": {"type": "string"}, "timezone": {"type": "string"}, "currency": {"type": "string"},
-                           "locale": {"type": "string"}, "fiscal_year_start_month": {"type": "integer", "minimum": 1, "maximum": 12}}
-        }
-    })
+    serde_json::from_str(SCHEMAS).unwrap_or_default()
 }
 
 fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {

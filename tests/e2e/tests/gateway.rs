@@ -7,7 +7,11 @@ use shared::api::ROUTES;
 fn health_answers_with_a_request_id() {
     let reply = call("GET", "/v1/health").send();
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()["database"], "ok");
+    let body = reply.json();
+    assert_eq!(body["status"], "ok");
+    for check in ["database", "kv", "files"] {
+        assert_eq!(body["checks"][check], "ok", "{check}");
+    }
     assert!(reply
         .header("x-request-id")
         .is_some_and(|id| id.starts_with("req_")));
