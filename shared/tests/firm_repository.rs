@@ -97,6 +97,10 @@ fn provisioning_refuses_a_taken_slug_and_writes_nothing() {
     .unwrap();
     let err = block_on(db.batch(again.statements)).unwrap_err();
     assert!(violates_unique(&err, "firm_firms.slug"), "{err:?}");
+    assert_eq!(
+        provision::explain_conflict(err),
+        DomainError::conflict("slug", "a firm with this slug already exists")
+    );
     let users = block_on(db.query(shared::stmt!(
         "SELECT id FROM auth_users WHERE email = 'bo@other.test'"
     )))

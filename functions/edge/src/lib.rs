@@ -10,6 +10,7 @@ pub mod context;
 pub mod d1;
 pub mod events;
 pub mod http;
+pub mod idempotency;
 pub mod log;
 
 pub use context::RequestContext;

@@ -1,6 +1,7 @@
 //! HTTP handlers of the firm module: parse, authorise, call the domain, answer.
 
 use edge::http::{self, read_json};
+use edge::idempotency::{Begin, Idempotency};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::roles::{Access, Area};
@@ -10,9 +11,8 @@ use shared::firm::repository;
 use shared::firm::settings::FirmPatch;
 use shared::kernel::events;
 use shared::kernel::id;
-use shared::kernel::idempotency::IdempotencyKey;
 use shared::kernel::paging::PageRequest;
-use shared::kernel::sql::{violates_unique, Sql as _};
+use shared::kernel::sql::Sql as _;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -56,25 +56,11 @@ fn firm_response(firm: &Firm, status: u16, cx: &RequestContext) -> Response {
 async fn provision_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (bytes, body) = read_json(&mut req, config::body_limit(env)).await?;
     let db = D1::from_env(env)?;
-    let key = match http::header(&req, "idempotency-key") {
-        Some(raw) => Some(IdempotencyKey::parse(
-            "public",
-            &raw,
-            "POST",
-            "/v1/firms",
-            &bytes,
-        )?),
-        None => None,
+    let idempotency = match Idempotency::begin(&req, "public", "/v1/firms", &bytes, &db, cx).await?
+    {
+        Begin::Replay(answer) => return Ok(answer),
+        Begin::Proceed(idempotency) => idempotency,
     };
-    if let Some(key) = &key {
-        if let Some(stored) = key.replay(&db, cx.now).await? {
-            return Ok(http::with_header(
-                http::raw_json(stored.status, stored.body, &cx.request_id),
-                "idempotent-replayed",
-                "true",
-            ));
-        }
-    }
     let input = ProvisionFirm::parse(&body)?;
     let plan = provision::plan(input, cx.now)?;
     let token = auth::signer(env)?.issue(plan.owner_claims.clone(), cx.now)?;
@@ -87,23 +73,12 @@ async fn provision_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Han
     })
     .to_string();
     let mut statements = plan.statements;
-    if let Some(key) = &key {
-        statements.push(key.store(201, &response_body, cx.now));
-    }
+    idempotency.store(&mut statements, 201, &response_body, cx);
     if let Err(e) = db.batch(statements).await {
-        // A concurrent retry with the same key may have won the race: answer as it did.
-        if let Some(key) = &key {
-            if let Ok(Some(stored)) = key.replay(&db, cx.now).await {
-                return Ok(http::raw_json(stored.status, stored.body, &cx.request_id));
-            }
-        }
-        return Err(if violates_unique(&e, "firm_firms.slug") {
-            DomainError::conflict("slug", "a firm with this slug already exists")
-        } else if violates_unique(&e, "auth_users.email") {
-            DomainError::conflict("owner.email", "an account with this e-mail address already exists; sign in to create another firm")
-        } else {
-            e
-        });
+        return match idempotency.recover(&db, cx).await {
+            Some(answer) => Ok(answer),
+            None => Err(provision::explain_conflict(e)),
+        };
     }
     edge::events::publish(
         env,

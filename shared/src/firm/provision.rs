@@ -5,11 +5,11 @@ use crate::auth::claims::AccessClaims;
 use crate::auth::password::NewPassword;
 use crate::auth::roles::{Flag, Role};
 use crate::auth::users::{self, User};
-use crate::kernel::error::DomainResult;
+use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::events::{self, EventEnvelope};
 use crate::kernel::id::new_id;
 use crate::kernel::money::Currency;
-use crate::kernel::sql::Statement;
+use crate::kernel::sql::{violates_unique, Statement};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::{Instant, TimeZone};
 use crate::kernel::validate::{text, EmailAddress, Input, Validator};
@@ -99,7 +99,7 @@ impl ProvisionFirm {
                 owner_name,
                 owner_password,
             }),
-            _ => Err(crate::DomainError::invalid(
+            _ => Err(DomainError::invalid(
                 "body",
                 "invalid",
                 "the request is incomplete",
@@ -120,6 +120,21 @@ pub struct Provisioned {
     pub event: EventEnvelope,
     /// The statements, in order.
     pub statements: Vec<Statement>,
+}
+
+/// Names the field behind a unique violation of the provisioning batch; other
+/// errors pass through.
+pub fn explain_conflict(err: DomainError) -> DomainError {
+    if violates_unique(&err, "firm_firms.slug") {
+        DomainError::conflict("slug", "a firm with this slug already exists")
+    } else if violates_unique(&err, "auth_users.email") {
+        DomainError::conflict(
+            "owner.email",
+            "an account with this e-mail address already exists; sign in to create another firm",
+        )
+    } else {
+        err
+    }
 }
 
 /// Type of the event a provisioning emits.

@@ -165,81 +165,56 @@ impl<'a> Input<'a> {
         format!("{}{key}", self.prefix)
     }
 
-    /// A nested object; `None` (with an error recorded) when absent-but-required or not an object.
-    pub fn object(&self, v: &mut Validator, key: &str, required: bool) -> Option<Input<'a>> {
+    /// Reads `key` as a `T` with `convert`: absent or null is `None` (an error if
+    /// required), a value of the wrong type is `None` with a `type` error saying `what`.
+    fn typed<T>(
+        &self,
+        v: &mut Validator,
+        key: &str,
+        required: bool,
+        what: &str,
+        convert: impl FnOnce(&'a serde_json::Value) -> Option<T>,
+    ) -> Option<T> {
+        let path = self.path(key);
         match self.obj.get(key) {
             None | Some(serde_json::Value::Null) => {
                 if required {
-                    v.add(
-                        self.path(key),
-                        "required",
-                        format!("{} is required", self.path(key)),
-                    );
+                    v.add(path.clone(), "required", format!("{path} is required"));
                 }
                 None
             }
-            Some(serde_json::Value::Object(obj)) => Some(Input {
-                obj,
-                prefix: format!("{}.", self.path(key)),
-            }),
-            Some(_) => {
-                v.add(
-                    self.path(key),
-                    "type",
-                    format!("{} must be an object", self.path(key)),
-                );
-                None
+            Some(value) => {
+                let converted = convert(value);
+                if converted.is_none() {
+                    v.add(path.clone(), "type", format!("{path} must be {what}"));
+                }
+                converted
             }
         }
+    }
+
+    /// A nested object; `None` (with an error recorded) when absent-but-required or not an object.
+    pub fn object(&self, v: &mut Validator, key: &str, required: bool) -> Option<Input<'a>> {
+        let prefix = format!("{}.", self.path(key));
+        self.typed(v, key, required, "an object", |value| {
+            value.as_object().map(|obj| Input { obj, prefix })
+        })
     }
 
     /// A string field; `None` when absent (recorded as an error if required) or not a string.
     pub fn string(&self, v: &mut Validator, key: &str, required: bool) -> Option<&'a str> {
-        match self.obj.get(key) {
-            None | Some(serde_json::Value::Null) => {
-                if required {
-                    v.add(
-                        self.path(key),
-                        "required",
-                        format!("{} is required", self.path(key)),
-                    );
-                }
-                None
-            }
-            Some(serde_json::Value::String(s)) => Some(s.as_str()),
-            Some(_) => {
-                v.add(
-                    self.path(key),
-                    "type",
-                    format!("{} must be a string", self.path(key)),
-                );
-                None
-            }
-        }
+        self.typed(v, key, required, "a string", serde_json::Value::as_str)
     }
 
     /// An integer field; `None` when absent (recorded if required) or not an integer.
     pub fn integer(&self, v: &mut Validator, key: &str, required: bool) -> Option<i64> {
-        match self.obj.get(key) {
-            None | Some(serde_json::Value::Null) => {
-                if required {
-                    v.add(
-                        self.path(key),
-                        "required",
-                        format!("{} is required", self.path(key)),
-                    );
-                }
-                None
-            }
-            Some(value) => value.as_i64().or_else(|| {
-                v.add(
-                    self.path(key),
-                    "type",
-                    format!("{} must be a whole number", self.path(key)),
-                );
-                None
-            }),
-        }
+        self.typed(
+            v,
+            key,
+            required,
+            "a whole number",
+            serde_json::Value::as_i64,
+        )
     }
 
     /// Records every field that is not in `known`, so typos are not silently ignored.
