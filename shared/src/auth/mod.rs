@@ -4,5 +4,7 @@
 pub mod claims;
 pub mod password;
 pub mod roles;
+pub mod sessions;
+pub mod signin;
 pub mod token;
 pub mod users;

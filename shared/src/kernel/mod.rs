@@ -1,6 +1,7 @@
 //! The kernel every module stands on: ids, money, time, errors, paging, validation,
 //! tenant scope, events and the storage port.
 
+pub mod audit;
 pub mod error;
 pub mod events;
 pub mod id;
