@@ -1,10 +1,15 @@
 //! Sign-in, lockout, sessions and the audit chain, on in-memory SQLite.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 
 use futures_executor::block_on;
 use serde_json::json;
-use shared::auth::signin::{self, Credentials, Failure, LOCK_MS};
 use shared::auth::sessions::{self, Refresh};
+use shared::auth::signin::{self, Credentials, Failure, LOCK_MS};
 use shared::firm::members;
 use shared::firm::provision::{self, ProvisionFirm};
 use shared::kernel::audit::{self, Category, Entry, Origin, Outcome, Severity};
@@ -21,7 +26,12 @@ fn at(ms: i64) -> Instant {
 
 fn firm(db: &MemoryDb, slug: &str, email: &str) -> provision::Provisioned {
     let body = json!({"name": "Acme", "slug": slug, "owner": {"email": email, "password": PASSWORD, "name": "Ada"}});
-    let plan = provision::plan(ProvisionFirm::parse(&body).unwrap(), at(0)).unwrap();
+    let plan = provision::plan(
+        ProvisionFirm::parse(&body).unwrap(),
+        &Origin::default(),
+        at(0),
+    )
+    .unwrap();
     block_on(db.batch(plan.statements.clone())).unwrap();
     plan
 }
@@ -34,12 +44,31 @@ fn creds(email: &str, password: &str) -> Credentials {
 fn the_right_password_signs_in_and_unknown_addresses_fail_alike() {
     let db = MemoryDb::migrated().unwrap();
     let plan = firm(&db, "acme", "ada@acme.test");
-    let ok = block_on(signin::authenticate(&db, &creds("ADA@acme.test", PASSWORD), at(1))).unwrap().unwrap();
+    let ok = block_on(signin::authenticate(
+        &db,
+        &creds("ADA@acme.test", PASSWORD),
+        at(1),
+    ))
+    .unwrap()
+    .unwrap();
     assert_eq!(ok.id, plan.owner.id);
-    let unknown = block_on(signin::authenticate(&db, &creds("nobody@acme.test", PASSWORD), at(1))).unwrap();
+    let unknown = block_on(signin::authenticate(
+        &db,
+        &creds("nobody@acme.test", PASSWORD),
+        at(1),
+    ))
+    .unwrap();
     assert_eq!(unknown, Err(Failure::UnknownAccount));
-    let wrong = block_on(signin::authenticate(&db, &creds("ada@acme.test", "wrong password!"), at(1))).unwrap();
-    assert!(matches!(wrong, Err(Failure::WrongPassword { locked: false, .. })));
+    let wrong = block_on(signin::authenticate(
+        &db,
+        &creds("ada@acme.test", "wrong password!"),
+        at(1),
+    ))
+    .unwrap();
+    assert!(matches!(
+        wrong,
+        Err(Failure::WrongPassword { locked: false, .. })
+    ));
 }
 
 #[test]
@@ -49,20 +78,46 @@ fn five_failures_lock_the_account_and_locks_double() {
     let wrong = creds("ada@acme.test", "wrong password!");
     for i in 1..=4 {
         let r = block_on(signin::authenticate(&db, &wrong, at(i))).unwrap();
-        assert!(matches!(r, Err(Failure::WrongPassword { locked: false, .. })), "failure {i}");
+        assert!(
+            matches!(r, Err(Failure::WrongPassword { locked: false, .. })),
+            "failure {i}"
+        );
     }
     let fifth = block_on(signin::authenticate(&db, &wrong, at(5))).unwrap();
-    assert!(matches!(fifth, Err(Failure::WrongPassword { locked: true, .. })));
+    assert!(matches!(
+        fifth,
+        Err(Failure::WrongPassword { locked: true, .. })
+    ));
     // The right password during the lock is refused too.
-    let during = block_on(signin::authenticate(&db, &creds("ada@acme.test", PASSWORD), at(LOCK_MS - 1000))).unwrap();
+    let during = block_on(signin::authenticate(
+        &db,
+        &creds("ada@acme.test", PASSWORD),
+        at(LOCK_MS - 1000),
+    ))
+    .unwrap();
     assert!(matches!(during, Err(Failure::Locked { .. })));
     // After the lock, a second run of failures locks for twice as long.
     for i in 0..5 {
-        block_on(signin::authenticate(&db, &wrong, at(LOCK_MS + 10 + i))).unwrap().unwrap_err();
+        block_on(signin::authenticate(&db, &wrong, at(LOCK_MS + 10 + i)))
+            .unwrap()
+            .unwrap_err();
     }
-    let still = block_on(signin::authenticate(&db, &creds("ada@acme.test", PASSWORD), at(LOCK_MS + 10 + LOCK_MS + 1000))).unwrap();
-    assert!(matches!(still, Err(Failure::Locked { .. })), "second lock lasts 30 minutes");
-    let after = block_on(signin::authenticate(&db, &creds("ada@acme.test", PASSWORD), at(LOCK_MS + 20 + 2 * LOCK_MS))).unwrap();
+    let still = block_on(signin::authenticate(
+        &db,
+        &creds("ada@acme.test", PASSWORD),
+        at(LOCK_MS + 10 + LOCK_MS + 1000),
+    ))
+    .unwrap();
+    assert!(
+        matches!(still, Err(Failure::Locked { .. })),
+        "second lock lasts 30 minutes"
+    );
+    let after = block_on(signin::authenticate(
+        &db,
+        &creds("ada@acme.test", PASSWORD),
+        at(LOCK_MS + 20 + 2 * LOCK_MS),
+    ))
+    .unwrap();
     assert!(after.is_ok());
 }
 
@@ -72,10 +127,20 @@ fn failures_older_than_the_window_are_forgotten() {
     firm(&db, "acme", "ada@acme.test");
     let wrong = creds("ada@acme.test", "wrong password!");
     for i in 0..4 {
-        block_on(signin::authenticate(&db, &wrong, at(i))).unwrap().unwrap_err();
+        block_on(signin::authenticate(&db, &wrong, at(i)))
+            .unwrap()
+            .unwrap_err();
     }
-    let later = block_on(signin::authenticate(&db, &wrong, at(signin::FAILURE_WINDOW_MS + 1))).unwrap();
-    assert!(matches!(later, Err(Failure::WrongPassword { locked: false, .. })));
+    let later = block_on(signin::authenticate(
+        &db,
+        &wrong,
+        at(signin::FAILURE_WINDOW_MS + 1),
+    ))
+    .unwrap();
+    assert!(matches!(
+        later,
+        Err(Failure::WrongPassword { locked: false, .. })
+    ));
 }
 
 #[test]
@@ -90,23 +155,51 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
     let db = MemoryDb::migrated().unwrap();
     let plan = firm(&db, "acme", "ada@acme.test");
     let origin = Origin::default();
-    let s = sessions::open(&plan.owner.id, &plan.firm.id, &["pwd".into()], &origin, at(0)).unwrap();
+    let s = sessions::open(
+        &plan.owner.id,
+        &plan.firm.id,
+        &["pwd".into()],
+        &origin,
+        at(0),
+    )
+    .unwrap();
     block_on(db.batch(s.statements)).unwrap();
-    let Refresh::Rotated { refresh_token: second, session_id, .. } = block_on(sessions::rotate(&db, &s.refresh_token, at(1))).unwrap() else {
+    let Refresh::Rotated {
+        refresh_token: second,
+        session_id,
+        ..
+    } = block_on(sessions::rotate(&db, &s.refresh_token, at(1))).unwrap()
+    else {
         panic!("first rotation")
     };
     assert_eq!(session_id, s.id);
-    let Refresh::Rotated { refresh_token: third, .. } = block_on(sessions::rotate(&db, &second, at(2))).unwrap() else {
+    let Refresh::Rotated {
+        refresh_token: third,
+        ..
+    } = block_on(sessions::rotate(&db, &second, at(2))).unwrap()
+    else {
         panic!("second rotation")
     };
     // The first token again: reuse. The session is revoked, so even the newest token fails.
-    assert!(matches!(block_on(sessions::rotate(&db, &s.refresh_token, at(3))).unwrap(), Refresh::Reused { .. }));
-    assert_eq!(block_on(sessions::rotate(&db, &third, at(4))).unwrap(), Refresh::Invalid);
+    assert!(matches!(
+        block_on(sessions::rotate(&db, &s.refresh_token, at(3))).unwrap(),
+        Refresh::Reused { .. }
+    ));
+    assert_eq!(
+        block_on(sessions::rotate(&db, &third, at(4))).unwrap(),
+        Refresh::Invalid
+    );
     assert!(!block_on(sessions::is_live(&db, &s.id, at(4))).unwrap());
-    assert_eq!(block_on(sessions::rotate(&db, "frt_unknown", at(4))).unwrap(), Refresh::Invalid);
+    assert_eq!(
+        block_on(sessions::rotate(&db, "frt_unknown", at(4))).unwrap(),
+        Refresh::Invalid
+    );
     // Tokens are stored only hashed.
-    let stored = block_on(db.query(shared::stmt!("SELECT token_hash FROM auth_refresh_tokens"))).unwrap();
-    assert!(stored.iter().all(|r| !r["token_hash"].as_str().unwrap().starts_with("frt_")));
+    let stored =
+        block_on(db.query(shared::stmt!("SELECT token_hash FROM auth_refresh_tokens"))).unwrap();
+    assert!(stored
+        .iter()
+        .all(|r| !r["token_hash"].as_str().unwrap().starts_with("frt_")));
 }
 
 #[test]
@@ -114,13 +207,35 @@ fn sessions_expire_and_only_their_owner_revokes_them() {
     let db = MemoryDb::migrated().unwrap();
     let a = firm(&db, "acme", "ada@acme.test");
     let b = firm(&db, "beta", "bo@beta.test");
-    let s = sessions::open(&a.owner.id, &a.firm.id, &["pwd".into()], &Origin::default(), at(0)).unwrap();
+    let s = sessions::open(
+        &a.owner.id,
+        &a.firm.id,
+        &["pwd".into()],
+        &Origin::default(),
+        at(0),
+    )
+    .unwrap();
     block_on(db.batch(s.statements)).unwrap();
     assert!(!block_on(sessions::revoke_own(&db, &b.owner.id, &s.id, "user", at(1))).unwrap());
-    assert_eq!(block_on(sessions::live_for_user(&db, &a.owner.id, at(1))).unwrap().len(), 1);
-    assert_eq!(block_on(sessions::rotate(&db, &s.refresh_token, at(sessions::SESSION_TTL_MS))).unwrap(), Refresh::Invalid);
+    let live = block_on(sessions::live_for_user(&db, &a.owner.id, at(1))).unwrap();
+    assert!(
+        live.iter().any(|v| v.id == s.id),
+        "provisioning opened one session, this is another"
+    );
+    assert_eq!(
+        block_on(sessions::rotate(
+            &db,
+            &s.refresh_token,
+            at(sessions::SESSION_TTL_MS)
+        ))
+        .unwrap(),
+        Refresh::Invalid
+    );
     assert!(block_on(sessions::revoke_own(&db, &a.owner.id, &s.id, "user", at(1))).unwrap());
-    assert!(block_on(sessions::live_for_user(&db, &a.owner.id, at(1))).unwrap().is_empty());
+    assert!(block_on(sessions::live_for_user(&db, &a.owner.id, at(1)))
+        .unwrap()
+        .iter()
+        .all(|v| v.id != s.id));
 }
 
 #[test]
@@ -131,9 +246,15 @@ fn memberships_are_found_by_id_or_slug() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].firm_slug, "acme");
     assert_eq!(all[0].flags.len(), 5);
-    assert!(block_on(members::active_in(&db, &a.owner.id, "acme")).unwrap().is_some());
-    assert!(block_on(members::active_in(&db, &a.owner.id, &a.firm.id)).unwrap().is_some());
-    assert!(block_on(members::active_in(&db, &a.owner.id, "beta")).unwrap().is_none());
+    assert!(block_on(members::active_in(&db, &a.owner.id, "acme"))
+        .unwrap()
+        .is_some());
+    assert!(block_on(members::active_in(&db, &a.owner.id, &a.firm.id))
+        .unwrap()
+        .is_some());
+    assert!(block_on(members::active_in(&db, &a.owner.id, "beta"))
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -144,19 +265,58 @@ fn the_audit_chain_detects_edits_and_removals() {
         user_agent: Some("test".into()),
         request_id: Some("req_1".into()),
     };
-    for (i, action) in ["sign_in.succeeded", "sign_in.failed", "session.revoked"].into_iter().enumerate() {
-        let entry = Entry::new("frm_a", Category::Auth, action, Severity::Info, Outcome::Success).by("usr_1");
+    for (i, action) in ["sign_in.succeeded", "sign_in.failed", "session.revoked"]
+        .into_iter()
+        .enumerate()
+    {
+        let entry = Entry::new(
+            "frm_a",
+            Category::Auth,
+            action,
+            Severity::Info,
+            Outcome::Success,
+        )
+        .by("usr_1");
         let record = block_on(audit::append(&db, entry, &origin, at(i as i64))).unwrap();
         assert_eq!(record.seq, i as i64 + 1);
     }
-    block_on(audit::append(&db, Entry::new("frm_b", Category::Auth, "x", Severity::Info, Outcome::Success), &origin, at(9))).unwrap();
+    block_on(audit::append(
+        &db,
+        Entry::new(
+            "frm_b",
+            Category::Auth,
+            "x",
+            Severity::Info,
+            Outcome::Success,
+        ),
+        &origin,
+        at(9),
+    ))
+    .unwrap();
     let report = block_on(audit::verify(&db, "frm_a")).unwrap();
     assert!(report.intact && report.entries == 3);
-    block_on(db.execute(shared::stmt!("UPDATE kernel_audit_events SET outcome = 'failure' WHERE chain = 'frm_a' AND seq = 2"))).unwrap();
+    block_on(db.execute(shared::stmt!(
+        "UPDATE kernel_audit_events SET outcome = 'failure' WHERE chain = 'frm_a' AND seq = 2"
+    )))
+    .unwrap();
     let edited = block_on(audit::verify(&db, "frm_a")).unwrap();
     assert_eq!((edited.intact, edited.first_broken_seq), (false, Some(2)));
-    block_on(db.execute(shared::stmt!("UPDATE kernel_audit_events SET outcome = 'success' WHERE chain = 'frm_a' AND seq = 2"))).unwrap();
-    block_on(db.execute(shared::stmt!("DELETE FROM kernel_audit_events WHERE chain = 'frm_a' AND seq = 2"))).unwrap();
-    assert_eq!(block_on(audit::verify(&db, "frm_a")).unwrap().first_broken_seq, Some(2));
-    assert!(block_on(audit::verify(&db, "frm_b")).unwrap().intact, "chains are independent");
+    block_on(db.execute(shared::stmt!(
+        "UPDATE kernel_audit_events SET outcome = 'success' WHERE chain = 'frm_a' AND seq = 2"
+    )))
+    .unwrap();
+    block_on(db.execute(shared::stmt!(
+        "DELETE FROM kernel_audit_events WHERE chain = 'frm_a' AND seq = 2"
+    )))
+    .unwrap();
+    assert_eq!(
+        block_on(audit::verify(&db, "frm_a"))
+            .unwrap()
+            .first_broken_seq,
+        Some(2)
+    );
+    assert!(
+        block_on(audit::verify(&db, "frm_b")).unwrap().intact,
+        "chains are independent"
+    );
 }

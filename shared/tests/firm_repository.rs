@@ -42,6 +42,7 @@ fn request(slug: &str, email: &str) -> serde_json::Value {
 fn provisioned(db: &MemoryDb, slug: &str, email: &str) -> (TenantScope, provision::Provisioned) {
     let plan = provision::plan(
         ProvisionFirm::parse(&request(slug, email)).unwrap(),
+        &shared::kernel::audit::Origin::default(),
         Instant::from_millis(NOW),
     )
     .unwrap();
@@ -92,6 +93,7 @@ fn provisioning_refuses_a_taken_slug_and_writes_nothing() {
     provisioned(&db, "acme", "ada@acme.test");
     let again = provision::plan(
         ProvisionFirm::parse(&request("acme", "bo@other.test")).unwrap(),
+        &shared::kernel::audit::Origin::default(),
         Instant::from_millis(NOW),
     )
     .unwrap();

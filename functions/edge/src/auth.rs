@@ -70,3 +70,28 @@ pub fn authenticate(req: &Request, env: &Env, now: Instant) -> Result<VerifiedCl
     let token = bearer(req)?;
     verifier(env)?.verify(&token, now)
 }
+
+/// The answer to a successful sign-in, refresh, firm switch or provisioning: a new
+/// access token for `claims`, the session's refresh token, and where the bearer is.
+pub fn session_body(
+    env: &Env,
+    claims: shared::auth::claims::AccessClaims,
+    refresh_token: &str,
+    memberships: &[shared::firm::members::Membership],
+    now: Instant,
+) -> Result<serde_json::Value, DomainError> {
+    let firm_id = claims.firm.clone();
+    let role = claims.role;
+    let session_id = claims.sid.clone();
+    let issued = signer(env)?.issue(claims, now)?;
+    Ok(serde_json::json!({
+        "access_token": issued.token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "refresh_token": refresh_token,
+        "session_id": session_id,
+        "firm_id": firm_id,
+        "role": role,
+        "memberships": memberships,
+    }))
+}

@@ -1,6 +1,7 @@
 //! What a handler knows about the request it serves.
 
 use shared::auth::claims::VerifiedClaims;
+use shared::kernel::audit::Origin;
 use shared::kernel::id::new_id;
 use shared::kernel::tenant::TenantScope;
 use shared::kernel::time::Instant;
@@ -38,6 +39,23 @@ impl RequestContext {
             .or_else(|| new_id("req", now.millis()).ok())
             .unwrap_or_else(|| format!("req_{}", now.millis()));
         Self { request_id, now }
+    }
+
+    /// Where the request came from, for the audit log. On Cloudflare the edge sets
+    /// `cf-connecting-ip`; a client cannot forge it there.
+    pub fn origin(&self, req: &Request) -> Origin {
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .ok()
+                .flatten()
+                .filter(|v| !v.is_empty())
+        };
+        Origin {
+            ip: header("cf-connecting-ip").map(|ip| ip.chars().take(64).collect()),
+            user_agent: header("user-agent").map(|ua| ua.chars().take(512).collect()),
+            request_id: Some(self.request_id.clone()),
+        }
     }
 
     /// Verifies the bearer token of `req`.

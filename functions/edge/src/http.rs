@@ -231,3 +231,14 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// A response with no body (204 and the like).
+pub fn empty(status: u16, request_id: &str) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("x-request-id", request_id);
+    let _ = headers.set("cache-control", "no-store");
+    Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .empty()
+}

@@ -3,6 +3,7 @@
 //! verification, event publication and the queue consumer loop. Business rules stay
 //! in `shared`; this crate only translates between them and the Workers runtime.
 
+pub mod audit;
 pub mod auth;
 pub mod bindings;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod log;
+pub mod ratelimit;
 
 pub use context::RequestContext;
 pub use d1::D1;

@@ -9,6 +9,7 @@ use shared::firm::model::{parse_if_match, Firm};
 use shared::firm::provision::{self, ProvisionFirm};
 use shared::firm::repository;
 use shared::firm::settings::FirmPatch;
+use shared::kernel::audit::{self, Category, Entry, Outcome, Severity};
 use shared::kernel::events;
 use shared::kernel::id;
 use shared::kernel::paging::PageRequest;
@@ -33,6 +34,8 @@ pub async fn dispatch(
         "getFirmProvisioning" => get_provisioning(req, env, cx).await,
         "listFirmEvents" => list_events(req, env, cx).await,
         "redeliverFirmEvent" => redeliver_event(req, env, cx, &params).await,
+        "listFirmAudit" => list_audit(req, env, cx).await,
+        "verifyFirmAudit" => verify_audit(req, env, cx).await,
         _ => Err(DomainError::NotFound("route")),
     }
 }
@@ -62,7 +65,8 @@ async fn provision_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Han
         Begin::Proceed(idempotency) => idempotency,
     };
     let input = ProvisionFirm::parse(&body)?;
-    let plan = provision::plan(input, cx.now)?;
+    let origin = cx.origin(&req);
+    let plan = provision::plan(input, &origin, cx.now)?;
     let token = auth::signer(env)?.issue(plan.owner_claims.clone(), cx.now)?;
     let response_body = json!({
         "firm": firm_json(&plan.firm),
@@ -88,6 +92,17 @@ async fn provision_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Han
         &cx.request_id,
     )
     .await;
+    let entry = Entry::new(
+        &plan.firm.id,
+        Category::Config,
+        "firm.provisioned",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&plan.owner.id)
+    .on(&plan.firm.id)
+    .with(json!({"slug": plan.firm.slug}));
+    edge::audit::record(&db, entry, &origin, cx.now).await;
     let response = http::raw_json(201, response_body, &cx.request_id);
     let response = http::with_header(response, "location", "/v1/firm");
     Ok(http::with_header(response, "etag", &plan.firm.etag()))
@@ -156,4 +171,22 @@ async fn redeliver_event(
         &json!({"event_id": event_id, "status": "queued"}),
         &cx.request_id,
     ))
+}
+
+async fn list_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env)?;
+    claims.require(Area::Admin, Access::Read)?;
+    let page = PageRequest::parse(
+        http::query_param(&req, "limit").as_deref(),
+        http::query_param(&req, "cursor").as_deref(),
+    )?;
+    let records = audit::list(&D1::from_env(env)?, &scope, &page).await?;
+    Ok(http::json(200, &records, &cx.request_id))
+}
+
+async fn verify_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env)?;
+    claims.require(Area::Admin, Access::Read)?;
+    let report = audit::verify(&D1::from_env(env)?, scope.firm_id()).await?;
+    Ok(http::json(200, &report, &cx.request_id))
 }

@@ -65,80 +65,28 @@ const fn idempotent(r: Route) -> Route {
 /// Binding name of the firm module worker.
 pub const FIRM: Option<&str> = Some("FIRM");
 
+/// Binding name of the auth (identity) module worker.
+pub const AUTH: Option<&str> = Some("AUTH");
+
 /// Every route of the API.
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    route(
-        "GET",
-        "/v1/health",
-        None,
-        "getHealth",
-        "Liveness of the gateway and its database",
-        Auth::Public,
-        200,
-    ),
-    route(
-        "GET",
-        "/v1/openapi.json",
-        None,
-        "getOpenApi",
-        "This API's OpenAPI 3.1 document",
-        Auth::Public,
-        200,
-    ),
-    idempotent(route(
-        "POST",
-        "/v1/firms",
-        FIRM,
-        "provisionFirm",
-        "Create a firm and its owner; returns the owner's access token",
-        Auth::Public,
-        201,
-    )),
-    route(
-        "GET",
-        "/v1/firm",
-        FIRM,
-        "getFirm",
-        "The caller's firm",
-        Auth::Bearer,
-        200,
-    ),
-    route(
-        "PATCH",
-        "/v1/firm",
-        FIRM,
-        "updateFirm",
-        "Change the firm's settings (If-Match with its etag)",
-        Auth::Bearer,
-        200,
-    ),
-    route(
-        "GET",
-        "/v1/firm/provisioning",
-        FIRM,
-        "getFirmProvisioning",
-        "Background provisioning steps completed for the firm",
-        Auth::Bearer,
-        200,
-    ),
-    route(
-        "GET",
-        "/v1/firm/events",
-        FIRM,
-        "listFirmEvents",
-        "The firm's domain events and their delivery",
-        Auth::Bearer,
-        200,
-    ),
-    route(
-        "POST",
-        "/v1/firm/events/{event_id}/redeliver",
-        FIRM,
-        "redeliverFirmEvent",
-        "Queue one of the firm's events for delivery again",
-        Auth::Bearer,
-        202,
-    ),
+    route("GET", "/v1/health", None, "getHealth", "Liveness of the gateway and its storage bindings", Auth::Public, 200),
+    route("GET", "/v1/openapi.json", None, "getOpenApi", "This API's OpenAPI 3.1 document", Auth::Public, 200),
+    idempotent(route("POST", "/v1/firms", FIRM, "provisionFirm", "Create a firm and its owner; returns the owner's access token", Auth::Public, 201)),
+    route("GET", "/v1/firm", FIRM, "getFirm", "The caller's firm", Auth::Bearer, 200),
+    route("PATCH", "/v1/firm", FIRM, "updateFirm", "Change the firm's settings (If-Match with its etag)", Auth::Bearer, 200),
+    route("GET", "/v1/firm/provisioning", FIRM, "getFirmProvisioning", "Background provisioning steps completed for the firm", Auth::Bearer, 200),
+    route("GET", "/v1/firm/events", FIRM, "listFirmEvents", "The firm's domain events and their delivery", Auth::Bearer, 200),
+    route("POST", "/v1/firm/events/{event_id}/redeliver", FIRM, "redeliverFirmEvent", "Queue one of the firm's events for delivery again", Auth::Bearer, 202),
+    route("GET", "/v1/firm/audit", FIRM, "listFirmAudit", "The firm's audit log, newest first", Auth::Bearer, 200),
+    route("GET", "/v1/firm/audit/verify", FIRM, "verifyFirmAudit", "Check the firm's audit hash chain from its first entry", Auth::Bearer, 200),
+    route("POST", "/v1/auth/sign-in", AUTH, "signIn", "Sign in with e-mail and password; returns access and refresh tokens", Auth::Public, 200),
+    route("POST", "/v1/auth/refresh", AUTH, "refreshSession", "Exchange a refresh token for new tokens (the old one stops working)", Auth::Public, 200),
+    route("POST", "/v1/auth/sign-out", AUTH, "signOut", "End the current session", Auth::Bearer, 204),
+    route("POST", "/v1/auth/switch-firm", AUTH, "switchFirm", "Open a session in another firm the caller belongs to", Auth::Bearer, 200),
+    route("GET", "/v1/auth/sessions", AUTH, "listSessions", "The caller's live sessions", Auth::Bearer, 200),
+    route("DELETE", "/v1/auth/sessions/{session_id}", AUTH, "revokeSession", "End one of the caller's sessions", Auth::Bearer, 204),
 ];
 
 /// A request matched against [`ROUTES`].

@@ -29,6 +29,27 @@ pub struct AccessClaims {
     pub aud: String,
 }
 
+impl AccessClaims {
+    /// Claims for a member of a firm in a session (`iss`/`aud` are set by the signer).
+    pub fn for_member(
+        user_id: &str,
+        membership: &crate::firm::members::Membership,
+        session_id: &str,
+        amr: &[String],
+    ) -> Self {
+        Self {
+            sub: user_id.to_owned(),
+            firm: membership.firm_id.clone(),
+            role: membership.role,
+            flags: membership.flags.clone(),
+            sid: session_id.to_owned(),
+            amr: amr.to_vec(),
+            iss: String::new(),
+            aud: String::new(),
+        }
+    }
+}
+
 /// Claims whose signature, issuer, audience and validity window were checked.
 /// Only the token verifier makes one, so holding one proves the checks ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +82,11 @@ impl VerifiedClaims {
     /// The session.
     pub fn session_id(&self) -> &str {
         &self.claims.sid
+    }
+
+    /// How the bearer authenticated.
+    pub fn methods(&self) -> &[String] {
+        &self.claims.amr
     }
 
     /// Expiry, Unix seconds.

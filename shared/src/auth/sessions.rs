@@ -22,7 +22,10 @@ pub const REFRESH_PREFIX: &str = "frt_";
 
 /// SHA-256 hex of a presented token (tokens are high-entropy: no salt needed).
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn new_refresh_token() -> DomainResult<(String, String)> {
@@ -44,12 +47,21 @@ pub struct NewSession {
 }
 
 /// Plans a session of `user_id` in `firm_id`, authenticated by `amr`.
-pub fn open(user_id: &str, firm_id: &str, amr: &[String], origin: &Origin, now: Instant) -> DomainResult<NewSession> {
+pub fn open(
+    user_id: &str,
+    firm_id: &str,
+    amr: &[String],
+    origin: &Origin,
+    now: Instant,
+) -> DomainResult<NewSession> {
     let id = new_id("ses", now.millis())?;
     let (refresh_token, hash) = new_refresh_token()?;
     let expires_at = now.plus_millis(SESSION_TTL_MS).millis();
     let amr = serde_json::to_string(amr).unwrap_or_else(|_| "[]".into());
-    let user_agent: Option<String> = origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect());
+    let user_agent: Option<String> = origin
+        .user_agent
+        .as_ref()
+        .map(|ua| ua.chars().take(512).collect());
     let statements = vec![
         stmt!(
             "INSERT INTO auth_sessions (id, user_id, firm_id, amr, ip, user_agent, created_at, last_used_at, expires_at)
@@ -145,7 +157,8 @@ pub async fn rotate(db: &impl Sql, presented: &str, now: Instant) -> DomainResul
         firm_id: found.firm_id.clone(),
     };
     if found.rotated_at.is_some() {
-        db.execute(revoke(&found.session_id, "refresh_token_reused", now)).await?;
+        db.execute(revoke(&found.session_id, "refresh_token_reused", now))
+            .await?;
         return Ok(reused());
     }
     let (refresh_token, new_hash) = new_refresh_token()?;
@@ -168,7 +181,8 @@ pub async fn rotate(db: &impl Sql, presented: &str, now: Instant) -> DomainResul
         ])
         .await?;
     if outcomes.first().is_none_or(|o| o.changes == 0) {
-        db.execute(revoke(&found.session_id, "refresh_token_reused", now)).await?;
+        db.execute(revoke(&found.session_id, "refresh_token_reused", now))
+            .await?;
         return Ok(reused());
     }
     Ok(Refresh::Rotated {
@@ -191,7 +205,13 @@ pub fn revoke(session_id: &str, reason: &str, now: Instant) -> Statement {
 }
 
 /// Revokes one of `user_id`'s own sessions; false when the user has no such live session.
-pub async fn revoke_own(db: &impl Sql, user_id: &str, session_id: &str, reason: &str, now: Instant) -> DomainResult<bool> {
+pub async fn revoke_own(
+    db: &impl Sql,
+    user_id: &str,
+    session_id: &str,
+    reason: &str,
+    now: Instant,
+) -> DomainResult<bool> {
     let changed = db
         .execute(stmt!(
             "UPDATE auth_sessions SET revoked_at = ?1, revoked_reason = ?2 WHERE id = ?3 AND user_id = ?4 AND revoked_at IS NULL",
@@ -236,7 +256,11 @@ pub struct SessionView {
 }
 
 /// The user's live sessions, newest first.
-pub async fn live_for_user(db: &impl Sql, user_id: &str, now: Instant) -> DomainResult<Vec<SessionView>> {
+pub async fn live_for_user(
+    db: &impl Sql,
+    user_id: &str,
+    now: Instant,
+) -> DomainResult<Vec<SessionView>> {
     query_as(
         db,
         stmt!(

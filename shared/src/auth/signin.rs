@@ -24,7 +24,9 @@ pub const MAX_DOUBLINGS: i64 = 6;
 /// The one answer to every failed sign-in, whatever the cause, so that it reveals
 /// neither whether the address has an account nor whether it is locked.
 pub fn refused() -> DomainError {
-    DomainError::Unauthenticated("the e-mail address or password is wrong, or the account is locked for a while".into())
+    DomainError::Unauthenticated(
+        "the e-mail address or password is wrong, or the account is locked for a while".into(),
+    )
 }
 
 /// A hash of a random password with the production parameters, verified against
@@ -47,16 +49,35 @@ impl Credentials {
         let input = Input::body(body)?;
         let mut v = Validator::new();
         input.reject_unknown(&mut v, &["email", "password", "firm"]);
-        let email = input.string(&mut v, "email", true).and_then(|s| v.take(EmailAddress::parse("email", s)));
+        let email = input
+            .string(&mut v, "email", true)
+            .and_then(|s| v.take(EmailAddress::parse("email", s)));
         let password = input.string(&mut v, "password", true).map(str::to_owned);
-        if password.as_ref().is_some_and(|p| p.is_empty() || p.chars().count() > password::MAX_LENGTH) {
-            v.add("password", "length", format!("password must be 1 to {} characters", password::MAX_LENGTH));
+        if password
+            .as_ref()
+            .is_some_and(|p| p.is_empty() || p.chars().count() > password::MAX_LENGTH)
+        {
+            v.add(
+                "password",
+                "length",
+                format!("password must be 1 to {} characters", password::MAX_LENGTH),
+            );
         }
-        let firm = input.string(&mut v, "firm", false).map(|s| s.trim().to_owned());
+        let firm = input
+            .string(&mut v, "firm", false)
+            .map(|s| s.trim().to_owned());
         v.finish()?;
         match (email, password) {
-            (Some(email), Some(password)) => Ok(Self { email, password, firm }),
-            _ => Err(DomainError::invalid("body", "invalid", "the request is incomplete")),
+            (Some(email), Some(password)) => Ok(Self {
+                email,
+                password,
+                firm,
+            }),
+            _ => Err(DomainError::invalid(
+                "body",
+                "invalid",
+                "the request is incomplete",
+            )),
         }
     }
 }
@@ -97,7 +118,11 @@ pub enum Failure {
 
 /// Looks up the account and checks the password, counting failures. Takes about the
 /// same time whether or not the account exists or is locked.
-pub async fn authenticate(db: &impl Sql, creds: &Credentials, now: Instant) -> DomainResult<Result<Account, Failure>> {
+pub async fn authenticate(
+    db: &impl Sql,
+    creds: &Credentials,
+    now: Instant,
+) -> DomainResult<Result<Account, Failure>> {
     let account: Option<Account> = query_one(
         db,
         stmt!(
@@ -110,27 +135,38 @@ pub async fn authenticate(db: &impl Sql, creds: &Credentials, now: Instant) -> D
         password::verify(&creds.password, DUMMY_HASH);
         return Ok(Err(Failure::UnknownAccount));
     };
-    let matches = password::verify(&creds.password, account.password_hash.as_deref().unwrap_or(DUMMY_HASH))
-        && account.password_hash.is_some();
-    if account.locked_until.is_some_and(|until| until > now.millis()) {
-        return Ok(Err(Failure::Locked { user_id: account.id }));
+    let matches = password::verify(
+        &creds.password,
+        account.password_hash.as_deref().unwrap_or(DUMMY_HASH),
+    ) && account.password_hash.is_some();
+    if account
+        .locked_until
+        .is_some_and(|until| until > now.millis())
+    {
+        return Ok(Err(Failure::Locked {
+            user_id: account.id,
+        }));
     }
     if !matches {
         let locked = record_failure(db, &account.id, now).await?;
-        return Ok(Err(Failure::WrongPassword { user_id: account.id, locked }));
+        return Ok(Err(Failure::WrongPassword {
+            user_id: account.id,
+            locked,
+        }));
     }
     Ok(Ok(account))
 }
 
 #[derive(Deserialize)]
 struct LockState {
-    locked_until: Option<i64>,
+    failed_attempts: i64,
 }
 
-/// Counts one failure atomically; returns whether the account is now locked.
+/// Counts one failure atomically; returns whether this failure locked the account
+/// (only the locking update restarts the count at zero).
 pub async fn record_failure(db: &impl Sql, user_id: &str, now: Instant) -> DomainResult<bool> {
     let state: Option<LockState> = query_one(db, failure_statement(user_id, now)).await?;
-    Ok(state.and_then(|s| s.locked_until).is_some_and(|until| until > now.millis()))
+    Ok(state.is_some_and(|s| s.failed_attempts == 0))
 }
 
 fn failure_statement(user_id: &str, now: Instant) -> Statement {
@@ -146,7 +182,7 @@ fn failure_statement(user_id: &str, now: Instant) -> Statement {
                                             WHEN {next} = 1 THEN ?1 ELSE failure_window_start END,
                 failed_attempts = CASE WHEN {next} >= ?3 THEN 0 ELSE {next} END
               WHERE id = ?6
-          RETURNING locked_until"
+          RETURNING failed_attempts"
         ),
         vec![
             now.millis().into(),
@@ -176,7 +212,10 @@ mod tests {
     fn the_dummy_hash_costs_what_a_real_one_does() {
         let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        let real = password::NewPassword::parse("p", "some long password", None).unwrap().hash().unwrap();
+        let real = password::NewPassword::parse("p", "some long password", None)
+            .unwrap()
+            .hash()
+            .unwrap();
         let real = PasswordHash::new(&real).unwrap();
         assert_eq!(parsed.params, real.params);
         assert_eq!(parsed.hash.map(|h| h.len()), real.hash.map(|h| h.len()));

@@ -31,7 +31,10 @@ fn flags_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Flag>, D::Erro
         serde_json::Value::Array(items) => items,
         _ => Vec::new(),
     };
-    Ok(values.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect())
+    Ok(values
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
 }
 
 const SELECT: &str = "SELECT m.firm_id, f.name AS firm_name, f.slug AS firm_slug, m.role, m.flags
@@ -42,16 +45,26 @@ const SELECT: &str = "SELECT m.firm_id, f.name AS firm_name, f.slug AS firm_slug
 pub async fn active_for_user(db: &impl Sql, user_id: &str) -> DomainResult<Vec<Membership>> {
     query_as(
         db,
-        crate::kernel::sql::Statement::new(format!("{SELECT} ORDER BY m.created_at, m.firm_id"), vec![user_id.into()]),
+        crate::kernel::sql::Statement::new(
+            format!("{SELECT} ORDER BY m.created_at, m.firm_id"),
+            vec![user_id.into()],
+        ),
     )
     .await
 }
 
 /// The active membership of `user_id` in the firm named by id or slug.
-pub async fn active_in(db: &impl Sql, user_id: &str, firm: &str) -> DomainResult<Option<Membership>> {
+pub async fn active_in(
+    db: &impl Sql,
+    user_id: &str,
+    firm: &str,
+) -> DomainResult<Option<Membership>> {
     query_one(
         db,
-        crate::kernel::sql::Statement::new(format!("{SELECT} AND (f.id = ?2 OR f.slug = ?2)"), vec![user_id.into(), firm.into()]),
+        crate::kernel::sql::Statement::new(
+            format!("{SELECT} AND (f.id = ?2 OR f.slug = ?2)"),
+            vec![user_id.into(), firm.into()],
+        ),
     )
     .await
 }

@@ -4,7 +4,9 @@
 use crate::auth::claims::AccessClaims;
 use crate::auth::password::NewPassword;
 use crate::auth::roles::{Flag, Role};
+use crate::auth::sessions;
 use crate::auth::users::{self, User};
+use crate::kernel::audit::Origin;
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::events::{self, EventEnvelope};
 use crate::kernel::id::new_id;
@@ -114,7 +116,10 @@ pub struct Provisioned {
     pub firm: Firm,
     /// Its owner's account.
     pub owner: User,
-    /// Claims for the owner's first access token.
+    /// Claims for the owner's first access token. Its session is real (sign-out and
+    /// revocation work) but its refresh token is never shown: the provisioning answer
+    /// may be stored for idempotent replay, and a 30-day secret must not be. The owner
+    /// signs in for a refresh token.
     pub owner_claims: AccessClaims,
     /// The `firm.created` event, to publish after the batch.
     pub event: EventEnvelope,
@@ -140,8 +145,9 @@ pub fn explain_conflict(err: DomainError) -> DomainError {
 /// Type of the event a provisioning emits.
 pub const FIRM_CREATED: &str = "firm.created";
 
-/// Plans the provisioning of `input` at `now` (hashes the password, makes the ids).
-pub fn plan(input: ProvisionFirm, now: Instant) -> DomainResult<Provisioned> {
+/// Plans the provisioning of `input` at `now` (hashes the password, makes the ids,
+/// opens the owner's first session from `origin`).
+pub fn plan(input: ProvisionFirm, origin: &Origin, now: Instant) -> DomainResult<Provisioned> {
     let firm_id = new_id("frm", now.millis())?;
     let user_id = new_id("usr", now.millis())?;
     let scope = TenantScope::for_new_firm(&firm_id);
@@ -174,7 +180,9 @@ pub fn plan(input: ProvisionFirm, now: Instant) -> DomainResult<Provisioned> {
         now,
         serde_json::json!({ "firm_id": firm.id, "slug": firm.slug, "owner_user_id": owner.id }),
     )?;
-    let statements = vec![
+    let amr = vec!["pwd".to_owned()];
+    let session = sessions::open(&user_id, &firm_id, &amr, origin, now)?;
+    let mut statements = vec![
         repository::insert_firm(&firm),
         users::insert(
             &user_id,
@@ -186,13 +194,14 @@ pub fn plan(input: ProvisionFirm, now: Instant) -> DomainResult<Provisioned> {
         repository::insert_membership(&scope, &user_id, Role::FirmAdmin, &flags, now),
         events::record(&event, now)?,
     ];
+    statements.extend(session.statements);
     let owner_claims = AccessClaims {
         sub: user_id,
         firm: firm_id,
         role: Role::FirmAdmin,
         flags,
-        sid: new_id("ses", now.millis())?,
-        amr: vec!["pwd".to_owned()],
+        sid: session.id,
+        amr,
         iss: String::new(),
         aud: String::new(),
     };

@@ -100,7 +100,13 @@ pub struct Entry {
 
 impl Entry {
     /// An entry in `scope`'s firm chain.
-    pub fn new(chain: &str, category: Category, action: &'static str, severity: Severity, outcome: Outcome) -> Self {
+    pub fn new(
+        chain: &str,
+        category: Category,
+        action: &'static str,
+        severity: Severity,
+        outcome: Outcome,
+    ) -> Self {
         Self {
             chain: chain.to_owned(),
             category,
@@ -170,15 +176,30 @@ pub struct Record {
 }
 
 fn text<T: Serialize>(value: T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 impl Record {
     /// The hash this record must carry, from its content and `prev_hash`.
     pub fn expected_hash(&self) -> String {
         let content = serde_json::json!([
-            self.chain, self.seq, self.id, self.category, self.action, self.severity, self.outcome,
-            self.actor, self.target, self.ip, self.user_agent, self.request_id, self.details, self.at
+            self.chain,
+            self.seq,
+            self.id,
+            self.category,
+            self.action,
+            self.severity,
+            self.outcome,
+            self.actor,
+            self.target,
+            self.ip,
+            self.user_agent,
+            self.request_id,
+            self.details,
+            self.at
         ]);
         let mut hash = Sha256::new();
         hash.update(self.prev_hash.as_bytes());
@@ -195,7 +216,12 @@ struct Tail {
 }
 
 /// Appends `entry` at the end of its chain, retrying when another writer got there first.
-pub async fn append(db: &impl Sql, entry: Entry, origin: &Origin, now: Instant) -> DomainResult<Record> {
+pub async fn append(
+    db: &impl Sql,
+    entry: Entry,
+    origin: &Origin,
+    now: Instant,
+) -> DomainResult<Record> {
     let mut last_error = DomainError::Unavailable("audit chain is busy".into());
     for _ in 0..APPEND_ATTEMPTS {
         let tail: Option<Tail> = query_one(
@@ -215,7 +241,10 @@ pub async fn append(db: &impl Sql, entry: Entry, origin: &Origin, now: Instant) 
             actor: entry.actor.clone(),
             target: entry.target.clone(),
             ip: origin.ip.clone(),
-            user_agent: origin.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+            user_agent: origin
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(512).collect()),
             request_id: origin.request_id.clone(),
             details: entry.details.to_string(),
             at: now.millis(),
@@ -248,7 +277,12 @@ pub async fn append(db: &impl Sql, entry: Entry, origin: &Origin, now: Instant) 
             .await;
         match inserted {
             Ok(_) => return Ok(record),
-            Err(e) if violates_unique(&e, "kernel_audit_events.chain") || violates_unique(&e, "kernel_audit_events.seq") => last_error = e,
+            Err(e)
+                if violates_unique(&e, "kernel_audit_events.chain")
+                    || violates_unique(&e, "kernel_audit_events.seq") =>
+            {
+                last_error = e
+            }
             Err(e) => return Err(e),
         }
     }
@@ -292,7 +326,10 @@ pub async fn verify(db: &impl Sql, chain: &str) -> DomainResult<ChainReport> {
         }
         for record in batch {
             entries += 1;
-            if record.seq != after + 1 || record.prev_hash != prev || record.hash != record.expected_hash() {
+            if record.seq != after + 1
+                || record.prev_hash != prev
+                || record.hash != record.expected_hash()
+            {
                 return Ok(ChainReport {
                     entries,
                     intact: false,
@@ -306,7 +343,11 @@ pub async fn verify(db: &impl Sql, chain: &str) -> DomainResult<ChainReport> {
 }
 
 /// The scope's audit entries, newest first.
-pub async fn list(db: &impl Sql, scope: &TenantScope, page: &PageRequest) -> DomainResult<Page<Record>> {
+pub async fn list(
+    db: &impl Sql,
+    scope: &TenantScope,
+    page: &PageRequest,
+) -> DomainResult<Page<Record>> {
     let after: Option<i64> = page.after.as_deref().and_then(|a| a.parse().ok());
     let rows: Vec<Record> = query_as(
         db,

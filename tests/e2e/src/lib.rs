@@ -168,6 +168,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{}", std::process::id(), nanos % 100_000)
 }
 
+static IP: AtomicU32 = AtomicU32::new(1);
+
+/// A client address no other test uses (rate limits count per address).
+pub fn unique_ip() -> String {
+    let n = IP.fetch_add(1, Ordering::Relaxed) + std::process::id() % 200 * 1000;
+    format!("198.51.{}.{}", (n / 250) % 250, n % 250 + 1)
+}
+
+/// The password every test firm's owner has.
+pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+
 /// A firm provisioned through the API, with its owner signed in.
 pub struct TestFirm {
     /// The firm as returned.
@@ -182,7 +193,7 @@ impl TestFirm {
     /// The body of a valid provisioning request for `slug`.
     pub fn request(slug: &str) -> Value {
         json!({"name": format!("Firm {slug}"), "slug": slug, "timezone": "Europe/Paris", "currency": "EUR",
-               "owner": {"email": format!("owner@{slug}.test"), "password": "correct horse battery staple", "name": "Owner"}})
+               "owner": {"email": format!("owner@{slug}.test"), "password": OWNER_PASSWORD, "name": "Owner"}})
     }
 
     /// Provisions a new firm and signs its owner in.
@@ -196,6 +207,19 @@ impl TestFirm {
             owner: body["owner"].clone(),
             token: body["access_token"].as_str().unwrap_or_default().to_owned(),
         }
+    }
+
+    /// The owner's e-mail address.
+    pub fn owner_email(&self) -> String {
+        self.owner["email"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Signs the owner in from `ip` with `password`; returns the raw answer.
+    pub fn sign_in(&self, password: &str, ip: &str) -> Reply {
+        call("POST", "/v1/auth/sign-in")
+            .header("cf-connecting-ip", ip)
+            .json(&json!({"email": self.owner_email(), "password": password}))
+            .send()
     }
 
     /// The firm's id.
