@@ -159,6 +159,7 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
         &plan.owner.id,
         &plan.firm.id,
         &["pwd".into()],
+        None,
         &origin,
         at(0),
     )
@@ -211,6 +212,7 @@ fn sessions_expire_and_only_their_owner_revokes_them() {
         &a.owner.id,
         &a.firm.id,
         &["pwd".into()],
+        None,
         &Origin::default(),
         at(0),
     )
@@ -318,5 +320,138 @@ fn the_audit_chain_detects_edits_and_removals() {
     assert!(
         block_on(audit::verify(&db, "frm_b")).unwrap().intact,
         "chains are independent"
+    );
+}
+
+const SECRETS: &str = "s1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+#[test]
+fn totp_enrolment_codes_and_recovery_codes() {
+    use shared::auth::mfa::{self, Proof};
+    use shared::auth::totp::Totp;
+    use shared::kernel::secrets::SecretBox;
+    let db = MemoryDb::migrated().unwrap();
+    let plan = firm(&db, "acme", "ada@acme.test");
+    let user = plan.owner.id.as_str();
+    let keys = SecretBox::from_config(SECRETS).unwrap();
+    let enrol = block_on(mfa::start_enrolment(
+        &db,
+        &keys,
+        user,
+        "ada@acme.test",
+        at(0),
+    ))
+    .unwrap();
+    assert!(enrol.otpauth_uri.contains(&enrol.secret));
+    let totp = Totp::from_bytes(
+        data_encoding::BASE32_NOPAD
+            .decode(enrol.secret.as_bytes())
+            .unwrap(),
+    );
+    let code = |t: i64| format!("{:06}", totp.code_at(at(t).secs(), 6));
+    assert!(!block_on(mfa::enabled(&db, user)).unwrap());
+    assert!(
+        block_on(mfa::confirm_enrolment(&db, &keys, user, "000000", at(0))).is_err()
+            || code(0) == "000000"
+    );
+    let recovery = block_on(mfa::confirm_enrolment(&db, &keys, user, &code(0), at(0))).unwrap();
+    assert_eq!(recovery.len(), 10);
+    assert!(block_on(mfa::enabled(&db, user)).unwrap());
+    // The enrolment code is spent; the next step's code works once.
+    assert!(!block_on(mfa::verify(
+        &db,
+        &keys,
+        user,
+        &Proof::Totp(code(0)),
+        at(1000)
+    ))
+    .unwrap());
+    assert!(block_on(mfa::verify(
+        &db,
+        &keys,
+        user,
+        &Proof::Totp(code(30_000)),
+        at(30_000)
+    ))
+    .unwrap());
+    assert!(!block_on(mfa::verify(
+        &db,
+        &keys,
+        user,
+        &Proof::Totp(code(30_000)),
+        at(31_000)
+    ))
+    .unwrap());
+    // Recovery codes are single-use, with or without the dash and in any case.
+    let rc = recovery[3].to_uppercase().replace('-', "");
+    assert!(block_on(mfa::verify(
+        &db,
+        &keys,
+        user,
+        &Proof::RecoveryCode(rc.clone()),
+        at(40_000)
+    ))
+    .unwrap());
+    assert!(!block_on(mfa::verify(
+        &db,
+        &keys,
+        user,
+        &Proof::RecoveryCode(rc),
+        at(41_000)
+    ))
+    .unwrap());
+    assert_eq!(
+        block_on(mfa::status(&db, user))
+            .unwrap()
+            .recovery_codes_left,
+        9
+    );
+    // A second enrolment is refused while one is confirmed.
+    assert!(block_on(mfa::start_enrolment(
+        &db,
+        &keys,
+        user,
+        "ada@acme.test",
+        at(50_000)
+    ))
+    .is_err());
+    block_on(db.batch(mfa::remove(user))).unwrap();
+    assert!(!block_on(mfa::enabled(&db, user)).unwrap());
+}
+
+#[test]
+fn challenges_expire_and_allow_five_attempts() {
+    use shared::auth::mfa;
+    let db = MemoryDb::migrated().unwrap();
+    let plan = firm(&db, "acme", "ada@acme.test");
+    let c = mfa::open_challenge(&plan.owner.id, &plan.firm.id, at(0)).unwrap();
+    block_on(db.execute(c.statement)).unwrap();
+    for _ in 0..5 {
+        assert!(block_on(mfa::attempt(&db, &c.token, at(1)))
+            .unwrap()
+            .is_some());
+    }
+    assert!(
+        block_on(mfa::attempt(&db, &c.token, at(1)))
+            .unwrap()
+            .is_none(),
+        "out of attempts"
+    );
+    let d = mfa::open_challenge(&plan.owner.id, &plan.firm.id, at(0)).unwrap();
+    block_on(db.execute(d.statement)).unwrap();
+    assert!(
+        block_on(mfa::attempt(&db, &d.token, at(mfa::CHALLENGE_TTL_MS + 1)))
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let e = mfa::open_challenge(&plan.owner.id, &plan.firm.id, at(0)).unwrap();
+    block_on(db.execute(e.statement)).unwrap();
+    block_on(db.execute(mfa::close_challenge(&e.token, at(1)))).unwrap();
+    assert!(
+        block_on(mfa::attempt(&db, &e.token, at(2)))
+            .unwrap()
+            .is_none(),
+        "used"
     );
 }

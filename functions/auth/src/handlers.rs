@@ -4,12 +4,15 @@ use edge::http::{self, read_json};
 use edge::ratelimit::{self, Limit};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
-use shared::auth::claims::AccessClaims;
+use shared::auth::claims::{AccessClaims, VerifiedClaims};
+use shared::auth::mfa::{self, Proof};
 use shared::auth::sessions::{self, Refresh};
 use shared::auth::signin::{self, Credentials, Failure};
+use shared::auth::users;
 use shared::firm::members::{self, Membership};
 use shared::kernel::audit::{Category, Entry, Origin, Outcome, Severity, PLATFORM_CHAIN};
 use shared::kernel::id;
+use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::validate::{Input, Validator};
 use shared::DomainError;
@@ -20,6 +23,11 @@ type Handled = Result<Response, DomainError>;
 const SIGN_IN_LIMIT: Limit = Limit {
     binding: "SIGN_IN_LIMITER",
     limit: 10,
+    period_secs: 60,
+};
+const MFA_LIMIT: Limit = Limit {
+    binding: "MFA_LIMITER",
+    limit: 5,
     period_secs: 60,
 };
 const REFRESH_LIMIT: Limit = Limit {
@@ -43,6 +51,13 @@ pub async fn dispatch(
         "switchFirm" => switch_firm(req, env, cx).await,
         "listSessions" => list_sessions(req, env, cx).await,
         "revokeSession" => revoke_session(req, env, cx, &params).await,
+        "answerMfaChallenge" => answer_challenge(req, env, cx).await,
+        "getMfa" => get_mfa(req, env, cx).await,
+        "enrolTotp" => enrol_totp(req, env, cx).await,
+        "confirmTotp" => confirm_totp(req, env, cx).await,
+        "removeTotp" => remove_totp(req, env, cx).await,
+        "regenerateRecoveryCodes" => regenerate_recovery_codes(req, env, cx).await,
+        "stepUp" => step_up(req, env, cx).await,
         _ => Err(DomainError::NotFound("route")),
     }
 }
@@ -80,16 +95,28 @@ async fn limited(
 }
 
 /// Opens a session for `user_id` in `membership` and answers with its tokens.
+/// Who a new session is for and how they proved it.
+struct Grant<'a> {
+    user_id: &'a str,
+    membership: &'a Membership,
+    amr: &'a [String],
+    mfa_at: Option<i64>,
+}
+
 async fn start_session(
     db: &D1,
     env: &Env,
     cx: &RequestContext,
     origin: &Origin,
-    user_id: &str,
-    membership: &Membership,
-    amr: &[String],
+    grant: Grant<'_>,
 ) -> Handled {
-    let session = sessions::open(user_id, &membership.firm_id, amr, origin, cx.now)?;
+    let Grant {
+        user_id,
+        membership,
+        amr,
+        mfa_at,
+    } = grant;
+    let session = sessions::open(user_id, &membership.firm_id, amr, mfa_at, origin, cx.now)?;
     let mut statements = session.statements;
     statements.push(signin::record_success(user_id));
     statements.push(members::touch(
@@ -97,7 +124,7 @@ async fn start_session(
         &membership.firm_id,
         cx.now.millis(),
     ));
-    let claims = AccessClaims::for_member(user_id, membership, &session.id, amr);
+    let claims = AccessClaims::for_member(user_id, membership, &session.id, amr, mfa_at);
     let all = members::active_for_user(db, user_id).await?;
     let body = auth::session_body(env, claims, &session.refresh_token, &all, cx.now)?;
     db.batch(statements).await?;
@@ -183,8 +210,47 @@ async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
             "this account has no active membership in that firm".into(),
         ));
     };
+    if mfa::enabled(&db, &account.id).await? {
+        // The password was right; the session waits for the second factor.
+        let challenge = mfa::open_challenge(&account.id, &membership.firm_id, cx.now)?;
+        db.batch(vec![
+            challenge.statement,
+            signin::record_success(&account.id),
+        ])
+        .await?;
+        let entry = auth_entry(
+            &membership.firm_id,
+            "sign_in.mfa_challenged",
+            Severity::Info,
+            Outcome::Success,
+        )
+        .by(&account.id);
+        edge::audit::record(&db, entry, &origin, cx.now).await;
+        let body = json!({
+            "mfa_required": true,
+            "challenge": challenge.token,
+            "methods": ["totp", "recovery_code"],
+            "expires_in": mfa::CHALLENGE_TTL_MS / 1000,
+        });
+        return Ok(ratelimit::policy(
+            http::json(200, &body, &cx.request_id),
+            &SIGN_IN_LIMIT,
+        ));
+    }
     let amr = vec!["pwd".to_owned()];
-    let response = start_session(&db, env, cx, &origin, &account.id, &membership, &amr).await?;
+    let response = start_session(
+        &db,
+        env,
+        cx,
+        &origin,
+        Grant {
+            user_id: &account.id,
+            membership: &membership,
+            amr: &amr,
+            mfa_at: None,
+        },
+    )
+    .await?;
     let entry = auth_entry(
         &membership.firm_id,
         "sign_in.succeeded",
@@ -258,6 +324,7 @@ async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
             user_id,
             firm_id,
             amr,
+            mfa_at,
             refresh_token,
         } => {
             // The role may have changed, or the membership ended, since the last token.
@@ -266,7 +333,7 @@ async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
                     .await?;
                 return Err(invalid_refresh());
             };
-            let claims = AccessClaims::for_member(&user_id, &membership, &session_id, &amr);
+            let claims = AccessClaims::for_member(&user_id, &membership, &session_id, &amr, mfa_at);
             let all = members::active_for_user(&db, &user_id).await?;
             let body = auth::session_body(env, claims, &refresh_token, &all, cx.now)?;
             Ok(ratelimit::policy(
@@ -323,9 +390,12 @@ async fn switch_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
         env,
         cx,
         &origin,
-        claims.user_id(),
-        &membership,
-        claims.methods(),
+        Grant {
+            user_id: claims.user_id(),
+            membership: &membership,
+            amr: claims.methods(),
+            mfa_at: claims.mfa_at(),
+        },
     )
     .await?;
     let entry = auth_entry(
@@ -396,4 +466,261 @@ async fn revoke_session(
     .on(&session_id);
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
     Ok(http::empty(204, &cx.request_id))
+}
+
+fn secret_box(env: &Env) -> Result<SecretBox, DomainError> {
+    SecretBox::from_config(&config::required(env, "SECRETS_KEYS")?)
+}
+
+/// Reads `{"code"}` or `{"recovery_code"}` (plus any `extra` fields) from a body.
+fn proof_of(
+    body: &serde_json::Value,
+    extra: &[&str],
+) -> Result<(Proof, Vec<Option<String>>), DomainError> {
+    let input = Input::body(body)?;
+    let mut v = Validator::new();
+    let mut known = vec!["code", "recovery_code"];
+    known.extend_from_slice(extra);
+    input.reject_unknown(&mut v, &known);
+    let code = input.string(&mut v, "code", false);
+    let recovery = input.string(&mut v, "recovery_code", false);
+    let extras = extra
+        .iter()
+        .map(|k| input.string(&mut v, k, true).map(str::to_owned))
+        .collect();
+    v.finish()?;
+    Ok((Proof::parse(code, recovery)?, extras))
+}
+
+fn wrong_factor() -> DomainError {
+    DomainError::Unauthenticated("the code is wrong, expired or already used".into())
+}
+
+async fn answer_challenge(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let (proof, extras) = proof_of(&body, &["challenge"])?;
+    let token = extras.into_iter().next().flatten().unwrap_or_default();
+    let Some(challenged) = mfa::attempt(&db, &token, cx.now).await? else {
+        return Err(DomainError::Unauthenticated(
+            "the challenge is unknown, expired or used up; sign in again".into(),
+        ));
+    };
+    if !mfa::verify(&db, &secret_box(env)?, &challenged.user_id, &proof, cx.now).await? {
+        let entry = auth_entry(
+            &challenged.firm_id,
+            "mfa.failed",
+            Severity::Warning,
+            Outcome::Failure,
+        )
+        .on(&challenged.user_id);
+        edge::audit::record(&db, entry, &origin, cx.now).await;
+        return Err(wrong_factor());
+    }
+    let Some(membership) =
+        members::active_in(&db, &challenged.user_id, &challenged.firm_id).await?
+    else {
+        return Err(DomainError::Forbidden(
+            "this account has no active membership in that firm".into(),
+        ));
+    };
+    db.execute(mfa::close_challenge(&token, cx.now)).await?;
+    let amr = vec!["pwd".to_owned(), proof.method().to_owned()];
+    let response = start_session(
+        &db,
+        env,
+        cx,
+        &origin,
+        Grant {
+            user_id: &challenged.user_id,
+            membership: &membership,
+            amr: &amr,
+            mfa_at: Some(cx.now.secs()),
+        },
+    )
+    .await?;
+    let method = if matches!(proof, Proof::RecoveryCode(_)) {
+        "recovery_code"
+    } else {
+        "totp"
+    };
+    let entry = auth_entry(
+        &membership.firm_id,
+        "sign_in.succeeded",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&challenged.user_id)
+    .with(json!({"method": "pwd", "second_factor": method}));
+    edge::audit::record(&db, entry, &origin, cx.now).await;
+    Ok(response)
+}
+
+async fn get_mfa(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env)?;
+    let status = mfa::status(&D1::from_env(env)?, claims.user_id()).await?;
+    Ok(http::json(200, &status, &cx.request_id))
+}
+
+/// Sensitive MFA changes need a recent second factor once one exists.
+async fn stepped_up(
+    db: &D1,
+    claims: &VerifiedClaims,
+    cx: &RequestContext,
+) -> Result<(), DomainError> {
+    mfa::require_step_up(claims, mfa::enabled(db, claims.user_id()).await?, cx.now)
+}
+
+async fn enrol_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env)?;
+    let db = D1::from_env(env)?;
+    stepped_up(&db, &claims, cx).await?;
+    let email = users::email_of(&db, claims.user_id()).await?;
+    let enrolment =
+        mfa::start_enrolment(&db, &secret_box(env)?, claims.user_id(), &email, cx.now).await?;
+    Ok(http::json(201, &enrolment, &cx.request_id))
+}
+
+async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env)?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = Input::body(&body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["code"]);
+    let code = input.string(&mut v, "code", true).map(str::to_owned);
+    v.finish()?;
+    let db = D1::from_env(env)?;
+    let codes = mfa::confirm_enrolment(
+        &db,
+        &secret_box(env)?,
+        claims.user_id(),
+        &code.unwrap_or_default(),
+        cx.now,
+    )
+    .await?;
+    db.execute(sessions::record_second_factor(claims.session_id(), cx.now))
+        .await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "mfa.totp_enrolled",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(claims.user_id());
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::json(
+        200,
+        &json!({"recovery_codes": codes}),
+        &cx.request_id,
+    ))
+}
+
+async fn remove_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env)?;
+    let db = D1::from_env(env)?;
+    if !mfa::enabled(&db, claims.user_id()).await? {
+        return Err(DomainError::NotFound("authenticator"));
+    }
+    stepped_up(&db, &claims, cx).await?;
+    db.batch(mfa::remove(claims.user_id())).await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "mfa.totp_removed",
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(claims.user_id());
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+async fn regenerate_recovery_codes(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env)?;
+    let db = D1::from_env(env)?;
+    if !mfa::enabled(&db, claims.user_id()).await? {
+        return Err(DomainError::NotFound("authenticator"));
+    }
+    stepped_up(&db, &claims, cx).await?;
+    let (codes, statements) = mfa::new_recovery_codes(claims.user_id(), cx.now)?;
+    db.batch(statements).await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "mfa.recovery_codes_regenerated",
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(claims.user_id());
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::json(
+        200,
+        &json!({"recovery_codes": codes}),
+        &cx.request_id,
+    ))
+}
+
+async fn step_up(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env)?;
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let (proof, _) = proof_of(&body, &[])?;
+    if !mfa::enabled(&db, claims.user_id()).await? {
+        return Err(DomainError::invalid(
+            "code",
+            "no_factor",
+            "enrol an authenticator first",
+        ));
+    }
+    if !sessions::is_live(&db, claims.session_id(), cx.now).await? {
+        return Err(DomainError::Unauthenticated(
+            "the session has ended; sign in again".into(),
+        ));
+    }
+    if !mfa::verify(&db, &secret_box(env)?, claims.user_id(), &proof, cx.now).await? {
+        let entry = auth_entry(
+            claims.firm_id(),
+            "mfa.step_up_failed",
+            Severity::Warning,
+            Outcome::Failure,
+        )
+        .by(claims.user_id());
+        edge::audit::record(&db, entry, &origin, cx.now).await;
+        return Err(wrong_factor());
+    }
+    db.execute(sessions::record_second_factor(claims.session_id(), cx.now))
+        .await?;
+    let Some(membership) = members::active_in(&db, claims.user_id(), claims.firm_id()).await?
+    else {
+        return Err(DomainError::Forbidden(
+            "this account has no active membership in that firm".into(),
+        ));
+    };
+    let mut amr = claims.methods().to_vec();
+    if !amr.iter().any(|m| m == proof.method()) {
+        amr.push(proof.method().to_owned());
+    }
+    let fresh = AccessClaims::for_member(
+        claims.user_id(),
+        &membership,
+        claims.session_id(),
+        &amr,
+        Some(cx.now.secs()),
+    );
+    let issued = auth::signer(env)?.issue(fresh, cx.now)?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "mfa.stepped_up",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(claims.user_id());
+    edge::audit::record(&db, entry, &origin, cx.now).await;
+    Ok(http::json(
+        200,
+        &json!({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}),
+        &cx.request_id,
+    ))
 }

@@ -87,6 +87,13 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/auth/switch-firm", AUTH, "switchFirm", "Open a session in another firm the caller belongs to", Auth::Bearer, 200),
     route("GET", "/v1/auth/sessions", AUTH, "listSessions", "The caller's live sessions", Auth::Bearer, 200),
     route("DELETE", "/v1/auth/sessions/{session_id}", AUTH, "revokeSession", "End one of the caller's sessions", Auth::Bearer, 204),
+    route("POST", "/v1/auth/mfa/challenge", AUTH, "answerMfaChallenge", "Complete a sign-in with a second factor", Auth::Public, 200),
+    route("GET", "/v1/auth/mfa", AUTH, "getMfa", "The caller's second factors", Auth::Bearer, 200),
+    route("POST", "/v1/auth/mfa/totp", AUTH, "enrolTotp", "Start enrolling an authenticator app (secret, otpauth URI, QR code)", Auth::Bearer, 201),
+    route("POST", "/v1/auth/mfa/totp/confirm", AUTH, "confirmTotp", "Confirm the authenticator with its first code; returns recovery codes", Auth::Bearer, 200),
+    route("DELETE", "/v1/auth/mfa/totp", AUTH, "removeTotp", "Remove the authenticator and recovery codes (needs step-up)", Auth::Bearer, 204),
+    route("POST", "/v1/auth/mfa/recovery-codes", AUTH, "regenerateRecoveryCodes", "Replace the recovery codes (needs step-up)", Auth::Bearer, 200),
+    route("POST", "/v1/auth/mfa/step-up", AUTH, "stepUp", "Prove a second factor now; returns a fresh access token", Auth::Bearer, 200),
 ];
 
 /// A request matched against [`ROUTES`].

@@ -23,6 +23,9 @@ pub struct AccessClaims {
     /// How the user authenticated (`pwd`, `otp`, `sms`, `oidc`, `saml`).
     #[serde(default)]
     pub amr: Vec<String>,
+    /// When the bearer last proved a second factor (Unix seconds), if ever in this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_at: Option<i64>,
     /// Who issued it.
     pub iss: String,
     /// Who it is for.
@@ -36,6 +39,7 @@ impl AccessClaims {
         membership: &crate::firm::members::Membership,
         session_id: &str,
         amr: &[String],
+        mfa_at: Option<i64>,
     ) -> Self {
         Self {
             sub: user_id.to_owned(),
@@ -44,6 +48,7 @@ impl AccessClaims {
             flags: membership.flags.clone(),
             sid: session_id.to_owned(),
             amr: amr.to_vec(),
+            mfa_at,
             iss: String::new(),
             aud: String::new(),
         }
@@ -87,6 +92,22 @@ impl VerifiedClaims {
     /// How the bearer authenticated.
     pub fn methods(&self) -> &[String] {
         &self.claims.amr
+    }
+
+    /// When the bearer last proved a second factor (Unix seconds).
+    pub fn mfa_at(&self) -> Option<i64> {
+        self.claims.mfa_at
+    }
+
+    /// Whether a second factor was proved within `window_secs` before `now`.
+    pub fn second_factor_within(
+        &self,
+        now: crate::kernel::time::Instant,
+        window_secs: i64,
+    ) -> bool {
+        self.claims
+            .mfa_at
+            .is_some_and(|at| now.secs() - at <= window_secs && at <= now.secs() + 60)
     }
 
     /// Expiry, Unix seconds.

@@ -2,9 +2,11 @@
 //! lets them do (the permission matrix), and how passwords are kept.
 
 pub mod claims;
+pub mod mfa;
 pub mod password;
 pub mod roles;
 pub mod sessions;
 pub mod signin;
 pub mod token;
+pub mod totp;
 pub mod users;

@@ -51,6 +51,7 @@ pub fn open(
     user_id: &str,
     firm_id: &str,
     amr: &[String],
+    mfa_at: Option<i64>,
     origin: &Origin,
     now: Instant,
 ) -> DomainResult<NewSession> {
@@ -64,8 +65,8 @@ pub fn open(
         .map(|ua| ua.chars().take(512).collect());
     let statements = vec![
         stmt!(
-            "INSERT INTO auth_sessions (id, user_id, firm_id, amr, ip, user_agent, created_at, last_used_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+            "INSERT INTO auth_sessions (id, user_id, firm_id, amr, ip, user_agent, created_at, last_used_at, expires_at, mfa_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
             id.as_str(),
             user_id,
             firm_id,
@@ -73,7 +74,8 @@ pub fn open(
             origin.ip.clone(),
             user_agent,
             now.millis(),
-            expires_at
+            expires_at,
+            mfa_at
         ),
         stmt!(
             "INSERT INTO auth_refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -98,6 +100,7 @@ struct Presented {
     user_id: String,
     firm_id: String,
     amr: String,
+    mfa_at: Option<i64>,
     revoked_at: Option<i64>,
 }
 
@@ -114,6 +117,8 @@ pub enum Refresh {
         firm_id: String,
         /// How the session was authenticated.
         amr: Vec<String>,
+        /// When its holder last proved a second factor (Unix seconds).
+        mfa_at: Option<i64>,
         /// The new refresh token, shown once.
         refresh_token: String,
     },
@@ -138,7 +143,7 @@ pub async fn rotate(db: &impl Sql, presented: &str, now: Instant) -> DomainResul
     let found: Option<Presented> = query_one(
         db,
         stmt!(
-            "SELECT t.session_id, t.rotated_at, t.expires_at, s.user_id, s.firm_id, s.amr, s.revoked_at
+            "SELECT t.session_id, t.rotated_at, t.expires_at, s.user_id, s.firm_id, s.amr, s.mfa_at, s.revoked_at
                FROM auth_refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id
               WHERE t.token_hash = ?1",
             old_hash.as_str()
@@ -190,8 +195,18 @@ pub async fn rotate(db: &impl Sql, presented: &str, now: Instant) -> DomainResul
         user_id: found.user_id,
         firm_id: found.firm_id,
         amr: serde_json::from_str(&found.amr).unwrap_or_default(),
+        mfa_at: found.mfa_at,
         refresh_token,
     })
+}
+
+/// Records a second factor proved in the session now (step-up).
+pub fn record_second_factor(session_id: &str, now: Instant) -> Statement {
+    stmt!(
+        "UPDATE auth_sessions SET mfa_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        now.secs(),
+        session_id
+    )
 }
 
 /// Revokes a session (and so every refresh token of it).

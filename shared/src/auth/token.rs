@@ -222,6 +222,7 @@ mod tests {
             flags: vec![Flag::CanManageSettings],
             sid: "ses_1".into(),
             amr: vec!["pwd".into()],
+            mfa_at: None,
             iss: String::new(),
             aud: String::new(),
         }

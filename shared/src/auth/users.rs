@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::sql::Statement;
+use crate::kernel::error::{DomainError, DomainResult};
+use crate::kernel::sql::{query_one, Sql, Statement};
 use crate::kernel::time::Instant;
 use crate::kernel::validate::EmailAddress;
 use crate::stmt;
@@ -36,4 +37,19 @@ pub fn insert(
         password_hash,
         now.millis()
     )
+}
+
+#[derive(Deserialize)]
+struct EmailRow {
+    email: String,
+}
+
+/// The sign-in address of a user.
+pub async fn email_of(db: &impl Sql, user_id: &str) -> DomainResult<String> {
+    let row: Option<EmailRow> = query_one(
+        db,
+        stmt!("SELECT email FROM auth_users WHERE id = ?1", user_id),
+    )
+    .await?;
+    row.map(|r| r.email).ok_or(DomainError::NotFound("user"))
 }

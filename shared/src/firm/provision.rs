@@ -181,7 +181,7 @@ pub fn plan(input: ProvisionFirm, origin: &Origin, now: Instant) -> DomainResult
         serde_json::json!({ "firm_id": firm.id, "slug": firm.slug, "owner_user_id": owner.id }),
     )?;
     let amr = vec!["pwd".to_owned()];
-    let session = sessions::open(&user_id, &firm_id, &amr, origin, now)?;
+    let session = sessions::open(&user_id, &firm_id, &amr, None, origin, now)?;
     let mut statements = vec![
         repository::insert_firm(&firm),
         users::insert(
@@ -202,6 +202,7 @@ pub fn plan(input: ProvisionFirm, origin: &Origin, now: Instant) -> DomainResult
         flags,
         sid: session.id,
         amr,
+        mfa_at: None,
         iss: String::new(),
         aud: String::new(),
     };

@@ -34,6 +34,9 @@ pub enum DomainError {
     /// Authenticated, but not allowed to do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The action is sensitive and needs a second factor proved in the last minutes.
+    #[error("step-up required")]
+    StepUpRequired,
     /// The resource does not exist in the caller's firm (or at all).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -102,6 +105,9 @@ impl DomainError {
                 format!("the request body must be at most {limit} bytes")
             }
             DomainError::NotFound(what) => format!("no such {what}"),
+            DomainError::StepUpRequired => {
+                "this action needs a second factor from the last 10 minutes: POST /v1/auth/mfa/step-up".into()
+            }
             DomainError::RateLimited { retry_after_secs } => {
                 format!("try again in {retry_after_secs} seconds")
             }
@@ -116,6 +122,7 @@ impl DomainError {
             DomainError::PayloadTooLarge { .. } => "payload-too-large",
             DomainError::Unauthenticated(_) => "unauthenticated",
             DomainError::Forbidden(_) => "forbidden",
+            DomainError::StepUpRequired => "step-up-required",
             DomainError::NotFound(_) => "not-found",
             DomainError::Conflict { .. } => "conflict",
             DomainError::PreconditionFailed(_) => "precondition-failed",

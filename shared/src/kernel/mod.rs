@@ -8,6 +8,7 @@ pub mod id;
 pub mod idempotency;
 pub mod money;
 pub mod paging;
+pub mod secrets;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -42,6 +42,7 @@ fn main() -> Result<(), String> {
         flags,
         sid: format!("ses_dev_{now}"),
         amr: vec!["pwd".into()],
+        mfa_at: None,
         iss: String::new(),
         aud: String::new(),
     };
