@@ -4,8 +4,10 @@ use edge::http::{self, read_json};
 use edge::ratelimit::{self, Limit};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
+use shared::auth::api_keys::{self, NewApiKey};
 use shared::auth::claims::{AccessClaims, VerifiedClaims};
 use shared::auth::mfa::{self, Proof};
+use shared::auth::roles::{Access, Area};
 use shared::auth::sessions::{self, Refresh};
 use shared::auth::signin::{self, Credentials, Failure};
 use shared::auth::users;
@@ -58,6 +60,9 @@ pub async fn dispatch(
         "removeTotp" => remove_totp(req, env, cx).await,
         "regenerateRecoveryCodes" => regenerate_recovery_codes(req, env, cx).await,
         "stepUp" => step_up(req, env, cx).await,
+        "createApiKey" => create_api_key(req, env, cx).await,
+        "listApiKeys" => list_api_keys(req, env, cx).await,
+        "revokeApiKey" => revoke_api_key(req, env, cx, &params).await,
         _ => Err(DomainError::NotFound("route")),
     }
 }
@@ -345,7 +350,8 @@ async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn sign_out(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let db = D1::from_env(env)?;
     sessions::revoke_own(
         &db,
@@ -368,7 +374,8 @@ async fn sign_out(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn switch_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let input = Input::body(&body)?;
     let mut v = Validator::new();
@@ -411,7 +418,8 @@ async fn switch_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
 }
 
 async fn list_sessions(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let live = sessions::live_for_user(&D1::from_env(env)?, claims.user_id(), cx.now).await?;
     let items: Vec<serde_json::Value> = live
         .into_iter()
@@ -437,7 +445,8 @@ async fn revoke_session(
     cx: &RequestContext,
     params: &[(&'static str, String)],
 ) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let raw = params
         .iter()
         .find(|(k, _)| *k == "session_id")
@@ -559,7 +568,8 @@ async fn answer_challenge(mut req: Request, env: &Env, cx: &RequestContext) -> H
 }
 
 async fn get_mfa(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let status = mfa::status(&D1::from_env(env)?, claims.user_id()).await?;
     Ok(http::json(200, &status, &cx.request_id))
 }
@@ -574,7 +584,8 @@ async fn stepped_up(
 }
 
 async fn enrol_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let db = D1::from_env(env)?;
     stepped_up(&db, &claims, cx).await?;
     let email = users::email_of(&db, claims.user_id()).await?;
@@ -584,7 +595,8 @@ async fn enrol_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let input = Input::body(&body)?;
     let mut v = Validator::new();
@@ -618,7 +630,8 @@ async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContext) -> Handl
 }
 
 async fn remove_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let db = D1::from_env(env)?;
     if !mfa::enabled(&db, claims.user_id()).await? {
         return Err(DomainError::NotFound("authenticator"));
@@ -637,7 +650,8 @@ async fn remove_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn regenerate_recovery_codes(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let db = D1::from_env(env)?;
     if !mfa::enabled(&db, claims.user_id()).await? {
         return Err(DomainError::NotFound("authenticator"));
@@ -661,7 +675,8 @@ async fn regenerate_recovery_codes(req: Request, env: &Env, cx: &RequestContext)
 }
 
 async fn step_up(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let claims = cx.claims(&req, env)?;
+    let claims = cx.claims(&req, env).await?;
+    claims.person()?;
     let db = D1::from_env(env)?;
     let origin = cx.origin(&req);
     limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
@@ -723,4 +738,68 @@ async fn step_up(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
         &json!({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}),
         &cx.request_id,
     ))
+}
+
+async fn create_api_key(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    claims.require(Area::Admin, Access::Write)?;
+    let db = D1::from_env(env)?;
+    stepped_up(&db, &claims, cx).await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let created = api_keys::create(&scope, &user_id, NewApiKey::parse(&body)?, cx.now)?;
+    db.execute(created.statement).await?;
+    let entry = Entry::new(scope.firm_id(), Category::Permissions, "api_key.created", Severity::Warning, Outcome::Success)
+        .by(&user_id)
+        .on(&created.view.id)
+        .with(json!({"name": created.view.name, "prefix": created.view.prefix, "scopes": created.view.scopes}));
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    let mut body = serde_json::to_value(&created.view).unwrap_or_default();
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("key".to_owned(), created.key.into());
+    }
+    Ok(http::json(201, &body, &cx.request_id))
+}
+
+async fn list_api_keys(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Read)?;
+    let keys = api_keys::list(&D1::from_env(env)?, &scope).await?;
+    Ok(http::json(
+        200,
+        &json!({"items": keys, "next_cursor": null}),
+        &cx.request_id,
+    ))
+}
+
+async fn revoke_api_key(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &[(&'static str, String)],
+) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    claims.require(Area::Admin, Access::Write)?;
+    let raw = params
+        .iter()
+        .find(|(k, _)| *k == "key_id")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let key_id = id::parse("key_id", "key", raw)?;
+    let db = D1::from_env(env)?;
+    if !api_keys::revoke(&db, &scope, &key_id, cx.now).await? {
+        return Err(DomainError::NotFound("API key"));
+    }
+    let entry = Entry::new(
+        scope.firm_id(),
+        Category::Permissions,
+        "api_key.revoked",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&user_id)
+    .on(&key_id);
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::empty(204, &cx.request_id))
 }

@@ -65,9 +65,18 @@ pub fn bearer(req: &Request) -> Result<String, DomainError> {
     }
 }
 
-/// Verifies the request's bearer token at `now`.
-pub fn authenticate(req: &Request, env: &Env, now: Instant) -> Result<VerifiedClaims, DomainError> {
+/// Verifies the request's bearer credential at `now`: an access token (checked
+/// locally) or an API key (looked up in D1).
+pub async fn authenticate(
+    req: &Request,
+    env: &Env,
+    now: Instant,
+) -> Result<VerifiedClaims, DomainError> {
     let token = bearer(req)?;
+    if shared::auth::api_keys::is_api_key(&token) {
+        let db = crate::D1::from_env(env)?;
+        return shared::auth::api_keys::authenticate(&db, &token, now).await;
+    }
     verifier(env)?.verify(&token, now)
 }
 

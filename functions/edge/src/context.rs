@@ -59,17 +59,17 @@ impl RequestContext {
     }
 
     /// Verifies the bearer token of `req`.
-    pub fn claims(&self, req: &Request, env: &Env) -> Result<VerifiedClaims, DomainError> {
-        auth::authenticate(req, env, self.now)
+    pub async fn claims(&self, req: &Request, env: &Env) -> Result<VerifiedClaims, DomainError> {
+        auth::authenticate(req, env, self.now).await
     }
 
     /// The caller's verified claims and the tenant scope they give.
-    pub fn scope(
+    pub async fn scope(
         &self,
         req: &Request,
         env: &Env,
     ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
-        let claims = self.claims(req, env)?;
+        let claims = self.claims(req, env).await?;
         let scope = TenantScope::from_claims(&claims);
         Ok((claims, scope))
     }

@@ -109,14 +109,14 @@ async fn provision_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Han
 }
 
 async fn get_firm(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Settings, Access::Read)?;
     let firm = repository::get(&D1::from_env(env)?, &scope).await?;
     Ok(firm_response(&firm, 200, cx))
 }
 
 async fn update_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Settings, Access::Write)?;
     let expected = parse_if_match(http::header(&req, "if-match").as_deref())?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
@@ -126,7 +126,7 @@ async fn update_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
 }
 
 async fn get_provisioning(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Settings, Access::Read)?;
     let db = D1::from_env(env)?;
     let firm = repository::get(&db, &scope).await?;
@@ -139,7 +139,7 @@ async fn get_provisioning(req: Request, env: &Env, cx: &RequestContext) -> Handl
 }
 
 async fn list_events(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
     let page = PageRequest::parse(
         http::query_param(&req, "limit").as_deref(),
@@ -155,7 +155,7 @@ async fn redeliver_event(
     cx: &RequestContext,
     params: &[(&'static str, String)],
 ) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
     let raw = params
         .iter()
@@ -174,7 +174,7 @@ async fn redeliver_event(
 }
 
 async fn list_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
     let page = PageRequest::parse(
         http::query_param(&req, "limit").as_deref(),
@@ -185,7 +185,7 @@ async fn list_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn verify_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (claims, scope) = cx.scope(&req, env)?;
+    let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
     let report = audit::verify(&D1::from_env(env)?, scope.firm_id()).await?;
     Ok(http::json(200, &report, &cx.request_id))

@@ -103,7 +103,7 @@ async fn forward(
     route: &Route,
 ) -> Result<Response, DomainError> {
     if route.auth == Auth::Bearer {
-        cx.claims(&req, env)?;
+        cx.claims(&req, env).await?;
     }
     let has_body = !matches!(req.method(), Method::Get | Method::Head);
     let body = if has_body {

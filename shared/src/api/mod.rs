@@ -94,6 +94,9 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/v1/auth/mfa/totp", AUTH, "removeTotp", "Remove the authenticator and recovery codes (needs step-up)", Auth::Bearer, 204),
     route("POST", "/v1/auth/mfa/recovery-codes", AUTH, "regenerateRecoveryCodes", "Replace the recovery codes (needs step-up)", Auth::Bearer, 200),
     route("POST", "/v1/auth/mfa/step-up", AUTH, "stepUp", "Prove a second factor now; returns a fresh access token", Auth::Bearer, 200),
+    route("POST", "/v1/auth/api-keys", AUTH, "createApiKey", "Create a scoped API key for a machine (shown once; needs step-up)", Auth::Bearer, 201),
+    route("GET", "/v1/auth/api-keys", AUTH, "listApiKeys", "The firm's API keys (never their secrets)", Auth::Bearer, 200),
+    route("DELETE", "/v1/auth/api-keys/{key_id}", AUTH, "revokeApiKey", "Revoke an API key", Auth::Bearer, 204),
 ];
 
 /// A request matched against [`ROUTES`].

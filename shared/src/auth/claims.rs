@@ -61,9 +61,43 @@ impl AccessClaims {
 pub struct VerifiedClaims {
     pub(super) claims: AccessClaims,
     pub(super) expires_at: i64,
+    pub(super) api_key: Option<ApiKeyGrant>,
+}
+
+/// What an API key may do: its scopes instead of a member's role and flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyGrant {
+    /// The key's scopes.
+    pub scopes: Vec<super::api_keys::Scope>,
 }
 
 impl VerifiedClaims {
+    /// Claims of a verified API key.
+    pub(super) fn for_api_key(claims: AccessClaims, grant: ApiKeyGrant, expires_at: i64) -> Self {
+        Self {
+            claims,
+            expires_at,
+            api_key: Some(grant),
+        }
+    }
+
+    /// Whether the bearer is an API key rather than a person.
+    pub fn is_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// The person behind the request; API keys may not use person-only routes
+    /// (sessions, second factors, key management).
+    pub fn person(&self) -> Result<&str, DomainError> {
+        if self.is_api_key() {
+            Err(DomainError::Forbidden(
+                "this route is for people, not API keys".into(),
+            ))
+        } else {
+            Ok(&self.claims.sub)
+        }
+    }
+
     /// The user.
     pub fn user_id(&self) -> &str {
         &self.claims.sub
@@ -117,6 +151,15 @@ impl VerifiedClaims {
 
     /// Ok when the bearer's role and flags allow `access` to `area`.
     pub fn require(&self, area: Area, access: Access) -> Result<(), DomainError> {
+        if let Some(grant) = &self.api_key {
+            return if grant.scopes.iter().any(|s| s.allows(area, access)) {
+                Ok(())
+            } else {
+                Err(DomainError::Forbidden(
+                    "the API key has no scope for this".into(),
+                ))
+            };
+        }
         super::roles::authorize(self.claims.role, &self.claims.flags, area, access)
     }
 }

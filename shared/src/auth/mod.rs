@@ -1,6 +1,7 @@
 //! Identity and access: who the caller is (signed access tokens), what their role
 //! lets them do (the permission matrix), and how passwords are kept.
 
+pub mod api_keys;
 pub mod claims;
 pub mod mfa;
 pub mod password;

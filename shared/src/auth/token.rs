@@ -195,6 +195,7 @@ impl TokenVerifier {
         Ok(VerifiedClaims {
             claims: claims.custom.clone(),
             expires_at,
+            api_key: None,
         })
     }
 }
