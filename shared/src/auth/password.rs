@@ -58,6 +58,13 @@ impl NewPassword {
                 format!("{field} must not be the e-mail address"),
             ));
         }
+        if is_common(raw) {
+            return Err(DomainError::invalid(
+                field,
+                "common",
+                format!("{field} is one of the most used passwords (or one with digits added); choose another"),
+            ));
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -72,6 +79,30 @@ impl NewPassword {
             .map(|h| h.to_string())
             .map_err(|e| DomainError::Unavailable(e.to_string()))
     }
+}
+
+/// The 10,000 most used passwords (Mark Burnett's list, public domain), lower-case,
+/// those of 6 characters or more, sorted bytewise.
+const COMMON: &str = include_str!("common-passwords.txt");
+
+/// Whether a password is a common one, alone, repeated, or wrapped in digits and
+/// symbols (`password123456`, `!qwerty123456`), or a short unit repeated
+/// (`abcabcabcabc`, `aaaaaaaaaaaa`).
+pub fn is_common(raw: &str) -> bool {
+    let lower = raw.trim().to_lowercase();
+    let list: Vec<&str> = COMMON.lines().collect();
+    let in_list = |candidate: &str| candidate.len() >= 6 && list.binary_search(&candidate).is_ok();
+    let stem = lower.trim_matches(|c: char| {
+        c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace()
+    });
+    let chars: Vec<char> = lower.chars().collect();
+    let repeated_unit = (1..=chars.len() / 2).any(|unit| {
+        chars.len() % unit == 0
+            && chars
+                .chunks(unit)
+                .all(|chunk| chars.get(..unit) == Some(chunk))
+    });
+    in_list(&lower) || in_list(stem) || repeated_unit
 }
 
 /// True when `password` matches the stored PHC hash (constant-time comparison
@@ -94,6 +125,37 @@ mod tests {
         assert!(NewPassword::parse("password", "ada.lovelace@example.com", Some(&email)).is_err());
         assert!(NewPassword::parse("password", &"x".repeat(257), None).is_err());
         assert!(NewPassword::parse("password", "correct horse battery", Some(&email)).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_even_dressed_up() {
+        for weak in [
+            "password123456",
+            "qwertyuiop12",
+            "!!baseball2024!!",
+            "abcabcabcabc",
+            "zzzzzzzzzzzz",
+            "Football1234567",
+        ] {
+            assert!(is_common(weak), "{weak}");
+            assert!(
+                NewPassword::parse("password", weak, None).is_err(),
+                "{weak}"
+            );
+        }
+        for strong in [
+            "correct horse battery",
+            "tangerine-otter-41-flask",
+            "Demo password 2026!",
+        ] {
+            assert!(!is_common(strong), "{strong}");
+        }
+        let sorted = COMMON.lines().collect::<Vec<_>>();
+        assert!(
+            sorted.windows(2).all(|w| w[0] < w[1]),
+            "the list must stay sorted"
+        );
+        assert!(sorted.len() > 7000);
     }
 
     #[test]

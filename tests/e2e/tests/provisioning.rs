@@ -166,3 +166,26 @@ fn an_idempotency_key_replays_the_first_response() {
         .send()
         .problem(422);
 }
+
+#[test]
+fn common_and_self_named_passwords_are_refused() {
+    for (password, rule) in [
+        ("password123456", "common"),
+        ("qwertyuiop1!", "common"),
+        ("short", "too_short"),
+    ] {
+        let mut req = TestFirm::request(&unique("pw"));
+        req["owner"]["password"] = json!(password);
+        let reply = call("POST", "/v1/firms").json(&req).send();
+        let body = reply.problem(422);
+        assert_eq!(body["errors"][0]["field"], "owner.password", "{password}");
+        assert_eq!(body["errors"][0]["rule"], rule, "{password}");
+    }
+    let slug = unique("self");
+    let mut req = TestFirm::request(&slug);
+    req["owner"]["password"] = json!(format!("owner@{slug}.test"));
+    assert_eq!(
+        call("POST", "/v1/firms").json(&req).send().problem(422)["errors"][0]["rule"],
+        "weak"
+    );
+}
