@@ -1,0 +1,38 @@
+//! Exports plain `extern "C"` loops over the production code paths, so that
+//! `scripts/bench` can time them in Node's V8 (workerd's engine) without any
+//! JavaScript glue: Argon2id password verification with the production cost, and
+//! access-token verification. No randomness is involved, so the module
+//! has no imports.
+
+use shared::auth::password;
+use shared::auth::token::TokenVerifier;
+use shared::kernel::time::Instant;
+
+/// An Argon2id hash of "correct horse battery" with the production parameters.
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$iPOQ5f2O21FsjnBvo1AiFcDuSXciCnKUrXFO+yfgNoM";
+const PUBLIC: &str = "k:A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg";
+const NOW_MS: i64 = 1_790_000_000_000;
+
+/// Verifies the password `n` times; returns how many matched (all, if the hash is right).
+#[no_mangle]
+pub extern "C" fn argon2_verify(n: u32) -> u32 {
+    (0..n)
+        .filter(|_| password::verify("correct horse battery", HASH))
+        .count() as u32
+}
+
+/// An access token signed with `SEED` at `NOW_MS` (signing draws random noise,
+/// which this import-free module cannot, so the token is made natively).
+const TOKEN: &str = "eyJhbGciOiJFZERTQSIsImtpZCI6ImsiLCJ0eXAiOiJKV1QifQ.eyJleHAiOjE3OTAwMDA5MDAsIm5iZiI6MTc5MDAwMDAwMCwiaWF0IjoxNzkwMDAwMDAwLCJzdWIiOiJ1c3JfMDFKRDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAiLCJmaXJtIjoiZnJtXzAxSkQwMDAwMDAwMDAwMDAwMDAwMDAwMDAwIiwicm9sZSI6ImZpcm1fYWRtaW4iLCJmbGFncyI6WyJjYW5fbWFuYWdlX3VzZXJzIiwiY2FuX21hbmFnZV9jbGllbnRzIiwiY2FuX21hbmFnZV9iaWxsaW5nIiwiY2FuX21hbmFnZV9zZXR0aW5ncyIsImNhbl92aWV3X3JlcG9ydHMiXSwic2lkIjoic2VzXzAxSkQwMDAwMDAwMDAwMDAwMDAwMDAwMDAwIiwiYW1yIjpbInB3ZCJdLCJpc3MiOiJmaXJtYW1lbnQiLCJhdWQiOiJmaXJtYW1lbnQtYXBpIn0.L60aLh14f-Y3YR0Pwpo0xddh9IH3xE0Wx_E1AA-RqErxu7fsFGxzR5jDgV0pcrLo5BujFCiOjSpu76p5usC9Bw";
+
+/// Verifies one access token `n` times (key parsing included, as each request does);
+/// returns how many verified.
+#[no_mangle]
+pub extern "C" fn token_verify(n: u32) -> u32 {
+    (0..n)
+        .filter(|_| {
+            TokenVerifier::from_config(PUBLIC, "firmament", "firmament-api")
+                .is_ok_and(|v| v.verify(TOKEN, Instant::from_millis(NOW_MS + 1000)).is_ok())
+        })
+        .count() as u32
+}
