@@ -27,4 +27,23 @@ wrangler_configs() {
   printf '%s\n' "${args[@]}"
 }
 
+# render_configs DIR MAIL_URL: copies every worker's wrangler config and .dev.vars
+# into DIR (paths made absolute, MAIL_API_URL replaced) and prints the -c arguments.
+# wrangler's --env-file reaches only the first worker, so per-run settings for all
+# workers (the e2e mail simulator's port) go through these copies.
+render_configs() {
+  local dir=$1 mail_url=$2 w src srcdir out
+  for w in "${WORKERS[@]}"; do
+    if [ "$w" = gateway ]; then src="$ROOT/wrangler.toml"; else src="$ROOT/functions/$w/wrangler.toml"; fi
+    srcdir=$(dirname "$src")
+    out="$dir/$w"
+    mkdir -p "$out"
+    sed -E -e "s|^main = \"([^\"]*)\"|main = \"$srcdir/\1\"|" \
+           -e "s|^migrations_dir = \"([^\"]*)\"|migrations_dir = \"$srcdir/\1\"|" "$src" > "$out/wrangler.toml"
+    grep -v '^MAIL_API_URL=' "$srcdir/.dev.vars" > "$out/.dev.vars"
+    printf 'MAIL_API_URL=%s\n' "$mail_url" >> "$out/.dev.vars"
+    printf -- '-c\n%s\n' "$out/wrangler.toml"
+  done
+}
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

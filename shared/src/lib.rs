@@ -9,5 +9,6 @@ pub mod api;
 pub mod auth;
 pub mod firm;
 pub mod kernel;
+pub mod mail;
 
 pub use kernel::error::{DomainError, DomainResult};

@@ -7,6 +7,7 @@ use serde_json::json;
 use shared::auth::api_keys::{self, NewApiKey};
 use shared::auth::claims::{AccessClaims, VerifiedClaims};
 use shared::auth::mfa::{self, Proof};
+use shared::auth::recovery::{self, Purpose, ResetPassword};
 use shared::auth::roles::{Access, Area};
 use shared::auth::sessions::{self, Refresh};
 use shared::auth::signin::{self, Credentials, Failure};
@@ -17,6 +18,7 @@ use shared::kernel::id;
 use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::validate::{Input, Validator};
+use shared::mail;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -29,6 +31,11 @@ const SIGN_IN_LIMIT: Limit = Limit {
 };
 const MFA_LIMIT: Limit = Limit {
     binding: "MFA_LIMITER",
+    limit: 5,
+    period_secs: 60,
+};
+const RECOVERY_LIMIT: Limit = Limit {
+    binding: "RECOVERY_LIMITER",
     limit: 5,
     period_secs: 60,
 };
@@ -61,6 +68,10 @@ pub async fn dispatch(
         "regenerateRecoveryCodes" => regenerate_recovery_codes(req, env, cx).await,
         "stepUp" => step_up(req, env, cx).await,
         "createApiKey" => create_api_key(req, env, cx).await,
+        "forgotPassword" => forgot_password(req, env, cx).await,
+        "resetPassword" => reset_password(req, env, cx).await,
+        "requestEmailVerification" => request_verification(req, env, cx).await,
+        "verifyEmail" => verify_email(req, env, cx).await,
         "listApiKeys" => list_api_keys(req, env, cx).await,
         "revokeApiKey" => revoke_api_key(req, env, cx, &params).await,
         _ => Err(DomainError::NotFound("route")),
@@ -801,5 +812,168 @@ async fn revoke_api_key(
     .by(&user_id)
     .on(&key_id);
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+fn app_url(env: &Env) -> String {
+    config::text(env, "APP_URL").unwrap_or_else(|| "https://app.firmament.app".to_owned())
+}
+
+/// Queues a mail with its token in one batch with `extra`, then tries to deliver it.
+async fn mail_token(
+    db: &D1,
+    env: &Env,
+    cx: &RequestContext,
+    to: &str,
+    message: (String, String),
+    extra: Vec<shared::kernel::sql::Statement>,
+) -> Result<(), DomainError> {
+    let (subject, body) = message;
+    let (mail_id, queued) = mail::enqueue(to, &subject, &body, cx.now)?;
+    let mut statements = extra;
+    statements.push(queued);
+    db.batch(statements).await?;
+    edge::mail::deliver(
+        env,
+        db,
+        Some(std::slice::from_ref(&mail_id)),
+        cx.now,
+        &cx.request_id,
+    )
+    .await;
+    Ok(())
+}
+
+async fn forgot_password(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(
+        env,
+        &RECOVERY_LIMIT,
+        &origin,
+        &db,
+        cx,
+        "password.reset_rate_limited",
+    )
+    .await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let email = recovery::parse_forgot(&body)?;
+    // The answer is the same whether or not the address has an account.
+    if let Some((user_id, address)) = recovery::account_for(&db, &email).await? {
+        let (token, stored) = recovery::issue(Purpose::PasswordReset, &user_id, &address, cx.now)?;
+        mail_token(
+            &db,
+            env,
+            cx,
+            &address,
+            mail::templates::password_reset(&app_url(env), &token),
+            vec![stored],
+        )
+        .await?;
+        let entry = auth_entry(
+            PLATFORM_CHAIN,
+            "password.reset_requested",
+            Severity::Info,
+            Outcome::Success,
+        )
+        .on(&user_id);
+        edge::audit::record(&db, entry, &origin, cx.now).await;
+    }
+    let answer = json!({"status": "if an account uses this address, a link to reset its password is on its way"});
+    Ok(ratelimit::policy(
+        http::json(202, &answer, &cx.request_id),
+        &RECOVERY_LIMIT,
+    ))
+}
+
+async fn reset_password(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(
+        env,
+        &RECOVERY_LIMIT,
+        &origin,
+        &db,
+        cx,
+        "password.reset_rate_limited",
+    )
+    .await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let reset = ResetPassword::parse(&body)?;
+    let Some(holder) = recovery::peek(&db, Purpose::PasswordReset, &reset.token, cx.now).await?
+    else {
+        return Err(recovery::token_refused());
+    };
+    let email = shared::kernel::validate::EmailAddress::parse("email", &holder.email).ok();
+    let hash = reset.check_policy(email.as_ref())?.hash()?;
+    let Some(consumed) =
+        recovery::consume(&db, Purpose::PasswordReset, &reset.token, cx.now).await?
+    else {
+        return Err(recovery::token_refused());
+    };
+    db.batch(recovery::reset_statements(&consumed.user_id, &hash, cx.now))
+        .await?;
+    let entry = auth_entry(
+        PLATFORM_CHAIN,
+        "password.reset",
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(&consumed.user_id)
+    .with(json!({"effect": "every session revoked"}));
+    edge::audit::record(&db, entry, &origin, cx.now).await;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+async fn request_verification(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let db = D1::from_env(env)?;
+    let address = users::email_of(&db, &user_id).await?;
+    let (token, stored) = recovery::issue(Purpose::EmailVerification, &user_id, &address, cx.now)?;
+    mail_token(
+        &db,
+        env,
+        cx,
+        &address,
+        mail::templates::email_verification(&app_url(env), &token),
+        vec![stored],
+    )
+    .await?;
+    Ok(http::json(
+        202,
+        &json!({"status": "a confirmation link is on its way"}),
+        &cx.request_id,
+    ))
+}
+
+async fn verify_email(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(
+        env,
+        &RECOVERY_LIMIT,
+        &origin,
+        &db,
+        cx,
+        "email.verify_rate_limited",
+    )
+    .await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let token = recovery::parse_verification(&body)?;
+    let Some(consumed) = recovery::consume(&db, Purpose::EmailVerification, &token, cx.now).await?
+    else {
+        return Err(recovery::token_refused());
+    };
+    db.execute(recovery::mark_verified(&consumed.user_id, cx.now))
+        .await?;
+    let entry = auth_entry(
+        PLATFORM_CHAIN,
+        "email.verified",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&consumed.user_id);
+    edge::audit::record(&db, entry, &origin, cx.now).await;
     Ok(http::empty(204, &cx.request_id))
 }

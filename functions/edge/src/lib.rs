@@ -13,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod log;
+pub mod mail;
 pub mod ratelimit;
 
 pub use context::RequestContext;

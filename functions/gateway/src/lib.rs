@@ -163,6 +163,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         ),
     }
     if let Ok(db) = edge::D1::from_env(&env) {
+        let sent = edge::mail::deliver(&env, &db, None, now, "cron").await;
+        if sent > 0 {
+            edge::log::event("info", "cron", "mail sweep", json!({"sent": sent}));
+        }
         if let Err(e) = db.execute(idempotency::purge_expired(now)).await {
             edge::log::event(
                 "error",

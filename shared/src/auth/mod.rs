@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod claims;
 pub mod mfa;
 pub mod password;
+pub mod recovery;
 pub mod roles;
 pub mod sessions;
 pub mod signin;

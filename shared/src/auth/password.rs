@@ -97,7 +97,7 @@ pub fn is_common(raw: &str) -> bool {
     });
     let chars: Vec<char> = lower.chars().collect();
     let repeated_unit = (1..=chars.len() / 2).any(|unit| {
-        chars.len() % unit == 0
+        chars.len().is_multiple_of(unit)
             && chars
                 .chunks(unit)
                 .all(|chunk| chars.get(..unit) == Some(chunk))

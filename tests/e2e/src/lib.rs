@@ -293,3 +293,31 @@ pub fn fire_cron() {
     let reply = call("GET", "/__scheduled?cron=*+*+*+*+*").send();
     assert_eq!(reply.status, 200, "scheduled endpoint: {}", reply.text);
 }
+
+/// Messages the mail simulator accepted for `to`, oldest first.
+pub fn mailbox(to: &str) -> Vec<Value> {
+    let base = std::env::var("FIRMAMENT_MAIL_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_MAIL_URL is not set"));
+    let url = format!("{base}/_sim/messages?to={to}");
+    let text = ureq::get(&url)
+        .call()
+        .map(|r| r.into_string().unwrap_or_default())
+        .unwrap_or_default();
+    serde_json::from_str::<Vec<Value>>(&text).unwrap_or_default()
+}
+
+/// Makes the mail simulator fail its next `count` sends (HTTP 500).
+pub fn fail_next_mail(count: u32) {
+    let base = std::env::var("FIRMAMENT_MAIL_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_MAIL_URL is not set"));
+    let _ = ureq::post(&format!("{base}/_sim/fail?count={count}")).call();
+}
+
+/// The token in the newest mail to `to` whose link contains `marker` (`reset-password#token=`).
+pub fn mailed_token(to: &str, marker: &str) -> Option<String> {
+    mailbox(to).iter().rev().find_map(|m| {
+        let body = m["TextBody"].as_str()?;
+        let start = body.find(marker)? + marker.len();
+        Some(body[start..].split_whitespace().next()?.to_owned())
+    })
+}
