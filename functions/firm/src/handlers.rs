@@ -4,7 +4,11 @@ use edge::http::{self, read_json};
 use edge::idempotency::{Begin, Idempotency};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
+use shared::auth::recovery;
 use shared::auth::roles::{Access, Area};
+use shared::auth::users;
+use shared::firm::invitations::{self, Acceptance, NewInvitation};
+use shared::firm::members::{self, MemberPatch};
 use shared::firm::model::{parse_if_match, Firm};
 use shared::firm::provision::{self, ProvisionFirm};
 use shared::firm::repository;
@@ -14,6 +18,8 @@ use shared::kernel::events;
 use shared::kernel::id;
 use shared::kernel::paging::PageRequest;
 use shared::kernel::sql::Sql as _;
+use shared::kernel::validate::EmailAddress;
+use shared::mail;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -35,6 +41,12 @@ pub async fn dispatch(
         "listFirmEvents" => list_events(req, env, cx).await,
         "redeliverFirmEvent" => redeliver_event(req, env, cx, &params).await,
         "listFirmAudit" => list_audit(req, env, cx).await,
+        "listMembers" => list_members(req, env, cx).await,
+        "updateMember" => update_member(req, env, cx, &params).await,
+        "createInvitation" => create_invitation(req, env, cx).await,
+        "listInvitations" => list_invitations(req, env, cx).await,
+        "revokeInvitation" => revoke_invitation(req, env, cx, &params).await,
+        "acceptInvitation" => accept_invitation(req, env, cx).await,
         "verifyFirmAudit" => verify_audit(req, env, cx).await,
         _ => Err(DomainError::NotFound("route")),
     }
@@ -189,4 +201,192 @@ async fn verify_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     claims.require(Area::Admin, Access::Read)?;
     let report = audit::verify(&D1::from_env(env)?, scope.firm_id()).await?;
     Ok(http::json(200, &report, &cx.request_id))
+}
+
+fn param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+fn permissions_entry(
+    scope: &shared::kernel::tenant::TenantScope,
+    action: &'static str,
+    actor: &str,
+    target: &str,
+) -> Entry {
+    Entry::new(
+        scope.firm_id(),
+        Category::Permissions,
+        action,
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(actor)
+    .on(target)
+}
+
+async fn list_members(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Workspace, Access::Read)?;
+    let items = members::list(&D1::from_env(env)?, &scope).await?;
+    Ok(http::json(
+        200,
+        &json!({"items": items, "next_cursor": null}),
+        &cx.request_id,
+    ))
+}
+
+async fn update_member(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &[(&'static str, String)],
+) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Write)?;
+    let user_id = id::parse("user_id", "usr", param(params, "user_id"))?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let patch = MemberPatch::parse(&body)?;
+    let db = D1::from_env(env)?;
+    let member = members::update(&db, &scope, &user_id, &patch, cx.now).await?;
+    let entry =
+        permissions_entry(&scope, "member.changed", claims.user_id(), &user_id).with(json!({
+            "role": member.role, "flags": member.flags, "is_active": member.is_active
+        }));
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::json(200, &member, &cx.request_id))
+}
+
+async fn create_invitation(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Write)?;
+    let inviter = claims.person()?.to_owned();
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = NewInvitation::parse(&body)?;
+    let db = D1::from_env(env)?;
+    let firm = repository::get(&db, &scope).await?;
+    let to = input.email().as_str().to_owned();
+    let planned = invitations::plan(&db, &scope, firm.tier, &inviter, input, cx.now).await?;
+    let app_url =
+        config::text(env, "APP_URL").unwrap_or_else(|| "https://app.firmament.app".to_owned());
+    let (subject, text) = mail::templates::invitation(&firm.name, &app_url, &planned.token);
+    let (mail_id, queued) = mail::enqueue(&to, &subject, &text, cx.now)?;
+    db.batch(vec![planned.statement, queued])
+        .await
+        .map_err(|e| {
+            if shared::kernel::sql::violates_unique(&e, "firm_invitations.firm_id") {
+                DomainError::conflict("email", "this address already has a pending invitation")
+            } else {
+                e
+            }
+        })?;
+    edge::mail::deliver(
+        env,
+        &db,
+        Some(std::slice::from_ref(&mail_id)),
+        cx.now,
+        &cx.request_id,
+    )
+    .await;
+    let entry = permissions_entry(&scope, "member.invited", &inviter, &planned.invitation.id)
+        .with(json!({"email": planned.invitation.email, "role": planned.invitation.role}));
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::json(201, &planned.invitation, &cx.request_id))
+}
+
+async fn list_invitations(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Read)?;
+    let items = invitations::pending(&D1::from_env(env)?, &scope, cx.now).await?;
+    Ok(http::json(
+        200,
+        &json!({"items": items, "next_cursor": null}),
+        &cx.request_id,
+    ))
+}
+
+async fn revoke_invitation(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &[(&'static str, String)],
+) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Write)?;
+    let invitation_id = id::parse("invitation_id", "inv", param(params, "invitation_id"))?;
+    let db = D1::from_env(env)?;
+    if !invitations::revoke(&db, &scope, &invitation_id, cx.now).await? {
+        return Err(DomainError::NotFound("invitation"));
+    }
+    let entry = permissions_entry(
+        &scope,
+        "invitation.withdrawn",
+        claims.user_id(),
+        &invitation_id,
+    );
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+async fn accept_invitation(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let acceptance = Acceptance::parse(&body)?;
+    let db = D1::from_env(env)?;
+    let Some(found) = invitations::find(&db, &acceptance.token, cx.now).await? else {
+        return Err(invitations::refused());
+    };
+    if !invitations::seat_free(&db, &found).await? {
+        return Err(invitations::no_seat(found.tier));
+    }
+    let email = EmailAddress::parse("email", &found.email)?;
+    let (user_id, mut statements, new_account) = match recovery::account_for(&db, &email).await? {
+        Some((user_id, _)) => {
+            // Someone with an account joins by accepting while signed in as themselves.
+            let claims = cx.claims(&req, env).await.map_err(|_| {
+                DomainError::Unauthenticated(format!(
+                    "sign in as {} to accept this invitation",
+                    found.email
+                ))
+            })?;
+            if claims.person()? != user_id {
+                return Err(DomainError::Forbidden(
+                    "this invitation is for another account".into(),
+                ));
+            }
+            (user_id, Vec::new(), false)
+        }
+        None => {
+            let (name, password) = acceptance.new_account(&email)?;
+            let user_id = id::new_id("usr", cx.now.millis())?;
+            let statements = vec![
+                users::insert(&user_id, &email, &name, &password.hash()?, cx.now),
+                // The mailed link proved the address.
+                recovery::mark_verified(&user_id, cx.now),
+            ];
+            (user_id, statements, true)
+        }
+    };
+    statements.extend(invitations::accept(&found, &user_id, cx.now));
+    db.batch(statements)
+        .await
+        .map_err(|_| invitations::refused())?;
+    let scope_entry = Entry::new(
+        &found.firm_id,
+        Category::Permissions,
+        "member.joined",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&user_id)
+    .on(&found.id)
+    .with(json!({"role": found.role, "new_account": new_account}));
+    edge::audit::record(&db, scope_entry, &cx.origin(&req), cx.now).await;
+    Ok(http::json(
+        201,
+        &json!({"firm_id": found.firm_id, "user_id": user_id, "role": found.role, "new_account": new_account}),
+        &cx.request_id,
+    ))
 }

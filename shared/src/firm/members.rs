@@ -3,6 +3,12 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::roles::{Flag, Role};
+use crate::kernel::error::DomainError;
+use crate::kernel::tenant::TenantScope;
+use crate::kernel::time::Instant;
+use crate::kernel::validate::{Input, Validator};
+
+use super::model::Tier;
 use crate::kernel::error::DomainResult;
 use crate::kernel::sql::{query_as, query_one, Sql};
 use crate::stmt;
@@ -77,4 +83,188 @@ pub fn touch(user_id: &str, firm_id: &str, now_ms: i64) -> crate::kernel::sql::S
         user_id,
         firm_id
     )
+}
+
+/// Active members a plan allows (starter as in the original: 5).
+pub fn plan_limit(tier: Tier) -> i64 {
+    match tier {
+        Tier::Starter => 5,
+        Tier::Professional => 50,
+        Tier::Enterprise => 1000,
+    }
+}
+
+/// The stored name of a role.
+pub fn role_name(role: Role) -> String {
+    serde_json::to_value(role)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Whether an active member of the scope's firm has this address.
+pub async fn is_active_member_email(
+    db: &impl Sql,
+    scope: &TenantScope,
+    email: &str,
+) -> DomainResult<bool> {
+    let rows = db
+        .query(stmt!(
+            "SELECT 1 AS found FROM firm_memberships m JOIN auth_users u ON u.id = m.user_id
+              WHERE m.firm_id = ?1 AND u.email = ?2 AND m.is_active = 1",
+            scope.firm_id(),
+            email
+        ))
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// A member as the firm sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The person.
+    pub user_id: String,
+    /// Their address.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Flags.
+    #[serde(deserialize_with = "flags_from_text")]
+    pub flags: Vec<Flag>,
+    /// Whether they may act in the firm.
+    #[serde(deserialize_with = "bool_from_int")]
+    pub is_active: bool,
+    /// Unix ms of their last sign-in or refresh in this firm.
+    pub last_active_at: Option<i64>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(serde_json::Value::deserialize(d)?
+        .as_i64()
+        .is_some_and(|n| n != 0))
+}
+
+/// Every member of the scope's firm, active first, then by name.
+pub async fn list(db: &impl Sql, scope: &TenantScope) -> DomainResult<Vec<Member>> {
+    query_as(
+        db,
+        stmt!(
+            "SELECT m.user_id, u.email, u.name, m.role, m.flags, m.is_active, m.last_active_at, m.created_at
+               FROM firm_memberships m JOIN auth_users u ON u.id = m.user_id
+              WHERE m.firm_id = ?1 ORDER BY m.is_active DESC, u.name, m.user_id LIMIT 1000",
+            scope.firm_id()
+        ),
+    )
+    .await
+}
+
+/// A checked change to a member.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberPatch {
+    /// New role.
+    pub role: Option<Role>,
+    /// New flags (replacing the old ones).
+    pub flags: Option<Vec<Flag>>,
+    /// Activate or deactivate.
+    pub is_active: Option<bool>,
+}
+
+impl MemberPatch {
+    /// Reads `{"role"?, "flags"?, "is_active"?}`.
+    pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
+        let input = Input::body(body)?;
+        let mut v = Validator::new();
+        input.reject_unknown(&mut v, &["role", "flags", "is_active"]);
+        let role = input
+            .string(&mut v, "role", false)
+            .and_then(|s| v.take(Role::parse("role", s)));
+        let flags = body
+            .get("flags")
+            .filter(|f| !f.is_null())
+            .map(|f| super::invitations::parse_flags(&mut v, "flags", Some(f)));
+        let is_active = match body.get("is_active") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                v.add("is_active", "type", "is_active must be true or false");
+                None
+            }
+        };
+        v.finish()?;
+        let patch = Self {
+            role,
+            flags,
+            is_active,
+        };
+        if patch == Self::default() {
+            return Err(DomainError::invalid(
+                "body",
+                "empty",
+                "name at least one of role, flags, is_active",
+            ));
+        }
+        Ok(patch)
+    }
+}
+
+/// Applies `patch` to a member of the scope's firm. The firm always keeps one active
+/// firm admin: a change that would remove the last one is refused.
+pub async fn update(
+    db: &impl Sql,
+    scope: &TenantScope,
+    user_id: &str,
+    patch: &MemberPatch,
+    now: Instant,
+) -> DomainResult<Member> {
+    let current = list(db, scope).await?;
+    let member = current
+        .iter()
+        .find(|m| m.user_id == user_id)
+        .ok_or(DomainError::NotFound("member"))?;
+    let will_be_admin = patch.role.unwrap_or(member.role) == Role::FirmAdmin
+        && patch.is_active.unwrap_or(member.is_active);
+    let other_admins = current
+        .iter()
+        .filter(|m| m.user_id != user_id && m.is_active && m.role == Role::FirmAdmin)
+        .count();
+    if !will_be_admin && other_admins == 0 && member.role == Role::FirmAdmin && member.is_active {
+        return Err(DomainError::Conflict {
+            field: None,
+            detail: "the firm must keep at least one active firm admin".into(),
+        });
+    }
+    let flags = patch
+        .flags
+        .as_ref()
+        .map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+    let mut statements = vec![stmt!(
+        "UPDATE firm_memberships SET role = COALESCE(?1, role), flags = COALESCE(?2, flags), is_active = COALESCE(?3, is_active)
+          WHERE firm_id = ?4 AND user_id = ?5",
+        patch.role.map(role_name),
+        flags,
+        patch.is_active,
+        scope.firm_id(),
+        user_id
+    )];
+    if patch.is_active == Some(false) {
+        // A deactivated member's sessions in this firm end now; tokens already
+        // issued lapse within their 15 minutes.
+        statements.push(stmt!(
+            "UPDATE auth_sessions SET revoked_at = ?1, revoked_reason = 'member_deactivated'
+              WHERE firm_id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
+            now.millis(),
+            scope.firm_id(),
+            user_id
+        ));
+    }
+    db.batch(statements).await?;
+    list(db, scope)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .ok_or(DomainError::NotFound("member"))
 }

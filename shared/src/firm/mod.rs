@@ -6,6 +6,7 @@
 //! [`consumer`] (what the firm module does with events).
 
 pub mod consumer;
+pub mod invitations;
 pub mod members;
 pub mod model;
 pub mod provision;

@@ -121,6 +121,18 @@ pub mod templates {
         )
     }
 
+    /// The invitation to join a firm.
+    pub fn invitation(firm_name: &str, app_url: &str, token: &str) -> (String, String) {
+        (
+            format!("You are invited to join {firm_name} on Firmament"),
+            format!(
+                "{firm_name} invites you to work with them on Firmament.\n\n\
+                 To accept, open this link within the next 7 days:\n{app_url}/accept-invitation#token={token}\n\n\
+                 If you were not expecting this, ignore this message."
+            ),
+        )
+    }
+
     /// The e-mail verification message.
     pub fn email_verification(app_url: &str, token: &str) -> (String, String) {
         (
