@@ -443,11 +443,7 @@ async fn list_sessions(req: Request, env: &Env, cx: &RequestContext) -> Handled 
             value
         })
         .collect();
-    Ok(http::json(
-        200,
-        &json!({"items": items, "next_cursor": null}),
-        &cx.request_id,
-    ))
+    Ok(http::unpaged(&items, &cx.request_id))
 }
 
 async fn revoke_session(
@@ -458,11 +454,7 @@ async fn revoke_session(
 ) -> Handled {
     let claims = cx.claims(&req, env).await?;
     claims.person()?;
-    let raw = params
-        .iter()
-        .find(|(k, _)| *k == "session_id")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
+    let raw = http::path_param(params, "session_id");
     let session_id = id::parse("session_id", "ses", raw)?;
     let db = D1::from_env(env)?;
     if !sessions::revoke_own(
@@ -776,11 +768,7 @@ async fn list_api_keys(req: Request, env: &Env, cx: &RequestContext) -> Handled 
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
     let keys = api_keys::list(&D1::from_env(env)?, &scope).await?;
-    Ok(http::json(
-        200,
-        &json!({"items": keys, "next_cursor": null}),
-        &cx.request_id,
-    ))
+    Ok(http::unpaged(&keys, &cx.request_id))
 }
 
 async fn revoke_api_key(
@@ -792,11 +780,7 @@ async fn revoke_api_key(
     let (claims, scope) = cx.scope(&req, env).await?;
     let user_id = claims.person()?.to_owned();
     claims.require(Area::Admin, Access::Write)?;
-    let raw = params
-        .iter()
-        .find(|(k, _)| *k == "key_id")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
+    let raw = http::path_param(params, "key_id");
     let key_id = id::parse("key_id", "key", raw)?;
     let db = D1::from_env(env)?;
     if !api_keys::revoke(&db, &scope, &key_id, cx.now).await? {

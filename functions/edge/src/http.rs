@@ -243,3 +243,22 @@ pub fn empty(status: u16, request_id: &str) -> Response {
         .with_headers(headers)
         .empty()
 }
+
+/// A whole list in one page: `{"items": [...], "next_cursor": null}`.
+pub fn unpaged<T: Serialize>(items: &[T], request_id: &str) -> Response {
+    json(
+        200,
+        &serde_json::json!({"items": items, "next_cursor": null}),
+        request_id,
+    )
+}
+
+/// A path parameter matched by the route table (empty when absent; ids are then
+/// refused by their parser).
+pub fn path_param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}

@@ -169,11 +169,7 @@ async fn redeliver_event(
 ) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let raw = params
-        .iter()
-        .find(|(k, _)| *k == "event_id")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
+    let raw = http::path_param(params, "event_id");
     let event_id = id::parse("event_id", "evt", raw)?;
     if !events::redeliver(&D1::from_env(env)?, &scope, &event_id, cx.now).await? {
         return Err(DomainError::NotFound("event"));
@@ -203,14 +199,6 @@ async fn verify_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     Ok(http::json(200, &report, &cx.request_id))
 }
 
-fn param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a str {
-    params
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
-}
-
 fn permissions_entry(
     scope: &shared::kernel::tenant::TenantScope,
     action: &'static str,
@@ -232,11 +220,7 @@ async fn list_members(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Workspace, Access::Read)?;
     let items = members::list(&D1::from_env(env)?, &scope).await?;
-    Ok(http::json(
-        200,
-        &json!({"items": items, "next_cursor": null}),
-        &cx.request_id,
-    ))
+    Ok(http::unpaged(&items, &cx.request_id))
 }
 
 async fn update_member(
@@ -247,7 +231,7 @@ async fn update_member(
 ) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let user_id = id::parse("user_id", "usr", param(params, "user_id"))?;
+    let user_id = id::parse("user_id", "usr", http::path_param(params, "user_id"))?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let patch = MemberPatch::parse(&body)?;
     let db = D1::from_env(env)?;
@@ -301,11 +285,7 @@ async fn list_invitations(req: Request, env: &Env, cx: &RequestContext) -> Handl
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
     let items = invitations::pending(&D1::from_env(env)?, &scope, cx.now).await?;
-    Ok(http::json(
-        200,
-        &json!({"items": items, "next_cursor": null}),
-        &cx.request_id,
-    ))
+    Ok(http::unpaged(&items, &cx.request_id))
 }
 
 async fn revoke_invitation(
@@ -316,7 +296,11 @@ async fn revoke_invitation(
 ) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let invitation_id = id::parse("invitation_id", "inv", param(params, "invitation_id"))?;
+    let invitation_id = id::parse(
+        "invitation_id",
+        "inv",
+        http::path_param(params, "invitation_id"),
+    )?;
     let db = D1::from_env(env)?;
     if !invitations::revoke(&db, &scope, &invitation_id, cx.now).await? {
         return Err(DomainError::NotFound("invitation"));
