@@ -117,6 +117,20 @@ struct Grant<'a> {
     membership: &'a Membership,
     amr: &'a [String],
     mfa_at: Option<i64>,
+    /// Answer with cookies (a browser session) instead of tokens in the body.
+    browser: bool,
+}
+
+/// A session answer, as tokens in the body or, for browsers, as cookies.
+fn session_response(body: serde_json::Value, browser: bool, cx: &RequestContext) -> Handled {
+    if !browser {
+        return Ok(http::json(200, &body, &cx.request_id));
+    }
+    let (body, cookies) = auth::into_cookies(body)?;
+    Ok(http::with_cookies(
+        http::json(200, &body, &cx.request_id),
+        &cookies,
+    ))
 }
 
 async fn start_session(
@@ -131,6 +145,7 @@ async fn start_session(
         membership,
         amr,
         mfa_at,
+        browser,
     } = grant;
     let session = sessions::open(user_id, &membership.firm_id, amr, mfa_at, origin, cx.now)?;
     let mut statements = session.statements;
@@ -144,7 +159,7 @@ async fn start_session(
     let all = members::active_for_user(db, user_id).await?;
     let body = auth::session_body(env, claims, &session.refresh_token, &all, cx.now)?;
     db.batch(statements).await?;
-    Ok(http::json(200, &body, &cx.request_id))
+    session_response(body, browser, cx)
 }
 
 async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -264,6 +279,7 @@ async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
             membership: &membership,
             amr: &amr,
             mfa_at: None,
+            browser: auth::wants_cookies(&req),
         },
     )
     .await?;
@@ -279,13 +295,32 @@ async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     Ok(ratelimit::policy(response, &SIGN_IN_LIMIT))
 }
 
-fn refresh_token_of(body: &serde_json::Value) -> Result<String, DomainError> {
+/// The refresh token from the body, or for a browser from its cookie (after the
+/// CSRF check).
+fn refresh_token_of(req: &Request, body: &serde_json::Value) -> Result<String, DomainError> {
     let input = Input::body(body)?;
     let mut v = Validator::new();
     input.reject_unknown(&mut v, &["refresh_token"]);
-    let token = input
-        .string(&mut v, "refresh_token", true)
-        .map(str::to_owned);
+    let cookies = req
+        .headers()
+        .get("cookie")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let from_cookie =
+        match shared::auth::browser::cookie(&cookies, shared::auth::browser::REFRESH_COOKIE) {
+            Some(token) if body.get("refresh_token").is_none() => {
+                auth::check_csrf(req, &cookies)?;
+                Some(token.to_owned())
+            }
+            _ => None,
+        };
+    let token = match from_cookie {
+        Some(token) => Some(token),
+        None => input
+            .string(&mut v, "refresh_token", true)
+            .map(str::to_owned),
+    };
     if token.as_ref().is_some_and(|t| t.len() > 200) {
         v.add(
             "refresh_token",
@@ -316,7 +351,8 @@ async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     )
     .await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
-    let presented = refresh_token_of(&body)?;
+    let presented = refresh_token_of(&req, &body)?;
+    let browser = auth::wants_cookies(&req) || body.get("refresh_token").is_none();
     match sessions::rotate(&db, &presented, cx.now).await? {
         Refresh::Invalid => Err(invalid_refresh()),
         Refresh::Reused {
@@ -353,7 +389,7 @@ async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
             let all = members::active_for_user(&db, &user_id).await?;
             let body = auth::session_body(env, claims, &refresh_token, &all, cx.now)?;
             Ok(ratelimit::policy(
-                http::json(200, &body, &cx.request_id),
+                session_response(body, browser, cx)?,
                 &REFRESH_LIMIT,
             ))
         }
@@ -381,7 +417,10 @@ async fn sign_out(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     .by(claims.user_id())
     .on(claims.session_id());
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
-    Ok(http::empty(204, &cx.request_id))
+    Ok(http::with_cookies(
+        http::empty(204, &cx.request_id),
+        &shared::auth::browser::cleared_cookies(),
+    ))
 }
 
 async fn switch_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -413,6 +452,7 @@ async fn switch_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
             membership: &membership,
             amr: claims.methods(),
             mfa_at: claims.mfa_at(),
+            browser: auth::wants_cookies(&req),
         },
     )
     .await?;
@@ -550,6 +590,7 @@ async fn answer_challenge(mut req: Request, env: &Env, cx: &RequestContext) -> H
             membership: &membership,
             amr: &amr,
             mfa_at: Some(cx.now.secs()),
+            browser: auth::wants_cookies(&req),
         },
     )
     .await?;
@@ -736,11 +777,16 @@ async fn step_up(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     )
     .by(claims.user_id());
     edge::audit::record(&db, entry, &origin, cx.now).await;
-    Ok(http::json(
+    let answer = http::json(
         200,
         &json!({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}),
         &cx.request_id,
-    ))
+    );
+    if auth::wants_cookies(&req) {
+        let cookie = shared::auth::browser::access_cookie(&issued.token, issued.expires_in);
+        return Ok(http::with_cookies(answer, &[cookie]));
+    }
+    Ok(answer)
 }
 
 async fn create_api_key(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {

@@ -1,6 +1,7 @@
 //! Bearer-token verification with the keys from the environment, shared by the
 //! gateway and every module worker (which re-check: no module trusts a header alone).
 
+use shared::auth::browser;
 use shared::auth::claims::VerifiedClaims;
 use shared::auth::token::{TokenSigner, TokenVerifier};
 use shared::kernel::time::Instant;
@@ -72,12 +73,86 @@ pub async fn authenticate(
     env: &Env,
     now: Instant,
 ) -> Result<VerifiedClaims, DomainError> {
-    let token = bearer(req)?;
+    let has_authorization = req.headers().get("authorization").ok().flatten().is_some();
+    let token = match browser_token(req)? {
+        Some(token) if !has_authorization => token,
+        _ => bearer(req)?,
+    };
     if shared::auth::api_keys::is_api_key(&token) {
         let db = crate::D1::from_env(env)?;
         return shared::auth::api_keys::authenticate(&db, &token, now).await;
     }
     verifier(env)?.verify(&token, now)
+}
+
+/// The access token of a browser session (the access cookie), after checking the
+/// CSRF double-submit on unsafe methods. `None` when the request carries no cookie.
+pub fn browser_token(req: &Request) -> Result<Option<String>, DomainError> {
+    let cookies = req
+        .headers()
+        .get("cookie")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let Some(access) = browser::cookie(&cookies, browser::ACCESS_COOKIE) else {
+        return Ok(None);
+    };
+    check_csrf(req, &cookies)?;
+    Ok(Some(access.to_owned()))
+}
+
+/// Refuses an unsafe request whose `X-CSRF-Token` does not echo the CSRF cookie.
+pub fn check_csrf(req: &Request, cookies: &str) -> Result<(), DomainError> {
+    if browser::is_unsafe(req.method().as_ref()) {
+        let header = req.headers().get(browser::CSRF_HEADER).ok().flatten();
+        if !browser::csrf_ok(
+            browser::cookie(cookies, browser::CSRF_COOKIE),
+            header.as_deref(),
+        ) {
+            return Err(DomainError::Forbidden(
+                "a request authenticated by cookie must echo the fm_csrf cookie in X-CSRF-Token"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the client asked for a cookie session (`X-Session-Mode: cookie`).
+pub fn wants_cookies(req: &Request) -> bool {
+    req.headers()
+        .get(browser::MODE_HEADER)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("cookie"))
+}
+
+/// Turns a session answer into its browser form: the tokens move from the body
+/// into cookies, and the body carries the CSRF token instead.
+pub fn into_cookies(
+    mut body: serde_json::Value,
+) -> Result<(serde_json::Value, Vec<String>), DomainError> {
+    let take = |body: &mut serde_json::Value, key: &str| {
+        body.as_object_mut()
+            .and_then(|o| o.remove(key))
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let access = take(&mut body, "access_token");
+    let refresh = take(&mut body, "refresh_token");
+    let csrf = browser::new_csrf_token()?;
+    let cookies = browser::session_cookies(
+        &access,
+        shared::auth::token::ACCESS_TTL_SECS,
+        &refresh,
+        shared::auth::sessions::SESSION_TTL_MS / 1000,
+        &csrf,
+    );
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("csrf_token".into(), csrf.into());
+        obj.insert("session_mode".into(), "cookie".into());
+    }
+    Ok((body, cookies))
 }
 
 /// The answer to a successful sign-in, refresh, firm switch or provisioning: a new

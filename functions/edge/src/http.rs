@@ -262,3 +262,11 @@ pub fn path_param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a s
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
 }
+
+/// Adds `Set-Cookie` headers.
+pub fn with_cookies(response: Response, cookies: &[String]) -> Response {
+    for cookie in cookies {
+        let _ = response.headers().append("set-cookie", cookie);
+    }
+    response
+}

@@ -5,7 +5,7 @@ use worker::{Headers, Response};
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOW_HEADERS: &str =
-    "authorization, content-type, idempotency-key, if-match, x-request-id, x-csrf-token";
+    "authorization, content-type, idempotency-key, if-match, x-request-id, x-csrf-token, x-session-mode";
 const EXPOSE_HEADERS: &str = "etag, location, retry-after, x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset";
 
 fn allowed(allowed_origins: &str, origin: Option<&str>) -> Option<String> {

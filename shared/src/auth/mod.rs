@@ -2,6 +2,7 @@
 //! lets them do (the permission matrix), and how passwords are kept.
 
 pub mod api_keys;
+pub mod browser;
 pub mod claims;
 pub mod mfa;
 pub mod password;

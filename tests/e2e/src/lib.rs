@@ -41,6 +41,24 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a header (`set-cookie` comes several times).
+    pub fn headers_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value a `Set-Cookie` of this answer gives cookie `name`, with its attributes.
+    pub fn set_cookie(&self, name: &str) -> Option<(String, String)> {
+        self.headers_all("set-cookie").into_iter().find_map(|c| {
+            let (pair, attributes) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == name).then(|| (v.to_owned(), attributes.to_owned()))
+        })
+    }
+
     /// Asserts this is a problem+json with `status`, and returns its body.
     pub fn problem(&self, status: u16) -> Value {
         assert_eq!(
@@ -140,12 +158,16 @@ impl Call {
             Err(e) => panic!("{} {} failed: {e}", self.method, self.path),
         };
         let status = resp.status();
-        let headers = resp
-            .headers_names()
+        let mut names = resp.headers_names();
+        names.sort();
+        names.dedup();
+        let headers = names
             .into_iter()
-            .filter_map(|n| {
-                resp.header(&n)
+            .flat_map(|n| {
+                resp.all(&n)
+                    .into_iter()
                     .map(|v| (n.to_ascii_lowercase(), v.to_owned()))
+                    .collect::<Vec<_>>()
             })
             .collect();
         let text = resp.into_string().unwrap_or_default();
