@@ -27,12 +27,13 @@ wrangler_configs() {
   printf '%s\n' "${args[@]}"
 }
 
-# render_configs DIR MAIL_URL: copies every worker's wrangler config and .dev.vars
-# into DIR (paths made absolute, MAIL_API_URL replaced) and prints the -c arguments.
-# wrangler's --env-file reaches only the first worker, so per-run settings for all
-# workers (the e2e mail simulator's port) go through these copies.
+# render_configs DIR KEY=VALUE...: copies every worker's wrangler config and
+# .dev.vars into DIR (paths made absolute, the given settings replaced) and prints
+# the -c arguments. wrangler's --env-file reaches only the first worker, so per-run
+# settings for all workers (the e2e simulators' ports) go through these copies.
 render_configs() {
-  local dir=$1 mail_url=$2 w src srcdir out
+  local dir=$1 w src srcdir out pair
+  shift
   for w in "${WORKERS[@]}"; do
     if [ "$w" = gateway ]; then src="$ROOT/wrangler.toml"; else src="$ROOT/functions/$w/wrangler.toml"; fi
     srcdir=$(dirname "$src")
@@ -40,8 +41,12 @@ render_configs() {
     mkdir -p "$out"
     sed -E -e "s|^main = \"([^\"]*)\"|main = \"$srcdir/\1\"|" \
            -e "s|^migrations_dir = \"([^\"]*)\"|migrations_dir = \"$srcdir/\1\"|" "$src" > "$out/wrangler.toml"
-    grep -v '^MAIL_API_URL=' "$srcdir/.dev.vars" > "$out/.dev.vars"
-    printf 'MAIL_API_URL=%s\n' "$mail_url" >> "$out/.dev.vars"
+    cp "$srcdir/.dev.vars" "$out/.dev.vars"
+    for pair in "$@"; do
+      grep -v "^${pair%%=*}=" "$out/.dev.vars" > "$out/.dev.vars.next" || true
+      printf '%s\n' "$pair" >> "$out/.dev.vars.next"
+      mv "$out/.dev.vars.next" "$out/.dev.vars"
+    done
     printf -- '-c\n%s\n' "$out/wrangler.toml"
   done
 }

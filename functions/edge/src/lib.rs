@@ -14,6 +14,7 @@ pub mod http;
 pub mod idempotency;
 pub mod log;
 pub mod mail;
+pub mod oidc;
 pub mod ratelimit;
 
 pub use context::RequestContext;

@@ -123,7 +123,10 @@ async fn forward(
     }
     let _ = headers.set("x-request-id", &cx.request_id);
     let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers);
+    // A module's redirect is the client's to follow (fetch would follow it into the binding).
+    init.with_method(req.method())
+        .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual);
     if !body.is_empty() {
         init.with_body(Some(
             worker::js_sys::Uint8Array::from(body.as_slice()).into(),

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod browser;
 pub mod claims;
 pub mod mfa;
+pub mod oidc;
 pub mod password;
 pub mod recovery;
 pub mod roles;

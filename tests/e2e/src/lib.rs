@@ -142,10 +142,17 @@ impl Call {
 
     /// Sends it and returns the answer, whatever its status.
     pub fn send(self) -> Reply {
+        // Redirects are answers to check, never followed.
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(30))
+            .redirects(0)
             .build();
-        let mut req = agent.request(self.method, &format!("{}{}", base(), self.path));
+        let url = if self.path.starts_with("http") {
+            self.path.clone()
+        } else {
+            format!("{}{}", base(), self.path)
+        };
+        let mut req = agent.request(self.method, &url);
         for (k, v) in &self.headers {
             req = req.set(k, v);
         }
@@ -342,4 +349,21 @@ pub fn mailed_token(to: &str, marker: &str) -> Option<String> {
         let start = body.find(marker)? + marker.len();
         Some(body[start..].split_whitespace().next()?.to_owned())
     })
+}
+
+/// Tells the OpenID Connect simulator whether the provider verified `email`.
+pub fn oidc_user(email: &str, email_verified: bool) {
+    let base = std::env::var("FIRMAMENT_OIDC_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_OIDC_URL is not set"));
+    let body = json!({"email": email, "email_verified": email_verified}).to_string();
+    let _ = ureq::post(&format!("{base}/_sim/users"))
+        .set("content-type", "application/json")
+        .send_string(&body);
+}
+
+/// Makes the simulator's `provider` sign with a new key.
+pub fn oidc_rotate(provider: &str) {
+    let base = std::env::var("FIRMAMENT_OIDC_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_OIDC_URL is not set"));
+    let _ = ureq::post(&format!("{base}/{provider}/_sim/rotate")).call();
 }
