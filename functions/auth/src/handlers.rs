@@ -12,6 +12,7 @@ use shared::auth::recovery::{self, Purpose, ResetPassword};
 use shared::auth::roles::{Access, Area};
 use shared::auth::sessions::{self, Refresh};
 use shared::auth::signin::{self, Credentials, Failure};
+use shared::auth::sms;
 use shared::auth::users;
 use shared::firm::members::{self, Membership};
 use shared::kernel::audit::{Category, Entry, Origin, Outcome, Severity, PLATFORM_CHAIN};
@@ -68,6 +69,11 @@ pub async fn dispatch(
         "removeTotp" => remove_totp(req, env, cx).await,
         "regenerateRecoveryCodes" => regenerate_recovery_codes(req, env, cx).await,
         "stepUp" => step_up(req, env, cx).await,
+        "enrolSms" => enrol_sms(req, env, cx).await,
+        "confirmSms" => confirm_sms(req, env, cx).await,
+        "removeSms" => remove_sms(req, env, cx).await,
+        "sendChallengeSms" => send_challenge_sms(req, env, cx).await,
+        "sendSmsCode" => send_sms_code(req, env, cx).await,
         "createApiKey" => create_api_key(req, env, cx).await,
         "forgotPassword" => forgot_password(req, env, cx).await,
         "startOidc" => start_oidc(req, env, cx, &params).await,
@@ -246,6 +252,15 @@ async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     };
     if mfa::enabled(&db, &account.id).await? {
         // The password was right; the session waits for the second factor.
+        let status = mfa::status(&db, &account.id).await?;
+        let mut methods = Vec::new();
+        if status.totp {
+            methods.push("totp");
+        }
+        if status.sms {
+            methods.push("sms");
+        }
+        methods.push("recovery_code");
         let challenge = mfa::open_challenge(&account.id, &membership.firm_id, cx.now)?;
         db.batch(vec![
             challenge.statement,
@@ -263,7 +278,7 @@ async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
         let body = json!({
             "mfa_required": true,
             "challenge": challenge.token,
-            "methods": ["totp", "recovery_code"],
+            "methods": methods,
             "expires_in": mfa::CHALLENGE_TTL_MS / 1000,
         });
         return Ok(ratelimit::policy(
@@ -534,17 +549,18 @@ fn proof_of(
 ) -> Result<(Proof, Vec<Option<String>>), DomainError> {
     let input = Input::body(body)?;
     let mut v = Validator::new();
-    let mut known = vec!["code", "recovery_code"];
+    let mut known = vec!["code", "recovery_code", "sms_code"];
     known.extend_from_slice(extra);
     input.reject_unknown(&mut v, &known);
     let code = input.string(&mut v, "code", false);
     let recovery = input.string(&mut v, "recovery_code", false);
+    let sms = input.string(&mut v, "sms_code", false);
     let extras = extra
         .iter()
         .map(|k| input.string(&mut v, k, true).map(str::to_owned))
         .collect();
     v.finish()?;
-    Ok((Proof::parse(code, recovery)?, extras))
+    Ok((Proof::parse(code, recovery, sms)?, extras))
 }
 
 fn wrong_factor() -> DomainError {
@@ -1156,4 +1172,164 @@ async fn finish_oidc(
     .with(json!({"method": "oidc", "provider": name}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
     Ok(response)
+}
+
+/// Sends a second-factor code to the user's confirmed phone.
+async fn text_code(
+    db: &D1,
+    env: &Env,
+    user_id: &str,
+    cx: &RequestContext,
+) -> Result<String, DomainError> {
+    let phone = sms::factor(db, user_id)
+        .await?
+        .filter(|f| f.confirmed_at.is_some())
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "method",
+                "no_phone",
+                "no confirmed phone for text-message codes",
+            )
+        })?
+        .phone;
+    let (code, stored) = sms::new_code(db, user_id, sms::Purpose::SecondFactor, cx.now).await?;
+    db.execute(stored).await?;
+    edge::sms::send(env, &phone, &sms::message(&code)).await?;
+    Ok(sms::hint(&phone))
+}
+
+async fn enrol_sms(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let db = D1::from_env(env)?;
+    stepped_up(&db, &claims, cx).await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = Input::body(&body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["phone"]);
+    let phone = input
+        .string(&mut v, "phone", true)
+        .and_then(|p| v.take(sms::parse_phone("phone", p)));
+    v.finish()?;
+    let phone =
+        phone.ok_or_else(|| DomainError::invalid("phone", "required", "phone is required"))?;
+    let (code, stored) = sms::new_code(&db, &user_id, sms::Purpose::Enrol, cx.now).await?;
+    db.batch(vec![sms::enrol(&user_id, &phone, cx.now), stored])
+        .await?;
+    edge::sms::send(env, &phone, &sms::message(&code)).await?;
+    Ok(http::json(
+        202,
+        &json!({"status": "a code is on its way", "phone_hint": sms::hint(&phone)}),
+        &cx.request_id,
+    ))
+}
+
+async fn confirm_sms(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = Input::body(&body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["sms_code"]);
+    let code = input.string(&mut v, "sms_code", true).map(str::to_owned);
+    v.finish()?;
+    let db = D1::from_env(env)?;
+    if sms::factor(&db, &user_id).await?.is_none() {
+        return Err(DomainError::NotFound("phone enrolment"));
+    }
+    if !sms::verify(
+        &db,
+        &user_id,
+        sms::Purpose::Enrol,
+        &code.unwrap_or_default(),
+        cx.now,
+    )
+    .await?
+    {
+        return Err(DomainError::invalid(
+            "sms_code",
+            "mismatch",
+            "the code is wrong, expired or already used",
+        ));
+    }
+    let first_factor = mfa::status(&db, &user_id).await?.recovery_codes_left == 0;
+    let mut statements = vec![
+        sms::confirm(&user_id, cx.now),
+        sessions::record_second_factor(claims.session_id(), cx.now),
+    ];
+    let mut codes = Vec::new();
+    if first_factor {
+        let (fresh, stored) = mfa::new_recovery_codes(&user_id, cx.now)?;
+        statements.extend(stored);
+        codes = fresh;
+    }
+    db.batch(statements).await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "mfa.sms_enrolled",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&user_id);
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::json(
+        200,
+        &json!({"recovery_codes": codes}),
+        &cx.request_id,
+    ))
+}
+
+async fn remove_sms(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let db = D1::from_env(env)?;
+    if sms::factor(&db, &user_id).await?.is_none() {
+        return Err(DomainError::NotFound("phone"));
+    }
+    stepped_up(&db, &claims, cx).await?;
+    db.execute(sms::remove(&user_id)).await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "mfa.sms_removed",
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(&user_id);
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+async fn send_challenge_sms(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = Input::body(&body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["challenge"]);
+    let token = input.string(&mut v, "challenge", true).map(str::to_owned);
+    v.finish()?;
+    let Some(challenged) = mfa::peek(&db, &token.unwrap_or_default(), cx.now).await? else {
+        return Err(DomainError::Unauthenticated(
+            "the challenge is unknown, expired or used up; sign in again".into(),
+        ));
+    };
+    let hint = text_code(&db, env, &challenged.user_id, cx).await?;
+    Ok(http::json(
+        202,
+        &json!({"status": "a code is on its way", "phone_hint": hint}),
+        &cx.request_id,
+    ))
+}
+
+async fn send_sms_code(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let db = D1::from_env(env)?;
+    let hint = text_code(&db, env, &user_id, cx).await?;
+    Ok(http::json(
+        202,
+        &json!({"status": "a code is on its way", "phone_hint": hint}),
+        &cx.request_id,
+    ))
 }

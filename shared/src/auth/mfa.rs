@@ -43,9 +43,13 @@ async fn factor(db: &impl Sql, user_id: &str) -> DomainResult<Option<Factor>> {
 
 /// Whether the user has a confirmed second factor.
 pub async fn enabled(db: &impl Sql, user_id: &str) -> DomainResult<bool> {
-    Ok(factor(db, user_id)
+    let totp = factor(db, user_id)
         .await?
-        .is_some_and(|f| f.confirmed_at.is_some()))
+        .is_some_and(|f| f.confirmed_at.is_some());
+    Ok(totp
+        || super::sms::factor(db, user_id)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some()))
 }
 
 /// What the user sees of their second factors.
@@ -55,6 +59,10 @@ pub struct Status {
     pub totp: bool,
     /// When it was confirmed (Unix ms).
     pub totp_confirmed_at: Option<i64>,
+    /// A confirmed phone exists.
+    pub sms: bool,
+    /// Its last digits.
+    pub sms_phone_hint: Option<String>,
     /// Unused recovery codes left.
     pub recovery_codes_left: i64,
 }
@@ -76,9 +84,14 @@ pub async fn status(db: &impl Sql, user_id: &str) -> DomainResult<Status> {
     )
     .await?;
     let confirmed = f.and_then(|f| f.confirmed_at);
+    let phone = super::sms::factor(db, user_id)
+        .await?
+        .filter(|f| f.confirmed_at.is_some());
     Ok(Status {
         totp: confirmed.is_some(),
         totp_confirmed_at: confirmed,
+        sms: phone.is_some(),
+        sms_phone_hint: phone.map(|f| super::sms::hint(&f.phone)),
         recovery_codes_left: left.map_or(0, |c| c.n),
     })
 }
@@ -255,17 +268,24 @@ pub enum Proof {
     Totp(String),
     /// One of the recovery codes.
     RecoveryCode(String),
+    /// A code sent by text message.
+    Sms(String),
 }
 
 impl Proof {
-    /// Reads `{"code"}` or `{"recovery_code"}` (exactly one).
-    pub fn parse(code: Option<&str>, recovery_code: Option<&str>) -> DomainResult<Self> {
-        match (code, recovery_code) {
-            (Some(code), None) => Ok(Proof::Totp(code.to_owned())),
-            (None, Some(rc)) if (1..=64).contains(&rc.len()) => {
+    /// Reads `{"code"}`, `{"recovery_code"}` or `{"sms_code"}` (exactly one).
+    pub fn parse(
+        code: Option<&str>,
+        recovery_code: Option<&str>,
+        sms_code: Option<&str>,
+    ) -> DomainResult<Self> {
+        match (code, recovery_code, sms_code) {
+            (Some(code), None, None) => Ok(Proof::Totp(code.to_owned())),
+            (None, None, Some(sms)) => Ok(Proof::Sms(sms.to_owned())),
+            (None, Some(rc), None) if (1..=64).contains(&rc.len()) => {
                 Ok(Proof::RecoveryCode(rc.to_owned()))
             }
-            (None, Some(_)) => Err(DomainError::invalid(
+            (None, Some(_), None) => Err(DomainError::invalid(
                 "recovery_code",
                 "format",
                 "recovery_code is not a recovery code",
@@ -273,14 +293,17 @@ impl Proof {
             _ => Err(DomainError::invalid(
                 "code",
                 "one_of",
-                "send either code or recovery_code",
+                "send one of code, sms_code or recovery_code",
             )),
         }
     }
 
     /// The `amr` value this proof adds.
     pub fn method(&self) -> &'static str {
-        "otp"
+        match self {
+            Proof::Sms(_) => "sms",
+            Proof::Totp(_) | Proof::RecoveryCode(_) => "otp",
+        }
     }
 }
 
@@ -293,6 +316,9 @@ pub async fn verify(
     now: Instant,
 ) -> DomainResult<bool> {
     match proof {
+        Proof::Sms(code) => {
+            super::sms::verify(db, user_id, super::sms::Purpose::SecondFactor, code, now).await
+        }
         Proof::Totp(code) => spend_totp(db, keys, user_id, code, now, true).await,
         Proof::RecoveryCode(code) => {
             let changed = db
@@ -350,6 +376,21 @@ pub async fn attempt(db: &impl Sql, token: &str, now: Instant) -> DomainResult<O
             "UPDATE auth_mfa_challenges SET attempts = attempts + 1
               WHERE id_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < ?3
           RETURNING user_id, firm_id",
+            hash_token(token.trim()),
+            now.millis(),
+            CHALLENGE_ATTEMPTS
+        ),
+    )
+    .await
+}
+
+/// Whose live challenge a token is, without counting an attempt.
+pub async fn peek(db: &impl Sql, token: &str, now: Instant) -> DomainResult<Option<Challenged>> {
+    query_one(
+        db,
+        stmt!(
+            "SELECT user_id, firm_id FROM auth_mfa_challenges
+              WHERE id_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < ?3",
             hash_token(token.trim()),
             now.millis(),
             CHALLENGE_ATTEMPTS

@@ -11,6 +11,7 @@ pub mod recovery;
 pub mod roles;
 pub mod sessions;
 pub mod signin;
+pub mod sms;
 pub mod token;
 pub mod totp;
 pub mod users;

@@ -367,3 +367,19 @@ pub fn oidc_rotate(provider: &str) {
         .unwrap_or_else(|_| panic!("FIRMAMENT_OIDC_URL is not set"));
     let _ = ureq::post(&format!("{base}/{provider}/_sim/rotate")).call();
 }
+
+/// The newest six-digit code texted to `phone` (from the Twilio simulator).
+pub fn texted_code(phone: &str) -> Option<String> {
+    let base = std::env::var("FIRMAMENT_SMS_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_SMS_URL is not set"));
+    let url = format!("{base}/_sim/messages?to={}", phone.replace('+', "%2B"));
+    let text = ureq::get(&url).call().ok()?.into_string().ok()?;
+    let messages: Vec<Value> = serde_json::from_str(&text).ok()?;
+    let body = messages.last()?["body"].as_str()?.to_owned();
+    body.split_whitespace()
+        .find(|w| {
+            w.trim_end_matches('.').len() == 6
+                && w.trim_end_matches('.').bytes().all(|b| b.is_ascii_digit())
+        })
+        .map(|w| w.trim_end_matches('.').to_owned())
+}
