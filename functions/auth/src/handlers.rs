@@ -649,6 +649,7 @@ async fn stepped_up(
 async fn enrol_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let claims = cx.claims(&req, env).await?;
     claims.person()?;
+    ratelimit::check(env, &MFA_LIMIT, &format!("user:{}", claims.user_id())).await?;
     let db = D1::from_env(env)?;
     stepped_up(&db, &claims, cx).await?;
     let email = users::email_of(&db, claims.user_id()).await?;
@@ -660,6 +661,7 @@ async fn enrol_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let claims = cx.claims(&req, env).await?;
     claims.person()?;
+    ratelimit::check(env, &MFA_LIMIT, &format!("user:{}", claims.user_id())).await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let input = Input::body(&body)?;
     let mut v = Validator::new();

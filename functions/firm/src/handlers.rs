@@ -2,6 +2,7 @@
 
 use edge::http::{self, read_json};
 use edge::idempotency::{Begin, Idempotency};
+use edge::ratelimit::{self, Limit};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::recovery;
@@ -68,7 +69,15 @@ fn firm_response(firm: &Firm, status: u16, cx: &RequestContext) -> Response {
     )
 }
 
+const SIGN_UP_LIMIT: Limit = Limit {
+    binding: "SIGN_UP_LIMITER",
+    limit: 5,
+    period_secs: 60,
+};
+
 async fn provision_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let client = cx.origin(&req).ip.unwrap_or_else(|| "unknown".to_owned());
+    ratelimit::check(env, &SIGN_UP_LIMIT, &client).await?;
     let (bytes, body) = read_json(&mut req, config::body_limit(env)).await?;
     let db = D1::from_env(env)?;
     let idempotency = match Idempotency::begin(&req, "public", "/v1/firms", &bytes, &db, cx).await?

@@ -153,6 +153,15 @@ impl Call {
             format!("{}{}", base(), self.path)
         };
         let mut req = agent.request(self.method, &url);
+        // Each call comes from its own client address unless the test names one
+        // (rate limits count per address).
+        if !self
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("cf-connecting-ip"))
+        {
+            req = req.set("cf-connecting-ip", &unique_ip());
+        }
         for (k, v) in &self.headers {
             req = req.set(k, v);
         }

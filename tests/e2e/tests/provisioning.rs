@@ -189,3 +189,20 @@ fn common_and_self_named_passwords_are_refused() {
         "weak"
     );
 }
+
+#[test]
+fn sign_ups_are_limited_per_client_address() {
+    let ip = firmament_e2e::unique_ip();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let reply = call("POST", "/v1/firms")
+            .header("cf-connecting-ip", &ip)
+            .json(&TestFirm::request(&unique("burst")))
+            .send();
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            assert_eq!(reply.header("retry-after"), Some("60"));
+        }
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 201, 429]);
+}
