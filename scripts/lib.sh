@@ -12,9 +12,9 @@ export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_SEND_METRICS=false
 
 # Worker crates, gateway first. Adding a module: append its folder name here.
-WORKERS=(gateway firm auth)
+WORKERS=(gateway firm auth sso)
 # Workers that sign access tokens (they get JWT_SIGNING_KEY; the others only verify).
-TOKEN_ISSUERS=(firm auth)
+TOKEN_ISSUERS=(firm auth sso)
 
 # wrangler -c arguments for every worker: the gateway's (root) config first.
 wrangler_configs() {

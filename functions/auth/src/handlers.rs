@@ -2,20 +2,20 @@
 
 use edge::http::{self, read_json};
 use edge::ratelimit::{self, Limit};
+use edge::session::{self, auth_entry, limited, Grant, SIGN_IN_LIMIT};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::api_keys::{self, NewApiKey};
 use shared::auth::claims::{AccessClaims, VerifiedClaims};
 use shared::auth::mfa::{self, Proof};
-use shared::auth::oidc::{self, StartRequest};
 use shared::auth::recovery::{self, Purpose, ResetPassword};
 use shared::auth::roles::{Access, Area};
 use shared::auth::sessions::{self, Refresh};
 use shared::auth::signin::{self, Credentials, Failure};
 use shared::auth::sms;
 use shared::auth::users;
-use shared::firm::members::{self, Membership};
-use shared::kernel::audit::{Category, Entry, Origin, Outcome, Severity, PLATFORM_CHAIN};
+use shared::firm::members;
+use shared::kernel::audit::{Category, Entry, Outcome, Severity, PLATFORM_CHAIN};
 use shared::kernel::id;
 use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
@@ -26,11 +26,6 @@ use worker::{Env, Request, Response};
 
 type Handled = Result<Response, DomainError>;
 
-const SIGN_IN_LIMIT: Limit = Limit {
-    binding: "SIGN_IN_LIMITER",
-    limit: 10,
-    period_secs: 60,
-};
 const MFA_LIMIT: Limit = Limit {
     binding: "MFA_LIMITER",
     limit: 5,
@@ -76,8 +71,6 @@ pub async fn dispatch(
         "sendSmsCode" => send_sms_code(req, env, cx).await,
         "createApiKey" => create_api_key(req, env, cx).await,
         "forgotPassword" => forgot_password(req, env, cx).await,
-        "startOidc" => start_oidc(req, env, cx, &params).await,
-        "finishOidc" => finish_oidc(req, env, cx, &params).await,
         "resetPassword" => reset_password(req, env, cx).await,
         "requestEmailVerification" => request_verification(req, env, cx).await,
         "verifyEmail" => verify_email(req, env, cx).await,
@@ -85,90 +78,6 @@ pub async fn dispatch(
         "revokeApiKey" => revoke_api_key(req, env, cx, &params).await,
         _ => Err(DomainError::NotFound("route")),
     }
-}
-
-/// The rate-limit key of a client: its IP, or one shared bucket when unknown.
-fn client_key(origin: &Origin) -> String {
-    origin.ip.clone().unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn auth_entry(chain: &str, action: &'static str, severity: Severity, outcome: Outcome) -> Entry {
-    Entry::new(chain, Category::Auth, action, severity, outcome)
-}
-
-async fn limited(
-    env: &Env,
-    limit: &Limit,
-    origin: &Origin,
-    db: &D1,
-    cx: &RequestContext,
-    action: &'static str,
-) -> Result<(), DomainError> {
-    if let Err(e) = ratelimit::check(env, limit, &client_key(origin)).await {
-        if matches!(e, DomainError::RateLimited { .. }) {
-            edge::audit::record(
-                db,
-                auth_entry(PLATFORM_CHAIN, action, Severity::Warning, Outcome::Denied),
-                origin,
-                cx.now,
-            )
-            .await;
-        }
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// Opens a session for `user_id` in `membership` and answers with its tokens.
-/// Who a new session is for and how they proved it.
-struct Grant<'a> {
-    user_id: &'a str,
-    membership: &'a Membership,
-    amr: &'a [String],
-    mfa_at: Option<i64>,
-    /// Answer with cookies (a browser session) instead of tokens in the body.
-    browser: bool,
-}
-
-/// A session answer, as tokens in the body or, for browsers, as cookies.
-fn session_response(body: serde_json::Value, browser: bool, cx: &RequestContext) -> Handled {
-    if !browser {
-        return Ok(http::json(200, &body, &cx.request_id));
-    }
-    let (body, cookies) = auth::into_cookies(body)?;
-    Ok(http::with_cookies(
-        http::json(200, &body, &cx.request_id),
-        &cookies,
-    ))
-}
-
-async fn start_session(
-    db: &D1,
-    env: &Env,
-    cx: &RequestContext,
-    origin: &Origin,
-    grant: Grant<'_>,
-) -> Handled {
-    let Grant {
-        user_id,
-        membership,
-        amr,
-        mfa_at,
-        browser,
-    } = grant;
-    let session = sessions::open(user_id, &membership.firm_id, amr, mfa_at, origin, cx.now)?;
-    let mut statements = session.statements;
-    statements.push(signin::record_success(user_id));
-    statements.push(members::touch(
-        user_id,
-        &membership.firm_id,
-        cx.now.millis(),
-    ));
-    let claims = AccessClaims::for_member(user_id, membership, &session.id, amr, mfa_at);
-    let all = members::active_for_user(db, user_id).await?;
-    let body = auth::session_body(env, claims, &session.refresh_token, &all, cx.now)?;
-    db.batch(statements).await?;
-    session_response(body, browser, cx)
 }
 
 async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -287,7 +196,7 @@ async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
         ));
     }
     let amr = vec!["pwd".to_owned()];
-    let response = start_session(
+    let response = session::start(
         &db,
         env,
         cx,
@@ -407,7 +316,7 @@ async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
             let all = members::active_for_user(&db, &user_id).await?;
             let body = auth::session_body(env, claims, &refresh_token, &all, cx.now)?;
             Ok(ratelimit::policy(
-                session_response(body, browser, cx)?,
+                session::respond(body, browser, cx)?,
                 &REFRESH_LIMIT,
             ))
         }
@@ -460,7 +369,7 @@ async fn switch_firm(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
         ));
     };
     let origin = cx.origin(&req);
-    let response = start_session(
+    let response = session::start(
         &db,
         env,
         cx,
@@ -599,7 +508,7 @@ async fn answer_challenge(mut req: Request, env: &Env, cx: &RequestContext) -> H
     };
     db.execute(mfa::close_challenge(&token, cx.now)).await?;
     let amr = vec!["pwd".to_owned(), proof.method().to_owned()];
-    let response = start_session(
+    let response = session::start(
         &db,
         env,
         cx,
@@ -1027,153 +936,6 @@ async fn verify_email(mut req: Request, env: &Env, cx: &RequestContext) -> Handl
     .by(&consumed.user_id);
     edge::audit::record(&db, entry, &origin, cx.now).await;
     Ok(http::empty(204, &cx.request_id))
-}
-
-fn callback_url(env: &Env, provider: &str) -> String {
-    let base =
-        config::text(env, "API_URL").unwrap_or_else(|| "https://api.firmament.app".to_owned());
-    format!(
-        "{}/v1/auth/oidc/{provider}/callback",
-        base.trim_end_matches('/')
-    )
-}
-
-async fn start_oidc(
-    req: Request,
-    env: &Env,
-    cx: &RequestContext,
-    params: &[(&'static str, String)],
-) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "oidc.rate_limited").await?;
-    let name = oidc::Provider::parse_name(http::path_param(params, "provider"))?;
-    let (provider, _) = edge::oidc::provider(env, name)?;
-    let discovery = edge::oidc::discovery(&provider, cx.now).await?;
-    let firm = http::query_param(&req, "firm").filter(|f| (1..=64).contains(&f.len()));
-    let hint = http::query_param(&req, "login_hint");
-    let request = StartRequest {
-        firm: firm.as_deref(),
-        browser: auth::wants_cookies(&req)
-            || http::query_param(&req, "mode").as_deref() == Some("cookie"),
-        login_hint: hint.as_deref(),
-    };
-    let started = oidc::start(
-        &provider,
-        &discovery,
-        &callback_url(env, name),
-        &request,
-        cx.now,
-    )?;
-    db.execute(started.statement).await?;
-    let answer = http::json(
-        302,
-        &json!({"authorization_url": started.authorization_url}),
-        &cx.request_id,
-    );
-    Ok(http::with_header(
-        answer,
-        "location",
-        &started.authorization_url,
-    ))
-}
-
-async fn finish_oidc(
-    req: Request,
-    env: &Env,
-    cx: &RequestContext,
-    params: &[(&'static str, String)],
-) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "oidc.rate_limited").await?;
-    let name = oidc::Provider::parse_name(http::path_param(params, "provider"))?;
-    if let Some(error) = http::query_param(&req, "error") {
-        return Err(DomainError::Unauthenticated(format!(
-            "the identity provider did not sign you in ({error})"
-        )));
-    }
-    let mut v = Validator::new();
-    let code = http::query_param(&req, "code").filter(|c| (1..=2048).contains(&c.len()));
-    let state = http::query_param(&req, "state").filter(|s| (1..=256).contains(&s.len()));
-    if code.is_none() {
-        v.add("code", "required", "code is required");
-    }
-    if state.is_none() {
-        v.add("state", "required", "state is required");
-    }
-    v.finish()?;
-    let (code, state) = (code.unwrap_or_default(), state.unwrap_or_default());
-    let Some(pending) = oidc::take(&db, name, &state, cx.now).await? else {
-        return Err(DomainError::Unauthenticated(
-            "the sign-in request is unknown, expired or already used; start again".into(),
-        ));
-    };
-    let (provider, secret) = edge::oidc::provider(env, name)?;
-    let discovery = edge::oidc::discovery(&provider, cx.now).await?;
-    let id_token = edge::oidc::exchange(
-        &provider,
-        &secret,
-        &discovery,
-        &code,
-        &callback_url(env, name),
-        &pending.code_verifier,
-    )
-    .await?;
-    let jwks = edge::oidc::keys(&discovery, oidc::key_id(&id_token).as_deref(), cx.now).await?;
-    let identity = match oidc::verify_id_token(
-        &id_token,
-        &jwks,
-        &discovery,
-        &provider.client_id,
-        &pending.nonce,
-        cx.now,
-    ) {
-        Ok(identity) => identity,
-        Err(e) => {
-            let entry = auth_entry(
-                PLATFORM_CHAIN,
-                "oidc.token_refused",
-                Severity::Warning,
-                Outcome::Denied,
-            )
-            .with(json!({"provider": name}));
-            edge::audit::record(&db, entry, &origin, cx.now).await;
-            return Err(e);
-        }
-    };
-    let user_id = oidc::account_of(&db, name, &identity, cx.now).await?;
-    let membership = match &pending.firm {
-        Some(firm) => members::active_in(&db, &user_id, firm).await?,
-        None => members::active_for_user(&db, &user_id)
-            .await?
-            .into_iter()
-            .next(),
-    };
-    let Some(membership) = membership else {
-        return Err(DomainError::Forbidden(
-            "this account has no active membership in that firm".into(),
-        ));
-    };
-    let amr = vec!["oidc".to_owned()];
-    let grant = Grant {
-        user_id: &user_id,
-        membership: &membership,
-        amr: &amr,
-        mfa_at: None,
-        browser: pending.browser != 0,
-    };
-    let response = start_session(&db, env, cx, &origin, grant).await?;
-    let entry = auth_entry(
-        &membership.firm_id,
-        "sign_in.succeeded",
-        Severity::Info,
-        Outcome::Success,
-    )
-    .by(&user_id)
-    .with(json!({"method": "oidc", "provider": name}));
-    edge::audit::record(&db, entry, &origin, cx.now).await;
-    Ok(response)
 }
 
 /// Sends a second-factor code to the user's confirmed phone.

@@ -16,6 +16,7 @@ pub mod log;
 pub mod mail;
 pub mod oidc;
 pub mod ratelimit;
+pub mod session;
 pub mod sms;
 
 pub use context::RequestContext;

@@ -68,6 +68,9 @@ pub const FIRM: Option<&str> = Some("FIRM");
 /// Binding name of the auth (identity) module worker.
 pub const AUTH: Option<&str> = Some("AUTH");
 
+/// Binding name of the single sign-on module worker.
+pub const SSO: Option<&str> = Some("SSO");
+
 /// Every route of the API.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -111,8 +114,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/auth/password/forgot", AUTH, "forgotPassword", "Mail a password-reset link (same answer whether or not the address has an account)", Auth::Public, 202),
     route("POST", "/v1/auth/password/reset", AUTH, "resetPassword", "Set a new password with a reset token; ends every session", Auth::Public, 204),
     route("POST", "/v1/auth/email/verification", AUTH, "requestEmailVerification", "Mail a link that confirms the caller's address", Auth::Bearer, 202),
-    route("GET", "/v1/auth/oidc/{provider}/start", AUTH, "startOidc", "Begin signing in with Google or Microsoft (redirects to the provider)", Auth::Public, 302),
-    route("GET", "/v1/auth/oidc/{provider}/callback", AUTH, "finishOidc", "Where the provider returns; answers with tokens", Auth::Public, 200),
+    route("GET", "/v1/auth/oidc/{provider}/start", SSO, "startOidc", "Begin signing in with Google or Microsoft (redirects to the provider)", Auth::Public, 302),
+    route("GET", "/v1/auth/oidc/{provider}/callback", SSO, "finishOidc", "Where the provider returns; answers with tokens", Auth::Public, 200),
     route("POST", "/v1/auth/email/verify", AUTH, "verifyEmail", "Confirm an address with the mailed token", Auth::Public, 204),
 ];
 
