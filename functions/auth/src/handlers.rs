@@ -8,7 +8,7 @@ use serde_json::json;
 use shared::auth::api_keys::{self, NewApiKey};
 use shared::auth::claims::{AccessClaims, VerifiedClaims};
 use shared::auth::mfa::{self, Proof};
-use shared::auth::recovery::{self, Purpose, ResetPassword};
+use shared::auth::recovery::{self, ChangePassword, Purpose, ResetPassword};
 use shared::auth::roles::{Access, Area};
 use shared::auth::sessions::{self, Refresh};
 use shared::auth::signin::{self, Credentials, Failure};
@@ -71,6 +71,7 @@ pub async fn dispatch(
         "sendSmsCode" => send_sms_code(req, env, cx).await,
         "createApiKey" => create_api_key(req, env, cx).await,
         "forgotPassword" => forgot_password(req, env, cx).await,
+        "changePassword" => change_password(req, env, cx).await,
         "resetPassword" => reset_password(req, env, cx).await,
         "requestEmailVerification" => request_verification(req, env, cx).await,
         "verifyEmail" => verify_email(req, env, cx).await,
@@ -596,6 +597,14 @@ async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContext) -> Handl
     )
     .by(claims.user_id());
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    notify(
+        &db,
+        env,
+        cx,
+        claims.user_id(),
+        "an authenticator app was added as a second factor",
+    )
+    .await;
     Ok(http::json(
         200,
         &json!({"recovery_codes": codes}),
@@ -620,6 +629,14 @@ async fn remove_totp(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     )
     .by(claims.user_id());
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    notify(
+        &db,
+        env,
+        cx,
+        claims.user_id(),
+        "the authenticator app was removed",
+    )
+    .await;
     Ok(http::empty(204, &cx.request_id))
 }
 
@@ -882,6 +899,7 @@ async fn reset_password(mut req: Request, env: &Env, cx: &RequestContext) -> Han
     .by(&consumed.user_id)
     .with(json!({"effect": "every session revoked"}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
+    notify(&db, env, cx, &consumed.user_id, "your password was reset").await;
     Ok(http::empty(204, &cx.request_id))
 }
 
@@ -1036,6 +1054,14 @@ async fn confirm_sms(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
     )
     .by(&user_id);
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    notify(
+        &db,
+        env,
+        cx,
+        &user_id,
+        "a phone was added as a second factor",
+    )
+    .await;
     Ok(http::json(
         200,
         &json!({"recovery_codes": codes}),
@@ -1060,6 +1086,14 @@ async fn remove_sms(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     )
     .by(&user_id);
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    notify(
+        &db,
+        env,
+        cx,
+        &user_id,
+        "the phone was removed as a second factor",
+    )
+    .await;
     Ok(http::empty(204, &cx.request_id))
 }
 
@@ -1096,4 +1130,72 @@ async fn send_sms_code(req: Request, env: &Env, cx: &RequestContext) -> Handled 
         &json!({"status": "a code is on its way", "phone_hint": hint}),
         &cx.request_id,
     ))
+}
+
+/// Mails the account holder that `change` happened (best effort: queued, and retried
+/// by the sweep if the first delivery fails).
+async fn notify(db: &D1, env: &Env, cx: &RequestContext, user_id: &str, change: &str) {
+    let sent = async {
+        let address = users::email_of(db, user_id).await?;
+        let (subject, body) = mail::templates::security_notice(change);
+        let (mail_id, queued) = mail::enqueue(&address, &subject, &body, cx.now)?;
+        db.execute(queued).await?;
+        edge::mail::deliver(
+            env,
+            db,
+            Some(std::slice::from_ref(&mail_id)),
+            cx.now,
+            &cx.request_id,
+        )
+        .await;
+        Ok::<(), DomainError>(())
+    };
+    if let Err(e) = sent.await {
+        edge::log::event(
+            "warn",
+            &cx.request_id,
+            "security notice not queued",
+            json!({"error": e.to_string()}),
+        );
+    }
+}
+
+async fn change_password(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let db = D1::from_env(env)?;
+    stepped_up(&db, &claims, cx).await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let change = ChangePassword::parse(&body)?;
+    if !recovery::is_current_password(&db, &user_id, &change.current_password).await? {
+        return Err(DomainError::invalid(
+            "current_password",
+            "mismatch",
+            "current_password is not the account's password",
+        ));
+    }
+    let email = shared::kernel::validate::EmailAddress::parse(
+        "email",
+        &users::email_of(&db, &user_id).await?,
+    )
+    .ok();
+    let hash = change.check_policy(email.as_ref())?.hash()?;
+    db.batch(recovery::change_statements(
+        &user_id,
+        &hash,
+        claims.session_id(),
+        cx.now,
+    ))
+    .await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "password.changed",
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(&user_id)
+    .with(json!({"effect": "other sessions revoked"}));
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    notify(&db, env, cx, &user_id, "your password was changed").await;
+    Ok(http::empty(204, &cx.request_id))
 }

@@ -111,6 +111,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/auth/api-keys", AUTH, "createApiKey", "Create a scoped API key for a machine (shown once; needs step-up)", Auth::Bearer, 201),
     route("GET", "/v1/auth/api-keys", AUTH, "listApiKeys", "The firm's API keys (never their secrets)", Auth::Bearer, 200),
     route("DELETE", "/v1/auth/api-keys/{key_id}", AUTH, "revokeApiKey", "Revoke an API key", Auth::Bearer, 204),
+    route("POST", "/v1/auth/password", AUTH, "changePassword", "Change the caller's password (needs step-up; other sessions end)", Auth::Bearer, 204),
     route("POST", "/v1/auth/password/forgot", AUTH, "forgotPassword", "Mail a password-reset link (same answer whether or not the address has an account)", Auth::Public, 202),
     route("POST", "/v1/auth/password/reset", AUTH, "resetPassword", "Set a new password with a reset token; ends every session", Auth::Public, 204),
     route("POST", "/v1/auth/email/verification", AUTH, "requestEmailVerification", "Mail a link that confirms the caller's address", Auth::Bearer, 202),

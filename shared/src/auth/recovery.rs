@@ -212,6 +212,32 @@ pub async fn account_for(
 
 /// Sets a new password, lifts any lockout, and ends every session of the account.
 pub fn reset_statements(user_id: &str, password_hash: &str, now: Instant) -> Vec<Statement> {
+    password_statements(user_id, password_hash, None, "password_reset", now)
+}
+
+/// Sets a new password chosen while signed in: every other session ends.
+pub fn change_statements(
+    user_id: &str,
+    password_hash: &str,
+    current_session: &str,
+    now: Instant,
+) -> Vec<Statement> {
+    password_statements(
+        user_id,
+        password_hash,
+        Some(current_session),
+        "password_changed",
+        now,
+    )
+}
+
+fn password_statements(
+    user_id: &str,
+    password_hash: &str,
+    keep_session: Option<&str>,
+    reason: &str,
+    now: Instant,
+) -> Vec<Statement> {
     vec![
         stmt!(
             "UPDATE auth_users SET password_hash = ?1, updated_at = ?2, failed_attempts = 0, failure_window_start = NULL,
@@ -221,9 +247,12 @@ pub fn reset_statements(user_id: &str, password_hash: &str, now: Instant) -> Vec
             user_id
         ),
         stmt!(
-            "UPDATE auth_sessions SET revoked_at = ?1, revoked_reason = 'password_reset' WHERE user_id = ?2 AND revoked_at IS NULL",
+            "UPDATE auth_sessions SET revoked_at = ?1, revoked_reason = ?2
+              WHERE user_id = ?3 AND revoked_at IS NULL AND (?4 IS NULL OR id != ?4)",
             now.millis(),
-            user_id
+            reason,
+            user_id,
+            keep_session.map(str::to_owned)
         ),
         stmt!(
             "UPDATE auth_tokens SET used_at = ?1 WHERE user_id = ?2 AND purpose = 'password_reset' AND used_at IS NULL",
@@ -240,4 +269,74 @@ pub fn mark_verified(user_id: &str, now: Instant) -> Statement {
         now.millis(),
         user_id
     )
+}
+
+/// A checked password change: the current password and the new one.
+pub struct ChangePassword {
+    /// As typed.
+    pub current_password: String,
+    new_password: String,
+}
+
+impl ChangePassword {
+    /// Reads `{"current_password", "new_password"}`.
+    pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
+        let input = Input::body(body)?;
+        let mut v = Validator::new();
+        input.reject_unknown(&mut v, &["current_password", "new_password"]);
+        let current = input
+            .string(&mut v, "current_password", true)
+            .map(str::to_owned);
+        let new = input
+            .string(&mut v, "new_password", true)
+            .map(str::to_owned);
+        v.finish()?;
+        match (current, new) {
+            (Some(current_password), Some(new_password)) => Ok(Self {
+                current_password,
+                new_password,
+            }),
+            _ => Err(DomainError::invalid(
+                "new_password",
+                "required",
+                "new_password is required",
+            )),
+        }
+    }
+
+    /// The new password checked against the policy for `email`, and not the current one.
+    pub fn check_policy(&self, email: Option<&EmailAddress>) -> DomainResult<NewPassword> {
+        if self.new_password == self.current_password {
+            return Err(DomainError::invalid(
+                "new_password",
+                "unchanged",
+                "new_password must differ from the current one",
+            ));
+        }
+        NewPassword::parse("new_password", &self.new_password, email)
+    }
+}
+
+#[derive(Deserialize)]
+struct Hash {
+    password_hash: Option<String>,
+}
+
+/// Whether `password` is the account's current password.
+pub async fn is_current_password(
+    db: &impl Sql,
+    user_id: &str,
+    password: &str,
+) -> DomainResult<bool> {
+    let row: Option<Hash> = query_one(
+        db,
+        stmt!(
+            "SELECT password_hash FROM auth_users WHERE id = ?1",
+            user_id
+        ),
+    )
+    .await?;
+    Ok(row
+        .and_then(|r| r.password_hash)
+        .is_some_and(|hash| super::password::verify(password, &hash)))
 }

@@ -133,6 +133,17 @@ pub mod templates {
         )
     }
 
+    /// A notice that something about the account's security changed.
+    pub fn security_notice(change: &str) -> (String, String) {
+        (
+            format!("Firmament security notice: {change}"),
+            format!(
+                "This is to let you know: {change}.\n\nIf this was you, there is nothing to do. If it was not, \
+                 reset your password now and tell your firm's administrator."
+            ),
+        )
+    }
+
     /// The e-mail verification message.
     pub fn email_verification(app_url: &str, token: &str) -> (String, String) {
         (

@@ -123,3 +123,52 @@ fn an_address_is_verified_with_a_mailed_token_once() {
         .send()
         .problem(401);
 }
+
+#[test]
+fn changing_the_password_ends_other_sessions_and_sends_a_notice() {
+    let firm = TestFirm::provision();
+    let email = firm.owner_email();
+    let other = firm.sign_in(OWNER_PASSWORD, &unique_ip()).json();
+    let mine = firm.sign_in(OWNER_PASSWORD, &unique_ip()).json();
+    let token = mine["access_token"].as_str().unwrap();
+    let change = |current: &str, new: &str| {
+        call("POST", "/v1/auth/password")
+            .token(token)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+    let wrong = change("not my password at all", NEW_PASSWORD);
+    wrong.problem(422);
+    assert_eq!(wrong.error_fields(), ["current_password"]);
+    assert_eq!(
+        change(OWNER_PASSWORD, "password123456").error_fields(),
+        ["new_password"]
+    );
+    assert_eq!(
+        change(OWNER_PASSWORD, OWNER_PASSWORD).error_fields(),
+        ["new_password"]
+    );
+    assert_eq!(change(OWNER_PASSWORD, NEW_PASSWORD).status, 204);
+    // The other session is over; this one goes on.
+    let refresh = |t: &serde_json::Value| {
+        call("POST", "/v1/auth/refresh")
+            .json(&json!({"refresh_token": t["refresh_token"]}))
+            .send()
+    };
+    refresh(&other).problem(401);
+    assert_eq!(refresh(&mine).status, 200);
+    assert_eq!(firm.sign_in(NEW_PASSWORD, &unique_ip()).status, 200);
+    let notices: Vec<_> = mailbox(&email)
+        .into_iter()
+        .filter(|m| m["Subject"].as_str().unwrap().contains("security notice"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0]["TextBody"]
+        .as_str()
+        .unwrap()
+        .contains("your password was changed"));
+    call("POST", "/v1/auth/password")
+        .json(&json!({"current_password": "x", "new_password": "y"}))
+        .send()
+        .problem(401);
+}
