@@ -796,31 +796,6 @@ fn app_url(env: &Env) -> String {
     config::text(env, "APP_URL").unwrap_or_else(|| "https://app.firmament.app".to_owned())
 }
 
-/// Queues a mail with its token in one batch with `extra`, then tries to deliver it.
-async fn mail_token(
-    db: &D1,
-    env: &Env,
-    cx: &RequestContext,
-    to: &str,
-    message: (String, String),
-    extra: Vec<shared::kernel::sql::Statement>,
-) -> Result<(), DomainError> {
-    let (subject, body) = message;
-    let (mail_id, queued) = mail::enqueue(to, &subject, &body, cx.now)?;
-    let mut statements = extra;
-    statements.push(queued);
-    db.batch(statements).await?;
-    edge::mail::deliver(
-        env,
-        db,
-        Some(std::slice::from_ref(&mail_id)),
-        cx.now,
-        &cx.request_id,
-    )
-    .await;
-    Ok(())
-}
-
 async fn forgot_password(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let db = D1::from_env(env)?;
     let origin = cx.origin(&req);
@@ -838,7 +813,7 @@ async fn forgot_password(mut req: Request, env: &Env, cx: &RequestContext) -> Ha
     // The answer is the same whether or not the address has an account.
     if let Some((user_id, address)) = recovery::account_for(&db, &email).await? {
         let (token, stored) = recovery::issue(Purpose::PasswordReset, &user_id, &address, cx.now)?;
-        mail_token(
+        edge::mail::queue_and_send(
             &db,
             env,
             cx,
@@ -909,7 +884,7 @@ async fn request_verification(req: Request, env: &Env, cx: &RequestContext) -> H
     let db = D1::from_env(env)?;
     let address = users::email_of(&db, &user_id).await?;
     let (token, stored) = recovery::issue(Purpose::EmailVerification, &user_id, &address, cx.now)?;
-    mail_token(
+    edge::mail::queue_and_send(
         &db,
         env,
         cx,
@@ -1137,18 +1112,15 @@ async fn send_sms_code(req: Request, env: &Env, cx: &RequestContext) -> Handled 
 async fn notify(db: &D1, env: &Env, cx: &RequestContext, user_id: &str, change: &str) {
     let sent = async {
         let address = users::email_of(db, user_id).await?;
-        let (subject, body) = mail::templates::security_notice(change);
-        let (mail_id, queued) = mail::enqueue(&address, &subject, &body, cx.now)?;
-        db.execute(queued).await?;
-        edge::mail::deliver(
-            env,
+        edge::mail::queue_and_send(
             db,
-            Some(std::slice::from_ref(&mail_id)),
-            cx.now,
-            &cx.request_id,
+            env,
+            cx,
+            &address,
+            mail::templates::security_notice(change),
+            Vec::new(),
         )
-        .await;
-        Ok::<(), DomainError>(())
+        .await
     };
     if let Err(e) = sent.await {
         edge::log::event(

@@ -128,3 +128,29 @@ pub async fn deliver(
     }
     sent
 }
+
+/// Queues `message` to `to` in one batch with `extra` (the change it reports), then
+/// tries to deliver it at once; the sweep retries if that fails.
+pub async fn queue_and_send(
+    db: &D1,
+    env: &Env,
+    cx: &crate::RequestContext,
+    to: &str,
+    message: (String, String),
+    extra: Vec<shared::kernel::sql::Statement>,
+) -> Result<(), DomainError> {
+    let (subject, body) = message;
+    let (mail_id, queued) = mail::enqueue(to, &subject, &body, cx.now)?;
+    let mut statements = extra;
+    statements.push(queued);
+    db.batch(statements).await?;
+    deliver(
+        env,
+        db,
+        Some(std::slice::from_ref(&mail_id)),
+        cx.now,
+        &cx.request_id,
+    )
+    .await;
+    Ok(())
+}

@@ -265,9 +265,8 @@ async fn create_invitation(mut req: Request, env: &Env, cx: &RequestContext) -> 
     let planned = invitations::plan(&db, &scope, firm.tier, &inviter, input, cx.now).await?;
     let app_url =
         config::text(env, "APP_URL").unwrap_or_else(|| "https://app.firmament.app".to_owned());
-    let (subject, text) = mail::templates::invitation(&firm.name, &app_url, &planned.token);
-    let (mail_id, queued) = mail::enqueue(&to, &subject, &text, cx.now)?;
-    db.batch(vec![planned.statement, queued])
+    let message = mail::templates::invitation(&firm.name, &app_url, &planned.token);
+    edge::mail::queue_and_send(&db, env, cx, &to, message, vec![planned.statement])
         .await
         .map_err(|e| {
             if shared::kernel::sql::violates_unique(&e, "firm_invitations.firm_id") {
@@ -276,14 +275,6 @@ async fn create_invitation(mut req: Request, env: &Env, cx: &RequestContext) -> 
                 e
             }
         })?;
-    edge::mail::deliver(
-        env,
-        &db,
-        Some(std::slice::from_ref(&mail_id)),
-        cx.now,
-        &cx.request_id,
-    )
-    .await;
     let entry = permissions_entry(&scope, "member.invited", &inviter, &planned.invitation.id)
         .with(json!({"email": planned.invitation.email, "role": planned.invitation.role}));
     edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
