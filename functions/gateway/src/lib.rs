@@ -30,6 +30,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         ));
     }
     let response = serve(req, &env, &cx).await;
+    if origin.is_none() {
+        return Ok(http::with_header(response, "x-request-id", &cx.request_id));
+    }
     let response = cors::decorate(response, &allowed_origins, origin.as_deref());
     Ok(http::with_header(response, "x-request-id", &cx.request_id))
 }
@@ -138,6 +141,11 @@ async fn forward(
         .fetch_request(inner)
         .await
         .map_err(|e| DomainError::Unavailable(format!("module {binding}: {e}")))?;
+    // Modules answer with the request id already; without an Origin there are no
+    // CORS headers to add, so the module's answer goes out as it is.
+    if http::header(&req, "origin").is_none() {
+        return Ok(answer);
+    }
     // A fetched response's headers are immutable: copy them so the gateway can add its
     // own, and hand the body stream through untouched.
     let headers = Headers::new();
