@@ -17,6 +17,16 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "provisionFirm" => (Some("ProvisionFirm"), Some("Provisioned")),
         "getFirm" => (None, Some("Firm")),
         "updateFirm" => (Some("FirmPatch"), Some("Firm")),
+        "signIn" => (Some("SignIn"), Some("Session")),
+        "refreshSession" => (Some("Refresh"), Some("Session")),
+        "answerMfaChallenge" => (Some("SecondFactor"), Some("Session")),
+        "stepUp" => (Some("SecondFactor"), Some("Session")),
+        "finishOidc" | "switchFirm" => (None, Some("Session")),
+        "createApiKey" => (Some("NewApiKey"), Some("ApiKey")),
+        "createInvitation" => (Some("NewInvitation"), None),
+        "acceptInvitation" => (Some("AcceptInvitation"), None),
+        "resetPassword" => (Some("PasswordReset"), None),
+        "changePassword" => (Some("PasswordChange"), None),
         _ => (None, None),
     }
 }
