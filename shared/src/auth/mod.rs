@@ -9,6 +9,7 @@ pub mod oidc;
 pub mod password;
 pub mod recovery;
 pub mod roles;
+pub mod saml;
 pub mod sessions;
 pub mod signin;
 pub mod sms;
