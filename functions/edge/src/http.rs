@@ -89,6 +89,11 @@ pub fn json(status: u16, value: &impl Serialize, request_id: &str) -> Response {
     body_response(status, "application/json", body, request_id)
 }
 
+/// A response with a body of any media type (XML metadata and the like).
+pub fn document(status: u16, content_type: &str, body: String, request_id: &str) -> Response {
+    body_response(status, content_type, body, request_id)
+}
+
 /// A response whose JSON body is already text (idempotent replays).
 pub fn raw_json(status: u16, body: String, request_id: &str) -> Response {
     body_response(status, "application/json", body, request_id)

@@ -5,6 +5,8 @@ use edge::session::{self, auth_entry, limited, Grant, SIGN_IN_LIMIT};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::oidc::{self, StartRequest};
+use shared::auth::roles::{Access, Area};
+use shared::auth::saml::{dsig, sp, xml};
 use shared::firm::members;
 use shared::kernel::audit::{Outcome, Severity, PLATFORM_CHAIN};
 use shared::kernel::sql::Sql as _;
@@ -25,6 +27,11 @@ pub async fn dispatch(
     match operation {
         "startOidc" => start_oidc(req, env, cx, &params).await,
         "finishOidc" => finish_oidc(req, env, cx, &params).await,
+        "getSamlConfig" => get_saml_config(req, env, cx).await,
+        "putSamlConfig" => put_saml_config(req, env, cx).await,
+        "getSamlMetadata" => saml_metadata(env, cx, &params).await,
+        "startSaml" => start_saml(req, env, cx, &params).await,
+        "finishSaml" => finish_saml(req, env, cx, &params).await,
         _ => Err(DomainError::NotFound("route")),
     }
 }
@@ -172,6 +179,225 @@ async fn finish_oidc(
     )
     .by(&user_id)
     .with(json!({"method": "oidc", "provider": name}));
+    edge::audit::record(&db, entry, &origin, cx.now).await;
+    Ok(response)
+}
+
+fn api_url(env: &Env) -> String {
+    config::text(env, "API_URL").unwrap_or_else(|| "https://api.firmament.app".to_owned())
+}
+
+async fn firm_saml(
+    db: &D1,
+    params: &[(&'static str, String)],
+) -> Result<sp::FirmSaml, DomainError> {
+    let slug = http::path_param(params, "slug");
+    sp::for_slug(db, slug)
+        .await?
+        .ok_or(DomainError::NotFound("SAML configuration"))
+}
+
+async fn get_saml_config(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Read)?;
+    let db = D1::from_env(env)?;
+    let firm = shared::firm::repository::get(&db, &scope).await?;
+    let found = sp::for_slug(&db, &firm.slug)
+        .await?
+        .ok_or(DomainError::NotFound("SAML configuration"))?;
+    let (entity_id, acs_url) = sp::endpoints(&api_url(env), &firm.slug);
+    Ok(http::json(
+        200,
+        &json!({"config": found.config, "sp_entity_id": entity_id, "acs_url": acs_url}),
+        &cx.request_id,
+    ))
+}
+
+async fn put_saml_config(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    claims.require(Area::Admin, Access::Write)?;
+    let db = D1::from_env(env)?;
+    shared::auth::mfa::require_step_up(
+        &claims,
+        shared::auth::mfa::enabled(&db, &user_id).await?,
+        cx.now,
+    )?;
+    let (_, body) = http::read_json(&mut req, config::body_limit(env)).await?;
+    let saml = sp::SamlConfig::parse(&body)?;
+    db.execute(saml.store(scope.firm_id(), cx.now)).await?;
+    let firm = shared::firm::repository::get(&db, &scope).await?;
+    let entry = shared::kernel::audit::Entry::new(
+        scope.firm_id(),
+        shared::kernel::audit::Category::Config,
+        "sso.saml_configured",
+        Severity::Warning,
+        Outcome::Success,
+    )
+    .by(&user_id)
+    .with(json!({"idp_entity_id": saml.idp_entity_id}));
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    let (entity_id, acs_url) = sp::endpoints(&api_url(env), &firm.slug);
+    Ok(http::json(
+        200,
+        &json!({"config": saml, "sp_entity_id": entity_id, "acs_url": acs_url}),
+        &cx.request_id,
+    ))
+}
+
+async fn saml_metadata(
+    env: &Env,
+    cx: &RequestContext,
+    params: &[(&'static str, String)],
+) -> Handled {
+    let db = D1::from_env(env)?;
+    firm_saml(&db, params).await?;
+    let (entity_id, acs_url) = sp::endpoints(&api_url(env), http::path_param(params, "slug"));
+    Ok(http::document(
+        200,
+        "application/samlmetadata+xml",
+        sp::metadata(&entity_id, &acs_url),
+        &cx.request_id,
+    ))
+}
+
+async fn start_saml(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &[(&'static str, String)],
+) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "saml.rate_limited").await?;
+    let firm = firm_saml(&db, params).await?;
+    let (entity_id, acs_url) = sp::endpoints(&api_url(env), http::path_param(params, "slug"));
+    let browser =
+        auth::wants_cookies(&req) || http::query_param(&req, "mode").as_deref() == Some("cookie");
+    let (request, stored) = sp::authn_request(
+        &firm.firm_id,
+        &firm.config,
+        &entity_id,
+        &acs_url,
+        browser,
+        cx.now,
+    )?;
+    db.execute(stored).await?;
+    let separator = if firm.config.idp_sso_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let location = format!(
+        "{}{separator}{}",
+        firm.config.idp_sso_url,
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("SAMLRequest", &request)
+            .finish()
+    );
+    let answer = http::json(302, &json!({"authorization_url": location}), &cx.request_id);
+    Ok(http::with_header(answer, "location", &location))
+}
+
+async fn finish_saml(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &[(&'static str, String)],
+) -> Handled {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(&req);
+    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "saml.rate_limited").await?;
+    let firm = firm_saml(&db, params).await?;
+    let body = http::read_body(&mut req, config::body_limit(env)).await?;
+    let encoded = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "SAMLResponse")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "SAMLResponse",
+                "required",
+                "SAMLResponse is required (HTTP-POST binding)",
+            )
+        })?;
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.split_whitespace().collect::<String>())
+        .map_err(|_| {
+            DomainError::invalid("SAMLResponse", "format", "SAMLResponse must be base64")
+        })?;
+    let text = String::from_utf8(decoded).map_err(|_| {
+        DomainError::invalid("SAMLResponse", "format", "SAMLResponse must be UTF-8 XML")
+    })?;
+    let document = xml::parse(&text)?;
+    let key = dsig::idp_key(&firm.config.idp_certificate)?;
+    let refused_entry = |why: &str| {
+        shared::kernel::audit::Entry::new(
+            &firm.firm_id,
+            shared::kernel::audit::Category::Auth,
+            "saml.assertion_refused",
+            Severity::Warning,
+            Outcome::Denied,
+        )
+        .with(json!({"reason": why}))
+    };
+    let assertion = match dsig::verified_assertion(&document, &key) {
+        Ok(a) => a,
+        Err(e) => {
+            edge::audit::record(&db, refused_entry(&e.detail()), &origin, cx.now).await;
+            return Err(e);
+        }
+    };
+    let (entity_id, acs_url) = sp::endpoints(&api_url(env), http::path_param(params, "slug"));
+    let person = match sp::check(assertion, &firm.config, &entity_id, &acs_url, cx.now) {
+        Ok(p) => p,
+        Err(e) => {
+            edge::audit::record(&db, refused_entry(&e.detail()), &origin, cx.now).await;
+            return Err(e);
+        }
+    };
+    let browser = match &person.in_response_to {
+        Some(request_id) => sp::take_request(&db, &firm.firm_id, request_id, cx.now)
+            .await?
+            .ok_or_else(|| {
+                DomainError::Unauthenticated(
+                    "the SAML response answers no pending request of this firm".into(),
+                )
+            })?,
+        None if firm.config.allow_idp_initiated != 0 => false,
+        None => {
+            return Err(DomainError::Unauthenticated(
+                "unsolicited SAML responses are not accepted for this firm".into(),
+            ))
+        }
+    };
+    if let Err(e) = db.execute(sp::remember(&firm.firm_id, &person)).await {
+        if shared::kernel::sql::violates_unique(&e, "sso_saml_assertions.firm_id") {
+            edge::audit::record(&db, refused_entry("replayed assertion"), &origin, cx.now).await;
+            return Err(DomainError::Unauthenticated(
+                "the SAML assertion was already used".into(),
+            ));
+        }
+        return Err(e);
+    }
+    let (user_id, membership) = sp::member_for(&db, &firm, &person, cx.now).await?;
+    let amr = vec!["saml".to_owned()];
+    let grant = Grant {
+        user_id: &user_id,
+        membership: &membership,
+        amr: &amr,
+        mfa_at: None,
+        browser,
+    };
+    let response = session::start(&db, env, cx, &origin, grant).await?;
+    let entry = auth_entry(
+        &firm.firm_id,
+        "sign_in.succeeded",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&user_id)
+    .with(json!({"method": "saml"}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
     Ok(response)
 }

@@ -53,3 +53,16 @@ pub async fn email_of(db: &impl Sql, user_id: &str) -> DomainResult<String> {
     .await?;
     row.map(|r| r.email).ok_or(DomainError::NotFound("user"))
 }
+
+/// Inserts an account that signs in only through single sign-on (no password); the
+/// identity provider vouched for the address.
+pub fn insert_without_password(id: &str, email: &str, name: &str, now: Instant) -> Statement {
+    stmt!(
+        "INSERT INTO auth_users (id, email, name, password_hash, created_at, updated_at, email_verified_at)
+         VALUES (?1, ?2, ?3, NULL, ?4, ?4, ?4)",
+        id,
+        email,
+        name,
+        now.millis()
+    )
+}
