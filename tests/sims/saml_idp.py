@@ -32,6 +32,8 @@ SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 
 
 def keys(directory):
+    import os
+    os.makedirs(directory, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Firmament test IdP")])
     now = datetime.datetime.now(datetime.timezone.utc)

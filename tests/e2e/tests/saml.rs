@@ -272,3 +272,25 @@ fn configuration_is_checked_and_for_admins() {
         .send()
         .problem(401);
 }
+
+#[test]
+fn idp_initiated_sign_in_works_only_where_the_firm_allows_it() {
+    let firm = TestFirm::provision();
+    let keys = idp_keys();
+    assert_eq!(
+        configure(&firm, &keys, json!({"allow_idp_initiated": true})).status,
+        200
+    );
+    let s = slug(&firm);
+    let email = format!("{}@people.test", unique("sso"));
+    // The IdP answers without a request of ours (it still needs the SP's endpoints).
+    let signed_in = post_acs(
+        &s,
+        &idp_answer(&keys, &authn_request(&s), &email, &["--unsolicited"]),
+    );
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    assert_eq!(
+        decode_claims(signed_in.json()["access_token"].as_str().unwrap())["role"],
+        "staff"
+    );
+}
