@@ -275,3 +275,11 @@ pub fn with_cookies(response: Response, cookies: &[String]) -> Response {
     }
     response
 }
+
+/// The `limit` and `cursor` query parameters of a list request, checked.
+pub fn page_request(req: &Request) -> Result<shared::kernel::paging::PageRequest, DomainError> {
+    shared::kernel::paging::PageRequest::parse(
+        query_param(req, "limit").as_deref(),
+        query_param(req, "cursor").as_deref(),
+    )
+}

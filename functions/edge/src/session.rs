@@ -31,7 +31,7 @@ pub fn auth_entry(
 }
 
 /// Counts the request against `limit` for its client address; a refusal is audited.
-pub async fn limited(
+async fn limited(
     env: &Env,
     limit: &Limit,
     origin: &Origin,
@@ -53,6 +53,21 @@ pub async fn limited(
         return Err(e);
     }
     Ok(())
+}
+
+/// The opening of every public identity route: the database, the client's origin,
+/// and one count against `limit` for its address (refusals audited as `action`).
+pub async fn guard(
+    env: &Env,
+    req: &worker::Request,
+    cx: &RequestContext,
+    limit: &Limit,
+    action: &'static str,
+) -> Result<(D1, Origin), DomainError> {
+    let db = D1::from_env(env)?;
+    let origin = cx.origin(req);
+    limited(env, limit, &origin, &db, cx, action).await?;
+    Ok((db, origin))
 }
 
 /// Who a new session is for and how they proved it.

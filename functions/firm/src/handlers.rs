@@ -17,7 +17,6 @@ use shared::firm::settings::FirmPatch;
 use shared::kernel::audit::{self, Category, Entry, Outcome, Severity};
 use shared::kernel::events;
 use shared::kernel::id;
-use shared::kernel::paging::PageRequest;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::validate::EmailAddress;
 use shared::mail;
@@ -162,10 +161,7 @@ async fn get_provisioning(req: Request, env: &Env, cx: &RequestContext) -> Handl
 async fn list_events(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
-    let page = PageRequest::parse(
-        http::query_param(&req, "limit").as_deref(),
-        http::query_param(&req, "cursor").as_deref(),
-    )?;
+    let page = http::page_request(&req)?;
     let events = events::list(&D1::from_env(env)?, &scope, &page).await?;
     Ok(http::json(200, &events, &cx.request_id))
 }
@@ -193,10 +189,7 @@ async fn redeliver_event(
 async fn list_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
-    let page = PageRequest::parse(
-        http::query_param(&req, "limit").as_deref(),
-        http::query_param(&req, "cursor").as_deref(),
-    )?;
+    let page = http::page_request(&req)?;
     let records = audit::list(&D1::from_env(env)?, &scope, &page).await?;
     Ok(http::json(200, &records, &cx.request_id))
 }

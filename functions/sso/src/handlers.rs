@@ -1,7 +1,7 @@
 //! HTTP handlers of the single sign-on module.
 
 use edge::http;
-use edge::session::{self, auth_entry, limited, Grant, SIGN_IN_LIMIT};
+use edge::session::{self, auth_entry, Grant, SIGN_IN_LIMIT};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::oidc::{self, StartRequest};
@@ -51,9 +51,7 @@ async fn start_oidc(
     cx: &RequestContext,
     params: &[(&'static str, String)],
 ) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "oidc.rate_limited").await?;
+    let (db, _) = session::guard(env, &req, cx, &SIGN_IN_LIMIT, "oidc.rate_limited").await?;
     let name = oidc::Provider::parse_name(http::path_param(params, "provider"))?;
     let (provider, _) = edge::oidc::provider(env, name)?;
     let discovery = edge::oidc::discovery(&provider, cx.now).await?;
@@ -91,9 +89,7 @@ async fn finish_oidc(
     cx: &RequestContext,
     params: &[(&'static str, String)],
 ) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "oidc.rate_limited").await?;
+    let (db, origin) = session::guard(env, &req, cx, &SIGN_IN_LIMIT, "oidc.rate_limited").await?;
     let name = oidc::Provider::parse_name(http::path_param(params, "provider"))?;
     if let Some(error) = http::query_param(&req, "error") {
         return Err(DomainError::Unauthenticated(format!(
@@ -267,9 +263,7 @@ async fn start_saml(
     cx: &RequestContext,
     params: &[(&'static str, String)],
 ) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "saml.rate_limited").await?;
+    let (db, _) = session::guard(env, &req, cx, &SIGN_IN_LIMIT, "saml.rate_limited").await?;
     let firm = firm_saml(&db, params).await?;
     let (entity_id, acs_url) = sp::endpoints(&api_url(env), http::path_param(params, "slug"));
     let browser =
@@ -305,9 +299,7 @@ async fn finish_saml(
     cx: &RequestContext,
     params: &[(&'static str, String)],
 ) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &SIGN_IN_LIMIT, &origin, &db, cx, "saml.rate_limited").await?;
+    let (db, origin) = session::guard(env, &req, cx, &SIGN_IN_LIMIT, "saml.rate_limited").await?;
     let firm = firm_saml(&db, params).await?;
     let body = http::read_body(&mut req, config::body_limit(env)).await?;
     let encoded = form_urlencoded::parse(&body)
@@ -356,21 +348,7 @@ async fn finish_saml(
             return Err(e);
         }
     };
-    let browser = match &person.in_response_to {
-        Some(request_id) => sp::take_request(&db, &firm.firm_id, request_id, cx.now)
-            .await?
-            .ok_or_else(|| {
-                DomainError::Unauthenticated(
-                    "the SAML response answers no pending request of this firm".into(),
-                )
-            })?,
-        None if firm.config.allow_idp_initiated != 0 => false,
-        None => {
-            return Err(DomainError::Unauthenticated(
-                "unsolicited SAML responses are not accepted for this firm".into(),
-            ))
-        }
-    };
+    let browser = sp::answered(&db, &firm, &person, cx.now).await?;
     if let Err(e) = db.execute(sp::remember(&firm.firm_id, &person)).await {
         if shared::kernel::sql::violates_unique(&e, "sso_saml_assertions.firm_id") {
             edge::audit::record(&db, refused_entry("replayed assertion"), &origin, cx.now).await;

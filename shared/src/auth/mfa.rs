@@ -245,9 +245,25 @@ pub async fn confirm_enrolment(
     if !spend_totp(db, keys, user_id, code, now, false).await? {
         return Err(wrong_code());
     }
-    let (codes, statements) = new_recovery_codes(user_id, now)?;
-    db.batch(statements).await?;
+    let (codes, statements) = codes_if_none(db, user_id, now).await?;
+    if !statements.is_empty() {
+        db.batch(statements).await?;
+    }
     Ok(codes)
+}
+
+/// Recovery codes come with a person's second factor when they hold none (first
+/// factor, or all used): fresh ones and the statements that store them. Otherwise
+/// nothing, and the codes they hold stay valid.
+pub async fn codes_if_none(
+    db: &impl Sql,
+    user_id: &str,
+    now: Instant,
+) -> DomainResult<(Vec<String>, Vec<Statement>)> {
+    if status(db, user_id).await?.recovery_codes_left > 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    new_recovery_codes(user_id, now)
 }
 
 /// Removes the TOTP factor and every recovery code.

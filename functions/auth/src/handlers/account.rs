@@ -7,14 +7,11 @@ pub(super) fn app_url(env: &Env) -> String {
 }
 
 pub(super) async fn forgot_password(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(
+    let (db, origin) = session::guard(
         env,
-        &RECOVERY_LIMIT,
-        &origin,
-        &db,
+        &req,
         cx,
+        &RECOVERY_LIMIT,
         "password.reset_rate_limited",
     )
     .await?;
@@ -49,14 +46,11 @@ pub(super) async fn forgot_password(mut req: Request, env: &Env, cx: &RequestCon
 }
 
 pub(super) async fn reset_password(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(
+    let (db, origin) = session::guard(
         env,
-        &RECOVERY_LIMIT,
-        &origin,
-        &db,
+        &req,
         cx,
+        &RECOVERY_LIMIT,
         "password.reset_rate_limited",
     )
     .await?;
@@ -83,8 +77,7 @@ pub(super) async fn reset_password(mut req: Request, env: &Env, cx: &RequestCont
     )
     .by(&consumed.user_id)
     .with(json!({"effect": "every session revoked"}));
-    edge::audit::record(&db, entry, &origin, cx.now).await;
-    notify(&db, env, cx, &consumed.user_id, "your password was reset").await;
+    security_change(&db, env, cx, &origin, entry, "your password was reset").await;
     Ok(http::empty(204, &cx.request_id))
 }
 
@@ -111,17 +104,8 @@ pub(super) async fn request_verification(req: Request, env: &Env, cx: &RequestCo
 }
 
 pub(super) async fn verify_email(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(
-        env,
-        &RECOVERY_LIMIT,
-        &origin,
-        &db,
-        cx,
-        "email.verify_rate_limited",
-    )
-    .await?;
+    let (db, origin) =
+        session::guard(env, &req, cx, &RECOVERY_LIMIT, "email.verify_rate_limited").await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let token = recovery::parse_verification(&body)?;
     let Some(consumed) = recovery::consume(&db, Purpose::EmailVerification, &token, cx.now).await?
@@ -176,7 +160,14 @@ pub(super) async fn change_password(mut req: Request, env: &Env, cx: &RequestCon
     )
     .by(&user_id)
     .with(json!({"effect": "other sessions revoked"}));
-    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
-    notify(&db, env, cx, &user_id, "your password was changed").await;
+    security_change(
+        &db,
+        env,
+        cx,
+        &cx.origin(&req),
+        entry,
+        "your password was changed",
+    )
+    .await;
     Ok(http::empty(204, &cx.request_id))
 }

@@ -28,9 +28,7 @@ pub(super) fn wrong_factor() -> DomainError {
 }
 
 pub(super) async fn answer_challenge(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
+    let (db, origin) = session::guard(env, &req, cx, &MFA_LIMIT, "mfa.rate_limited").await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let (proof, extras) = proof_of(&body, &["challenge"])?;
     let token = extras.into_iter().next().flatten().unwrap_or_default();
@@ -137,12 +135,12 @@ pub(super) async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContex
         Outcome::Success,
     )
     .by(claims.user_id());
-    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
-    notify(
+    security_change(
         &db,
         env,
         cx,
-        claims.user_id(),
+        &cx.origin(&req),
+        entry,
         "an authenticator app was added as a second factor",
     )
     .await;
@@ -169,12 +167,12 @@ pub(super) async fn remove_totp(req: Request, env: &Env, cx: &RequestContext) ->
         Outcome::Success,
     )
     .by(claims.user_id());
-    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
-    notify(
+    security_change(
         &db,
         env,
         cx,
-        claims.user_id(),
+        &cx.origin(&req),
+        entry,
         "the authenticator app was removed",
     )
     .await;
@@ -213,9 +211,7 @@ pub(super) async fn regenerate_recovery_codes(
 pub(super) async fn step_up(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let claims = cx.claims(&req, env).await?;
     claims.person()?;
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
+    let (db, origin) = session::guard(env, &req, cx, &MFA_LIMIT, "mfa.rate_limited").await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let (proof, _) = proof_of(&body, &[])?;
     if !mfa::enabled(&db, claims.user_id()).await? {
@@ -359,17 +355,9 @@ pub(super) async fn confirm_sms(mut req: Request, env: &Env, cx: &RequestContext
             "the code is wrong, expired or already used",
         ));
     }
-    let first_factor = mfa::status(&db, &user_id).await?.recovery_codes_left == 0;
-    let mut statements = vec![
-        sms::confirm(&user_id, cx.now),
-        sessions::record_second_factor(claims.session_id(), cx.now),
-    ];
-    let mut codes = Vec::new();
-    if first_factor {
-        let (fresh, stored) = mfa::new_recovery_codes(&user_id, cx.now)?;
-        statements.extend(stored);
-        codes = fresh;
-    }
+    let (codes, mut statements) = mfa::codes_if_none(&db, &user_id, cx.now).await?;
+    statements.push(sms::confirm(&user_id, cx.now));
+    statements.push(sessions::record_second_factor(claims.session_id(), cx.now));
     db.batch(statements).await?;
     let entry = auth_entry(
         claims.firm_id(),
@@ -378,12 +366,12 @@ pub(super) async fn confirm_sms(mut req: Request, env: &Env, cx: &RequestContext
         Outcome::Success,
     )
     .by(&user_id);
-    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
-    notify(
+    security_change(
         &db,
         env,
         cx,
-        &user_id,
+        &cx.origin(&req),
+        entry,
         "a phone was added as a second factor",
     )
     .await;
@@ -410,12 +398,12 @@ pub(super) async fn remove_sms(req: Request, env: &Env, cx: &RequestContext) -> 
         Outcome::Success,
     )
     .by(&user_id);
-    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
-    notify(
+    security_change(
         &db,
         env,
         cx,
-        &user_id,
+        &cx.origin(&req),
+        entry,
         "the phone was removed as a second factor",
     )
     .await;
@@ -427,9 +415,7 @@ pub(super) async fn send_challenge_sms(
     env: &Env,
     cx: &RequestContext,
 ) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(env, &MFA_LIMIT, &origin, &db, cx, "mfa.rate_limited").await?;
+    let (db, _) = session::guard(env, &req, cx, &MFA_LIMIT, "mfa.rate_limited").await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let input = Input::body(&body)?;
     let mut v = Validator::new();

@@ -2,7 +2,7 @@
 
 use edge::http::{self, read_json};
 use edge::ratelimit::{self, Limit};
-use edge::session::{self, auth_entry, limited, Grant, SIGN_IN_LIMIT};
+use edge::session::{self, auth_entry, Grant, SIGN_IN_LIMIT};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::api_keys::{self, NewApiKey};
@@ -15,7 +15,7 @@ use shared::auth::signin::{self, Credentials, Failure};
 use shared::auth::sms;
 use shared::auth::users;
 use shared::firm::members;
-use shared::kernel::audit::{Category, Entry, Outcome, Severity, PLATFORM_CHAIN};
+use shared::kernel::audit::{Category, Entry, Origin, Outcome, Severity, PLATFORM_CHAIN};
 use shared::kernel::id;
 use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
@@ -104,6 +104,23 @@ pub(super) async fn stepped_up(
     cx: &RequestContext,
 ) -> Result<(), DomainError> {
     mfa::require_step_up(claims, mfa::enabled(db, claims.user_id()).await?, cx.now)
+}
+
+/// Records a change to the account's security (the entry's actor is its holder) and
+/// mails the holder a notice of it.
+pub(super) async fn security_change(
+    db: &D1,
+    env: &Env,
+    cx: &RequestContext,
+    origin: &Origin,
+    entry: Entry,
+    notice: &str,
+) {
+    let holder = entry.actor.clone();
+    edge::audit::record(db, entry, origin, cx.now).await;
+    if let Some(user_id) = holder {
+        notify(db, env, cx, &user_id, notice).await;
+    }
 }
 
 /// Mails the account holder that `change` happened (best effort: queued, and retried

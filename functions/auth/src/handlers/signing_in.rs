@@ -3,17 +3,8 @@
 use super::*;
 
 pub(super) async fn sign_in(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(
-        env,
-        &SIGN_IN_LIMIT,
-        &origin,
-        &db,
-        cx,
-        "sign_in.rate_limited",
-    )
-    .await?;
+    let (db, origin) =
+        session::guard(env, &req, cx, &SIGN_IN_LIMIT, "sign_in.rate_limited").await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let creds = Credentials::parse(&body)?;
     let account = match signin::authenticate(&db, &creds, cx.now).await? {
@@ -191,17 +182,8 @@ pub(super) fn invalid_refresh() -> DomainError {
 }
 
 pub(super) async fn refresh(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let db = D1::from_env(env)?;
-    let origin = cx.origin(&req);
-    limited(
-        env,
-        &REFRESH_LIMIT,
-        &origin,
-        &db,
-        cx,
-        "refresh.rate_limited",
-    )
-    .await?;
+    let (db, origin) =
+        session::guard(env, &req, cx, &REFRESH_LIMIT, "refresh.rate_limited").await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let presented = refresh_token_of(&req, &body)?;
     let browser = auth::wants_cookies(&req) || body.get("refresh_token").is_none();

@@ -376,6 +376,30 @@ pub async fn take_request(
     Ok(pending.map(|p| p.browser != 0))
 }
 
+/// Whether the response may be taken, and if so whether it answers a browser
+/// sign-in: it must answer a pending request of this firm (consumed now), or be
+/// unsolicited where the firm allows IdP-initiated sign-in.
+pub async fn answered(
+    db: &impl Sql,
+    firm: &FirmSaml,
+    person: &Person,
+    now: Instant,
+) -> DomainResult<bool> {
+    match &person.in_response_to {
+        Some(request_id) => take_request(db, &firm.firm_id, request_id, now)
+            .await?
+            .ok_or_else(|| {
+                DomainError::Unauthenticated(
+                    "the SAML response answers no pending request of this firm".into(),
+                )
+            }),
+        None if firm.config.allow_idp_initiated != 0 => Ok(false),
+        None => Err(DomainError::Unauthenticated(
+            "unsolicited SAML responses are not accepted for this firm".into(),
+        )),
+    }
+}
+
 /// Remembers an assertion id until it expires; fails (unique violation) on a replay.
 pub fn remember(firm_id: &str, person: &Person) -> Statement {
     stmt!(
