@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod clients;
 pub mod firm;
 pub mod kernel;
 pub mod mail;

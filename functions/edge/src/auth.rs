@@ -166,9 +166,10 @@ pub fn session_body(
 ) -> Result<serde_json::Value, DomainError> {
     let firm_id = claims.firm.clone();
     let role = claims.role;
+    let client_id = claims.client.clone();
     let session_id = claims.sid.clone();
     let issued = signer(env)?.issue(claims, now)?;
-    Ok(serde_json::json!({
+    let mut body = serde_json::json!({
         "access_token": issued.token,
         "token_type": "Bearer",
         "expires_in": issued.expires_in,
@@ -177,5 +178,9 @@ pub fn session_body(
         "firm_id": firm_id,
         "role": role,
         "memberships": memberships,
-    }))
+    });
+    if let (Some(client_id), Some(obj)) = (client_id, body.as_object_mut()) {
+        obj.insert("client_id".to_owned(), client_id.into());
+    }
+    Ok(body)
 }

@@ -12,6 +12,7 @@ pub mod d1;
 pub mod events;
 pub mod http;
 pub mod idempotency;
+pub mod invitation;
 pub mod log;
 pub mod mail;
 pub mod oidc;

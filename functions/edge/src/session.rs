@@ -118,11 +118,7 @@ pub async fn start(
     let session = sessions::open(user_id, &membership.firm_id, amr, mfa_at, origin, cx.now)?;
     let mut statements = session.statements;
     statements.push(signin::record_success(user_id));
-    statements.push(members::touch(
-        user_id,
-        &membership.firm_id,
-        cx.now.millis(),
-    ));
+    statements.push(members::touch(user_id, membership, cx.now.millis()));
     let claims = AccessClaims::for_member(user_id, membership, &session.id, amr, mfa_at);
     let all = members::active_for_user(db, user_id).await?;
     let body = auth::session_body(env, claims, &session.refresh_token, &all, cx.now)?;

@@ -5,9 +5,7 @@ use edge::idempotency::{Begin, Idempotency};
 use edge::ratelimit::{self, Limit};
 use edge::{auth, config, RequestContext, D1};
 use serde_json::json;
-use shared::auth::recovery;
 use shared::auth::roles::{Access, Area};
-use shared::auth::users;
 use shared::firm::invitations::{self, Acceptance, NewInvitation};
 use shared::firm::members::{self, MemberPatch};
 use shared::firm::model::{parse_if_match, Firm};
@@ -18,7 +16,6 @@ use shared::kernel::audit::{self, Category, Entry, Outcome, Severity};
 use shared::kernel::events;
 use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
-use shared::kernel::validate::EmailAddress;
 use shared::mail;
 use shared::DomainError;
 use worker::{Env, Request, Response};
@@ -318,34 +315,11 @@ async fn accept_invitation(mut req: Request, env: &Env, cx: &RequestContext) -> 
     if !invitations::seat_free(&db, &found).await? {
         return Err(invitations::no_seat(found.tier));
     }
-    let email = EmailAddress::parse("email", &found.email)?;
-    let (user_id, mut statements, new_account) = match recovery::account_for(&db, &email).await? {
-        Some((user_id, _)) => {
-            // Someone with an account joins by accepting while signed in as themselves.
-            let claims = cx.claims(&req, env).await.map_err(|_| {
-                DomainError::Unauthenticated(format!(
-                    "sign in as {} to accept this invitation",
-                    found.email
-                ))
-            })?;
-            if claims.person()? != user_id {
-                return Err(DomainError::Forbidden(
-                    "this invitation is for another account".into(),
-                ));
-            }
-            (user_id, Vec::new(), false)
-        }
-        None => {
-            let (name, password) = acceptance.new_account(&email)?;
-            let user_id = id::new_id("usr", cx.now.millis())?;
-            let statements = vec![
-                users::insert(&user_id, &email, &name, &password.hash()?, cx.now),
-                // The mailed link proved the address.
-                recovery::mark_verified(&user_id, cx.now),
-            ];
-            (user_id, statements, true)
-        }
-    };
+    let edge::invitation::Joining {
+        user_id,
+        mut statements,
+        new_account,
+    } = edge::invitation::joining(&db, env, &req, cx, &found.email, &acceptance).await?;
     statements.extend(invitations::accept(&found, &user_id, cx.now));
     db.batch(statements)
         .await

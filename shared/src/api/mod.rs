@@ -71,6 +71,9 @@ pub const AUTH: Option<&str> = Some("AUTH");
 /// Binding name of the single sign-on module worker.
 pub const SSO: Option<&str> = Some("SSO");
 
+/// Binding name of the clients module worker (clients and their portal).
+pub const CLIENTS: Option<&str> = Some("CLIENTS");
+
 /// Every route of the API.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -123,6 +126,20 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/auth/oidc/{provider}/start", SSO, "startOidc", "Begin signing in with Google or Microsoft (redirects to the provider)", Auth::Public, 302),
     route("GET", "/v1/auth/oidc/{provider}/callback", SSO, "finishOidc", "Where the provider returns; answers with tokens", Auth::Public, 200),
     route("POST", "/v1/auth/email/verify", AUTH, "verifyEmail", "Confirm an address with the mailed token", Auth::Public, 204),
+    idempotent(route("POST", "/v1/clients", CLIENTS, "createClient", "Create a client", Auth::Bearer, 201)),
+    route("GET", "/v1/clients", CLIENTS, "listClients", "The firm's clients, oldest first (filter with status=active|archived)", Auth::Bearer, 200),
+    route("GET", "/v1/clients/{client_id}", CLIENTS, "getClient", "One client", Auth::Bearer, 200),
+    route("PATCH", "/v1/clients/{client_id}", CLIENTS, "updateClient", "Change, archive or restore a client (If-Match with its etag); archiving closes its portal", Auth::Bearer, 200),
+    route("POST", "/v1/clients/{client_id}/portal-users", CLIENTS, "inviteClientPortalUser", "Invite someone to the client's portal by e-mail (role admin, member or viewer)", Auth::Bearer, 201),
+    route("GET", "/v1/clients/{client_id}/portal-users", CLIENTS, "listClientPortalUsers", "The client's portal users", Auth::Bearer, 200),
+    route("PATCH", "/v1/clients/{client_id}/portal-users/{user_id}", CLIENTS, "updateClientPortalUser", "Change a portal user's role or flags, or (de)activate them", Auth::Bearer, 200),
+    route("GET", "/v1/clients/{client_id}/portal-invitations", CLIENTS, "listClientPortalInvitations", "Pending invitations to the client's portal", Auth::Bearer, 200),
+    route("DELETE", "/v1/clients/{client_id}/portal-invitations/{invitation_id}", CLIENTS, "revokeClientPortalInvitation", "Withdraw a pending portal invitation", Auth::Bearer, 204),
+    route("POST", "/v1/portal/invitations/accept", CLIENTS, "acceptPortalInvitation", "Join a client's portal with a mailed invitation (creates the account if needed)", Auth::Public, 201),
+    route("GET", "/v1/portal/client", CLIENTS, "getPortalClient", "A portal user's own client", Auth::Bearer, 200),
+    route("GET", "/v1/portal/users", CLIENTS, "listPortalUsers", "The portal users of the caller's client", Auth::Bearer, 200),
+    route("POST", "/v1/portal/users", CLIENTS, "invitePortalUser", "A portal admin invites someone to their client's portal", Auth::Bearer, 201),
+    route("PATCH", "/v1/portal/users/{user_id}", CLIENTS, "updatePortalUser", "A portal admin changes a portal user of their client", Auth::Bearer, 200),
 ];
 
 /// A request matched against [`ROUTES`].

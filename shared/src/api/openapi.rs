@@ -27,6 +27,16 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "acceptInvitation" => (Some("AcceptInvitation"), None),
         "resetPassword" => (Some("PasswordReset"), None),
         "changePassword" => (Some("PasswordChange"), None),
+        "createClient" => (Some("NewClient"), Some("Client")),
+        "getClient" | "getPortalClient" => (None, Some("Client")),
+        "updateClient" => (Some("ClientPatch"), Some("Client")),
+        "inviteClientPortalUser" | "invitePortalUser" => {
+            (Some("NewPortalInvitation"), Some("PortalInvitation"))
+        }
+        "updateClientPortalUser" | "updatePortalUser" => {
+            (Some("PortalUserPatch"), Some("PortalUser"))
+        }
+        "acceptPortalInvitation" => (Some("AcceptInvitation"), None),
         _ => (None, None),
     }
 }

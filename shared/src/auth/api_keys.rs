@@ -306,6 +306,7 @@ pub async fn authenticate(
         sub: stored.id.clone(),
         firm: stored.firm_id,
         role: Role::Readonly,
+        client: None,
         flags: Vec::new(),
         sid: stored.id,
         amr: vec!["key".into()],

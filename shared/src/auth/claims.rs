@@ -13,8 +13,11 @@ pub struct AccessClaims {
     pub sub: String,
     /// The firm this token acts in.
     pub firm: String,
-    /// The member's role in that firm.
+    /// The person's role in that firm (a staff role, or a portal role).
     pub role: Role,
+    /// For a client's portal user: the client whose records they may see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     /// Rights granted on top of the role.
     #[serde(default)]
     pub flags: Vec<Flag>,
@@ -45,6 +48,7 @@ impl AccessClaims {
             sub: user_id.to_owned(),
             firm: membership.firm_id.clone(),
             role: membership.role,
+            client: membership.client_id.clone(),
             flags: membership.flags.clone(),
             sid: session_id.to_owned(),
             amr: amr.to_vec(),
@@ -111,6 +115,11 @@ impl VerifiedClaims {
     /// The role.
     pub fn role(&self) -> Role {
         self.claims.role
+    }
+
+    /// For a client's portal user, their client.
+    pub fn client_id(&self) -> Option<&str> {
+        self.claims.client.as_deref()
     }
 
     /// The flags.

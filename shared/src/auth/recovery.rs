@@ -1,14 +1,12 @@
 //! Account recovery and e-mail verification: single-use, hashed, one-hour tokens
 //! sent by mail. A password reset revokes every session of the account.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::Deserialize;
 
 use super::password::NewPassword;
 use super::sessions::hash_token;
 use crate::kernel::error::{DomainError, DomainResult};
-use crate::kernel::id::random_bytes;
+use crate::kernel::id::secret_token;
 use crate::kernel::sql::{query_one, Sql, Statement};
 use crate::kernel::time::Instant;
 use crate::kernel::validate::{EmailAddress, Input, Validator};
@@ -49,9 +47,7 @@ pub fn issue(
     email: &str,
     now: Instant,
 ) -> DomainResult<(String, Statement)> {
-    let mut bytes = [0u8; 32];
-    random_bytes(&mut bytes)?;
-    let token = format!("{}{}", purpose.prefix(), URL_SAFE_NO_PAD.encode(bytes));
+    let token = secret_token(purpose.prefix())?;
     let statement = stmt!(
         "INSERT INTO auth_tokens (token_hash, purpose, user_id, email, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         hash_token(&token),

@@ -1,11 +1,15 @@
-//! Staff roles, per-member flags and the permission matrix, as data. One function,
-//! [`authorize`], answers every "may this member do that" in every worker.
+//! Staff roles, client-portal roles, per-person flags and the permission matrix, as
+//! data. One function, [`authorize`], answers every "may this person do that" in
+//! every worker. Staff areas and portal areas are disjoint: a portal user can reach
+//! nothing of the firm's own, and staff use the firm's routes, not the portal's.
 
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::error::DomainError;
+use crate::kernel::validate::Validator;
 
-/// A member's role in a firm (least privilege first in the firm's eyes: `readonly`).
+/// A person's role in a firm: one of the staff roles (least privilege: `readonly`), or
+/// one of the roles of a client's portal user (`portal_…`, least privilege: `portal_viewer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -21,30 +25,71 @@ pub enum Role {
     Billing,
     /// Sees, never writes.
     Readonly,
+    /// A client's portal administrator: manages that client's portal users.
+    PortalAdmin,
+    /// A client's portal user (the default).
+    PortalMember,
+    /// A client's portal user who only looks.
+    PortalViewer,
 }
 
 impl Role {
     /// Every role, in the matrix's column order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 9] = [
         Role::FirmAdmin,
         Role::Partner,
         Role::Manager,
         Role::Staff,
         Role::Billing,
         Role::Readonly,
+        Role::PortalAdmin,
+        Role::PortalMember,
+        Role::PortalViewer,
     ];
 
-    /// Parses the wire name (`firm_admin` …).
+    /// Parses the wire name of a staff role (`firm_admin` …); portal roles are
+    /// given through the portal's own routes, never as a member's role.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
-            DomainError::invalid(
-                field,
-                "one_of",
-                format!(
-                    "{field} must be one of firm_admin, partner, manager, staff, billing, readonly"
-                ),
-            )
-        })
+        serde_json::from_value::<Role>(serde_json::Value::String(raw.to_owned()))
+            .ok()
+            .filter(|role| !role.is_portal())
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    field,
+                    "one_of",
+                    format!(
+                        "{field} must be one of firm_admin, partner, manager, staff, billing, readonly"
+                    ),
+                )
+            })
+    }
+
+    /// Whether this is a client's portal user rather than a member of staff.
+    pub fn is_portal(self) -> bool {
+        matches!(
+            self,
+            Role::PortalAdmin | Role::PortalMember | Role::PortalViewer
+        )
+    }
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::FirmAdmin => "firm_admin",
+            Role::Partner => "partner",
+            Role::Manager => "manager",
+            Role::Staff => "staff",
+            Role::Billing => "billing",
+            Role::Readonly => "readonly",
+            Role::PortalAdmin => "portal_admin",
+            Role::PortalMember => "portal_member",
+            Role::PortalViewer => "portal_viewer",
+        }
+    }
+
+    /// Whether the role never writes anything.
+    fn read_only(self) -> bool {
+        matches!(self, Role::Readonly | Role::PortalViewer)
     }
 
     fn column(self) -> usize {
@@ -55,11 +100,58 @@ impl Role {
             Role::Staff => 3,
             Role::Billing => 4,
             Role::Readonly => 5,
+            Role::PortalAdmin => 6,
+            Role::PortalMember => 7,
+            Role::PortalViewer => 8,
         }
     }
 }
 
-/// Rights granted to one member on top of the role.
+/// A portal user's role within their client, as the portal's routes name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortalRole {
+    /// Manages the client's portal users.
+    Admin,
+    /// Uses the portal (the default).
+    Member,
+    /// Looks only.
+    Viewer,
+}
+
+impl PortalRole {
+    /// Parses `admin`, `member` or `viewer`.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
+            DomainError::invalid(
+                field,
+                "one_of",
+                format!("{field} must be one of admin, member, viewer"),
+            )
+        })
+    }
+
+    /// The role a token carries for it.
+    pub fn role(self) -> Role {
+        match self {
+            PortalRole::Admin => Role::PortalAdmin,
+            PortalRole::Member => Role::PortalMember,
+            PortalRole::Viewer => Role::PortalViewer,
+        }
+    }
+
+    /// The stored and wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PortalRole::Admin => "admin",
+            PortalRole::Member => "member",
+            PortalRole::Viewer => "viewer",
+        }
+    }
+}
+
+/// Rights granted to one person on top of the role: the first five are staff
+/// flags, the last four a portal user's (all on unless an admin turns them off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
@@ -73,10 +165,18 @@ pub enum Flag {
     CanManageSettings,
     /// Read reports.
     CanViewReports,
+    /// Portal: upload documents.
+    CanUploadDocuments,
+    /// Portal: see invoices and payments.
+    CanViewBilling,
+    /// Portal: message the firm's team.
+    CanMessageTeam,
+    /// Portal: see the client's projects.
+    CanViewProjects,
 }
 
 impl Flag {
-    /// Every flag (the provisioning owner holds them all).
+    /// Every staff flag (the provisioning owner holds them all).
     pub const ALL: [Flag; 5] = [
         Flag::CanManageUsers,
         Flag::CanManageClients,
@@ -84,6 +184,75 @@ impl Flag {
         Flag::CanManageSettings,
         Flag::CanViewReports,
     ];
+
+    /// Every portal flag (a new portal user holds them all).
+    pub const PORTAL: [Flag; 4] = [
+        Flag::CanUploadDocuments,
+        Flag::CanViewBilling,
+        Flag::CanMessageTeam,
+        Flag::CanViewProjects,
+    ];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::CanManageUsers => "can_manage_users",
+            Flag::CanManageClients => "can_manage_clients",
+            Flag::CanManageBilling => "can_manage_billing",
+            Flag::CanManageSettings => "can_manage_settings",
+            Flag::CanViewReports => "can_view_reports",
+            Flag::CanUploadDocuments => "can_upload_documents",
+            Flag::CanViewBilling => "can_view_billing",
+            Flag::CanMessageTeam => "can_message_team",
+            Flag::CanViewProjects => "can_view_projects",
+        }
+    }
+
+    /// Reads a list of flag names at `field`, each one of `allowed`; absent or null
+    /// is no flags. Problems go into `v`.
+    pub fn parse_list(
+        v: &mut Validator,
+        field: &str,
+        value: Option<&serde_json::Value>,
+        allowed: &[Flag],
+    ) -> Vec<Flag> {
+        match value {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(items)) => {
+                let mut flags = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match serde_json::from_value::<Flag>(item.clone()) {
+                        Ok(flag) if allowed.contains(&flag) => {
+                            if !flags.contains(&flag) {
+                                flags.push(flag);
+                            }
+                        }
+                        _ => v.add(
+                            format!("{field}[{i}]"),
+                            "one_of",
+                            format!(
+                                "flags here are {}",
+                                allowed
+                                    .iter()
+                                    .map(|f| f.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ),
+                    }
+                }
+                flags
+            }
+            Some(_) => {
+                v.add(
+                    field,
+                    "type",
+                    format!("{field} must be a list of flag names"),
+                );
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// A part of the product that permissions are granted on.
@@ -103,6 +272,16 @@ pub enum Area {
     Admin,
     /// The firm's own settings (name, zone, currency, branding).
     Settings,
+    /// Portal: the user's own client and its portal users.
+    PortalAccount,
+    /// Portal: the client's documents.
+    PortalDocuments,
+    /// Portal: the client's invoices and payments.
+    PortalBilling,
+    /// Portal: conversations with the firm's team.
+    PortalMessages,
+    /// Portal: the client's projects.
+    PortalProjects,
 }
 
 /// Read or write.
@@ -126,15 +305,22 @@ enum Cell {
 
 use Cell::{None as N, Read as R, ReadIf as RIf, ReadWrite as RW};
 
-/// Module visibility by role: columns are firm_admin, partner, manager, staff, billing, readonly.
-const MATRIX: &[(Area, [Cell; 6])] = &[
-    (Area::Workspace, [RW, RW, RW, RW, RW, R]),
-    (Area::Crm, [RW, RW, RW, R, N, R]),
-    (Area::Billing, [RW, RW, R, N, RW, RIf(Flag::CanViewReports)]),
-    (Area::Automation, [RW, N, R, N, N, N]),
-    (Area::Reporting, [RW, RW, RW, N, N, N]),
-    (Area::Admin, [RW, N, N, N, N, N]),
-    (Area::Settings, [RW, R, R, R, R, R]),
+/// Visibility by role. Columns: firm_admin, partner, manager, staff, billing,
+/// readonly | portal_admin, portal_member, portal_viewer.
+#[rustfmt::skip]
+const MATRIX: &[(Area, [Cell; 9])] = &[
+    (Area::Workspace,       [RW, RW, RW, RW, RW, R,                      N,  N,  N]),
+    (Area::Crm,             [RW, RW, RW, R,  N,  R,                      N,  N,  N]),
+    (Area::Billing,         [RW, RW, R,  N,  RW, RIf(Flag::CanViewReports), N, N, N]),
+    (Area::Automation,      [RW, N,  R,  N,  N,  N,                      N,  N,  N]),
+    (Area::Reporting,       [RW, RW, RW, N,  N,  N,                      N,  N,  N]),
+    (Area::Admin,           [RW, N,  N,  N,  N,  N,                      N,  N,  N]),
+    (Area::Settings,        [RW, R,  R,  R,  R,  R,                      N,  N,  N]),
+    (Area::PortalAccount,   [N,  N,  N,  N,  N,  N,                      RW, R,  R]),
+    (Area::PortalDocuments, [N,  N,  N,  N,  N,  N,                      RW, RW, R]),
+    (Area::PortalBilling,   [N,  N,  N,  N,  N,  N,                      R,  R,  R]),
+    (Area::PortalMessages,  [N,  N,  N,  N,  N,  N,                      RW, RW, R]),
+    (Area::PortalProjects,  [N,  N,  N,  N,  N,  N,                      R,  R,  R]),
 ];
 
 /// Flags that raise a member's access in an area beyond the role.
@@ -147,12 +333,22 @@ const GRANTS: &[(Flag, Area, Access)] = &[
 ];
 
 /// Flags that an access needs in addition to the role.
-const REQUIRES: &[(Area, Access, Flag)] =
-    &[(Area::Settings, Access::Write, Flag::CanManageSettings)];
+const REQUIRES: &[(Area, Access, Flag)] = &[
+    (Area::Settings, Access::Write, Flag::CanManageSettings),
+    (
+        Area::PortalDocuments,
+        Access::Write,
+        Flag::CanUploadDocuments,
+    ),
+    (Area::PortalBilling, Access::Read, Flag::CanViewBilling),
+    (Area::PortalMessages, Access::Read, Flag::CanMessageTeam),
+    (Area::PortalMessages, Access::Write, Flag::CanMessageTeam),
+    (Area::PortalProjects, Access::Read, Flag::CanViewProjects),
+];
 
 /// Whether a member with `role` and `flags` may have `access` to `area`.
 pub fn allows(role: Role, flags: &[Flag], area: Area, access: Access) -> bool {
-    if role == Role::Readonly && access == Access::Write {
+    if role.read_only() && access == Access::Write {
         return false;
     }
     let required_missing = REQUIRES
@@ -171,11 +367,13 @@ pub fn allows(role: Role, flags: &[Flag], area: Area, access: Access) -> bool {
         (RIf(flag), Access::Read) => flags.contains(&flag),
         _ => false,
     };
-    let by_flag = GRANTS.iter().any(|(flag, a, granted)| {
-        *a == area
-            && flags.contains(flag)
-            && (*granted == access || (*granted == Access::Write && access == Access::Read))
-    });
+    // Staff flags raise staff access only; a portal user never gains a staff area.
+    let by_flag = !role.is_portal()
+        && GRANTS.iter().any(|(flag, a, granted)| {
+            *a == area
+                && flags.contains(flag)
+                && (*granted == access || (*granted == Access::Write && access == Access::Read))
+        });
     by_role || by_flag
 }
 
@@ -191,10 +389,7 @@ pub fn authorize(
     } else {
         Err(DomainError::Forbidden(format!(
             "the {} role may not {} {}",
-            serde_json::to_value(role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            role.name(),
             match access {
                 Access::Read => "read",
                 Access::Write => "change",
@@ -207,6 +402,11 @@ pub fn authorize(
                 Area::Reporting => "reports",
                 Area::Admin => "administration",
                 Area::Settings => "the firm's settings",
+                Area::PortalAccount => "the client's portal account",
+                Area::PortalDocuments => "portal documents",
+                Area::PortalBilling => "portal billing",
+                Area::PortalMessages => "portal messages",
+                Area::PortalProjects => "portal projects",
             }
         )))
     }
@@ -320,8 +520,129 @@ mod tests {
     }
 
     #[test]
+    fn portal_matrix_with_and_without_flags() {
+        use Role::{PortalAdmin, PortalMember, PortalViewer};
+        let all = Flag::PORTAL;
+        // (area, access, [portal_admin, portal_member, portal_viewer]) with every portal flag on
+        let expected: &[(Area, Access, [bool; 3])] = &[
+            (Area::PortalAccount, Read, [true, true, true]),
+            (Area::PortalAccount, Write, [true, false, false]),
+            (Area::PortalDocuments, Read, [true, true, true]),
+            (Area::PortalDocuments, Write, [true, true, false]),
+            (Area::PortalBilling, Read, [true, true, true]),
+            (Area::PortalBilling, Write, [false, false, false]),
+            (Area::PortalMessages, Write, [true, true, false]),
+            (Area::PortalProjects, Read, [true, true, true]),
+            (Area::PortalProjects, Write, [false, false, false]),
+        ];
+        for (area, access, row) in expected {
+            for (role, want) in [PortalAdmin, PortalMember, PortalViewer].iter().zip(row) {
+                assert_eq!(
+                    allows(*role, &all, *area, *access),
+                    *want,
+                    "{role:?} {access:?} {area:?}"
+                );
+            }
+        }
+        // Each portal flag, turned off, closes its area.
+        assert!(!allows(PortalMember, &[], Area::PortalDocuments, Write));
+        assert!(allows(PortalMember, &[], Area::PortalDocuments, Read));
+        assert!(!allows(PortalAdmin, &[], Area::PortalBilling, Read));
+        assert!(!allows(PortalAdmin, &[], Area::PortalMessages, Read));
+        assert!(!allows(PortalAdmin, &[], Area::PortalProjects, Read));
+        assert!(allows(PortalAdmin, &[], Area::PortalAccount, Write));
+    }
+
+    #[test]
+    fn staff_and_portal_areas_are_disjoint() {
+        let staff_areas = [
+            Area::Workspace,
+            Area::Crm,
+            Area::Billing,
+            Area::Automation,
+            Area::Reporting,
+            Area::Admin,
+            Area::Settings,
+        ];
+        let portal_areas = [
+            Area::PortalAccount,
+            Area::PortalDocuments,
+            Area::PortalBilling,
+            Area::PortalMessages,
+            Area::PortalProjects,
+        ];
+        let every_flag: Vec<Flag> = Flag::ALL
+            .iter()
+            .chain(Flag::PORTAL.iter())
+            .copied()
+            .collect();
+        for role in Role::ALL {
+            let (mine, theirs) = if role.is_portal() {
+                (&portal_areas[..], &staff_areas[..])
+            } else {
+                (&staff_areas[..], &portal_areas[..])
+            };
+            for area in theirs {
+                for access in [Read, Write] {
+                    assert!(
+                        !allows(role, &every_flag, *area, access),
+                        "{role:?} {area:?} {access:?}"
+                    );
+                }
+            }
+            assert!(
+                mine.iter().any(|a| allows(role, &every_flag, *a, Read)),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn flag_lists_accept_only_the_allowed_kind() {
+        let mut v = Validator::new();
+        let staff = Flag::parse_list(
+            &mut v,
+            "flags",
+            Some(&serde_json::json!(["can_view_reports", "can_view_reports"])),
+            &Flag::ALL,
+        );
+        assert_eq!(staff, [Flag::CanViewReports]);
+        assert!(v.finish().is_ok());
+        let mut v = Validator::new();
+        Flag::parse_list(
+            &mut v,
+            "flags",
+            Some(&serde_json::json!(["can_view_billing"])),
+            &Flag::ALL,
+        );
+        let err = v.finish().unwrap_err();
+        assert!(format!("{err:?}").contains("flags[0]"));
+        let mut v = Validator::new();
+        Flag::parse_list(
+            &mut v,
+            "flags",
+            Some(&serde_json::json!("can_view_billing")),
+            &Flag::PORTAL,
+        );
+        assert!(v.finish().is_err());
+    }
+
+    #[test]
     fn roles_parse_from_wire_names() {
         assert_eq!(Role::parse("role", "firm_admin").unwrap(), Role::FirmAdmin);
         assert!(Role::parse("role", "owner").is_err());
+        // A portal role is never a member's role.
+        assert!(Role::parse("role", "portal_admin").is_err());
+        assert_eq!(
+            PortalRole::parse("role", "viewer").unwrap().role(),
+            Role::PortalViewer
+        );
+        assert!(PortalRole::parse("role", "readonly").is_err());
+        for role in Role::ALL {
+            assert_eq!(serde_json::to_value(role).unwrap(), role.name());
+        }
+        for flag in Flag::ALL.iter().chain(Flag::PORTAL.iter()) {
+            assert_eq!(serde_json::to_value(flag).unwrap(), flag.name());
+        }
     }
 }

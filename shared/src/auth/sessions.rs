@@ -3,14 +3,12 @@
 //! token (a sign that it was stolen) revokes the whole session. Tokens are opaque
 //! and stored only as SHA-256 hashes.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::kernel::audit::Origin;
 use crate::kernel::error::DomainResult;
-use crate::kernel::id::{new_id, random_bytes};
+use crate::kernel::id::{new_id, secret_token};
 use crate::kernel::sql::{query_as, query_one, Sql, Statement};
 use crate::kernel::time::Instant;
 use crate::stmt;
@@ -29,9 +27,7 @@ pub fn hash_token(token: &str) -> String {
 }
 
 fn new_refresh_token() -> DomainResult<(String, String)> {
-    let mut bytes = [0u8; 32];
-    random_bytes(&mut bytes)?;
-    let token = format!("{REFRESH_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = secret_token(REFRESH_PREFIX)?;
     let hash = hash_token(&token);
     Ok((token, hash))
 }

@@ -191,6 +191,12 @@ impl TokenVerifier {
                 "the access token was issued for another service",
             ));
         }
+        // A portal role always names its client, and only a portal role does.
+        if claims.custom.role.is_portal() != claims.custom.client.is_some() {
+            return Err(unauthenticated(
+                "the access token's role and client do not match",
+            ));
+        }
         let expires_at = claims.expiration.map_or(0, |e| e.timestamp());
         Ok(VerifiedClaims {
             claims: claims.custom.clone(),
@@ -220,6 +226,7 @@ mod tests {
             sub: "usr_1".into(),
             firm: "frm_1".into(),
             role: Role::FirmAdmin,
+            client: None,
             flags: vec![Flag::CanManageSettings],
             sid: "ses_1".into(),
             amr: vec!["pwd".into()],

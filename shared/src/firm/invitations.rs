@@ -2,8 +2,6 @@
 //! link (valid 7 days, single use) lets them join, creating their account if they
 //! have none. Active members plus pending invitations never exceed the plan.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::members::{self, plan_limit};
@@ -12,7 +10,7 @@ use crate::auth::password::NewPassword;
 use crate::auth::roles::{Flag, Role};
 use crate::auth::sessions::hash_token;
 use crate::kernel::error::{DomainError, DomainResult};
-use crate::kernel::id::{new_id, random_bytes};
+use crate::kernel::id::{new_id, secret_token};
 use crate::kernel::sql::{query_as, query_one, Sql, Statement};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
@@ -21,36 +19,6 @@ use crate::stmt;
 
 /// How long an invitation link works: 7 days.
 pub const INVITATION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-
-/// Reads a list of flag names at `field`.
-pub fn parse_flags(v: &mut Validator, field: &str, value: Option<&serde_json::Value>) -> Vec<Flag> {
-    match value {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Array(items)) => {
-            let mut flags = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match serde_json::from_value::<Flag>(item.clone()) {
-                    Ok(flag) if !flags.contains(&flag) => flags.push(flag),
-                    Ok(_) => {}
-                    Err(_) => v.add(
-                        format!("{field}[{i}]"),
-                        "one_of",
-                        "flags are can_manage_users, can_manage_clients, can_manage_billing, can_manage_settings, can_view_reports",
-                    ),
-                }
-            }
-            flags
-        }
-        Some(_) => {
-            v.add(
-                field,
-                "type",
-                format!("{field} must be a list of flag names"),
-            );
-            Vec::new()
-        }
-    }
-}
 
 /// A checked invitation request.
 pub struct NewInvitation {
@@ -71,7 +39,7 @@ impl NewInvitation {
         let role = input
             .string(&mut v, "role", true)
             .and_then(|s| v.take(Role::parse("role", s)));
-        let flags = parse_flags(&mut v, "flags", body.get("flags"));
+        let flags = Flag::parse_list(&mut v, "flags", body.get("flags"), &Flag::ALL);
         v.finish()?;
         match (email, role) {
             (Some(email), Some(role)) => Ok(Self { email, role, flags }),
@@ -167,9 +135,7 @@ pub async fn plan(
         return Err(over_plan(tier));
     }
     let id = new_id("inv", now.millis())?;
-    let mut bytes = [0u8; 32];
-    random_bytes(&mut bytes)?;
-    let token = format!("fin_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = secret_token("fin_")?;
     let expires_at = now.plus_millis(INVITATION_TTL_MS).millis();
     let statement = stmt!(
         "INSERT INTO firm_invitations (id, firm_id, email, role, flags, token_hash, invited_by, created_at, expires_at)

@@ -13,7 +13,8 @@ use crate::kernel::error::DomainResult;
 use crate::kernel::sql::{query_as, query_one, Sql};
 use crate::stmt;
 
-/// A person's active membership of a firm, with the firm's public handle.
+/// A person's active access to a firm, with the firm's public handle: a staff
+/// membership, or a portal user's access to one of the firm's clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// The firm.
@@ -27,10 +28,16 @@ pub struct Membership {
     /// Rights on top of the role (stored as a JSON array).
     #[serde(deserialize_with = "flags_from_text")]
     pub flags: Vec<Flag>,
+    /// For a portal user: their client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// For a portal user: their client's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 /// Stored flags are JSON text; an unknown or malformed entry grants nothing.
-fn flags_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Flag>, D::Error> {
+pub(crate) fn flags_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Flag>, D::Error> {
     let raw = serde_json::Value::deserialize(d)?;
     let values: Vec<serde_json::Value> = match raw {
         serde_json::Value::String(text) => serde_json::from_str(&text).unwrap_or_default(),
@@ -43,16 +50,29 @@ fn flags_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Flag>, D::Erro
         .collect())
 }
 
-const SELECT: &str = "SELECT m.firm_id, f.name AS firm_name, f.slug AS firm_slug, m.role, m.flags
-                        FROM firm_memberships m JOIN firm_firms f ON f.id = m.firm_id
-                       WHERE m.user_id = ?1 AND m.is_active = 1 AND f.status != 'canceled'";
+/// Staff memberships and portal access of `?1`, as one relation. Portal access
+/// lasts while the client is active; a person has at most one of either per firm
+/// (invitations refuse the second), and should both exist, staff comes first.
+const SELECT: &str = "SELECT * FROM (
+        SELECT m.firm_id, f.name AS firm_name, f.slug AS firm_slug, m.role, m.flags,
+               NULL AS client_id, NULL AS client_name, 0 AS portal, m.created_at
+          FROM firm_memberships m JOIN firm_firms f ON f.id = m.firm_id
+         WHERE m.user_id = ?1 AND m.is_active = 1 AND f.status != 'canceled'
+        UNION ALL
+        SELECT p.firm_id, f.name, f.slug, 'portal_' || p.role, p.flags,
+               p.client_id, c.name, 1, p.created_at
+          FROM clients_portal_users p
+          JOIN firm_firms f ON f.id = p.firm_id
+          JOIN clients_clients c ON c.id = p.client_id AND c.firm_id = p.firm_id
+         WHERE p.user_id = ?1 AND p.is_active = 1 AND c.status = 'active' AND f.status != 'canceled'
+    )";
 
-/// Every active membership of `user_id`, oldest first.
+/// Every active membership or portal access of `user_id`, oldest first.
 pub async fn active_for_user(db: &impl Sql, user_id: &str) -> DomainResult<Vec<Membership>> {
     query_as(
         db,
         crate::kernel::sql::Statement::new(
-            format!("{SELECT} ORDER BY m.created_at, m.firm_id"),
+            format!("{SELECT} ORDER BY created_at, firm_id, portal"),
             vec![user_id.into()],
         ),
     )
@@ -68,21 +88,30 @@ pub async fn active_in(
     query_one(
         db,
         crate::kernel::sql::Statement::new(
-            format!("{SELECT} AND (f.id = ?2 OR f.slug = ?2)"),
+            format!("{SELECT} WHERE firm_id = ?2 OR firm_slug = ?2 ORDER BY portal LIMIT 1"),
             vec![user_id.into(), firm.into()],
         ),
     )
     .await
 }
 
-/// Notes that the member was active now (for stale-member reports).
-pub fn touch(user_id: &str, firm_id: &str, now_ms: i64) -> crate::kernel::sql::Statement {
-    stmt!(
-        "UPDATE firm_memberships SET last_active_at = ?1 WHERE user_id = ?2 AND firm_id = ?3",
-        now_ms,
-        user_id,
-        firm_id
-    )
+/// Notes that the member (or portal user) was active now (for stale-member reports).
+pub fn touch(user_id: &str, membership: &Membership, now_ms: i64) -> crate::kernel::sql::Statement {
+    if membership.client_id.is_some() {
+        stmt!(
+            "UPDATE clients_portal_users SET last_active_at = ?1 WHERE user_id = ?2 AND firm_id = ?3",
+            now_ms,
+            user_id,
+            membership.firm_id.as_str()
+        )
+    } else {
+        stmt!(
+            "UPDATE firm_memberships SET last_active_at = ?1 WHERE user_id = ?2 AND firm_id = ?3",
+            now_ms,
+            user_id,
+            membership.firm_id.as_str()
+        )
+    }
 }
 
 /// Active members a plan allows (starter as in the original: 5).
@@ -96,10 +125,7 @@ pub fn plan_limit(tier: Tier) -> i64 {
 
 /// The stored name of a role.
 pub fn role_name(role: Role) -> String {
-    serde_json::to_value(role)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    role.name().to_owned()
 }
 
 /// Whether an active member of the scope's firm has this address.
@@ -142,7 +168,7 @@ pub struct Member {
     pub created_at: i64,
 }
 
-fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(serde_json::Value::deserialize(d)?
         .as_i64()
         .is_some_and(|n| n != 0))
@@ -185,15 +211,8 @@ impl MemberPatch {
         let flags = body
             .get("flags")
             .filter(|f| !f.is_null())
-            .map(|f| super::invitations::parse_flags(&mut v, "flags", Some(f)));
-        let is_active = match body.get("is_active") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                v.add("is_active", "type", "is_active must be true or false");
-                None
-            }
-        };
+            .map(|f| Flag::parse_list(&mut v, "flags", Some(f), &Flag::ALL));
+        let is_active = input.boolean(&mut v, "is_active", false);
         v.finish()?;
         let patch = Self {
             role,

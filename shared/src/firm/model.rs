@@ -69,28 +69,11 @@ pub const TRIAL_DAYS: i64 = 30;
 impl Firm {
     /// The strong entity tag of this version, as sent in `ETag` and expected in `If-Match`.
     pub fn etag(&self) -> String {
-        format!("\"{}\"", self.version)
+        crate::kernel::etag::of(self.version)
     }
 }
 
-/// Parses an `If-Match` header into the version it names (`*` means any).
-pub fn parse_if_match(raw: Option<&str>) -> Result<Option<i64>, DomainError> {
-    match raw.map(str::trim) {
-        None | Some("*") => Ok(None),
-        Some(tag) => tag
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| {
-                DomainError::invalid(
-                    "If-Match",
-                    "format",
-                    "If-Match must be an etag returned by this API",
-                )
-            }),
-    }
-}
+pub use crate::kernel::etag::parse_if_match;
 
 /// Checks a slug: 3–63 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 pub fn parse_slug(field: &str, raw: &str) -> Result<String, DomainError> {
@@ -133,14 +116,5 @@ mod tests {
         ] {
             assert!(parse_slug("slug", bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn if_match_names_a_version() {
-        assert_eq!(parse_if_match(None).unwrap(), None);
-        assert_eq!(parse_if_match(Some("*")).unwrap(), None);
-        assert_eq!(parse_if_match(Some("\"3\"")).unwrap(), Some(3));
-        assert_eq!(parse_if_match(Some("W/\"3\"")).unwrap(), Some(3));
-        assert!(parse_if_match(Some("\"abc\"")).is_err());
     }
 }

@@ -199,6 +199,7 @@ pub fn plan(input: ProvisionFirm, origin: &Origin, now: Instant) -> DomainResult
         sub: user_id,
         firm: firm_id,
         role: Role::FirmAdmin,
+        client: None,
         flags,
         sid: session.id,
         amr,

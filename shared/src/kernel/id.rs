@@ -11,6 +11,18 @@ pub fn random_bytes(buf: &mut [u8]) -> Result<(), DomainError> {
     getrandom::getrandom(buf).map_err(|e| DomainError::Unavailable(format!("random source: {e}")))
 }
 
+/// A bearer secret for a link or a session: `prefix` then 256 random bits in
+/// URL-safe base64. Stored only as a hash; the prefix tells scanners what it is.
+pub fn secret_token(prefix: &str) -> Result<String, DomainError> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    random_bytes(&mut bytes)?;
+    Ok(format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
 /// A new id with `prefix` created at `now_ms` (Unix milliseconds).
 pub fn new_id(prefix: &str, now_ms: i64) -> Result<String, DomainError> {
     let mut random = [0u8; 10];

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod etag;
 pub mod events;
 pub mod id;
 pub mod idempotency;

@@ -217,6 +217,17 @@ impl<'a> Input<'a> {
         )
     }
 
+    /// A `true`/`false` field; `None` when absent (recorded if required) or not a boolean.
+    pub fn boolean(&self, v: &mut Validator, key: &str, required: bool) -> Option<bool> {
+        self.typed(
+            v,
+            key,
+            required,
+            "true or false",
+            serde_json::Value::as_bool,
+        )
+    }
+
     /// Records every field that is not in `known`, so typos are not silently ignored.
     pub fn reject_unknown(&self, v: &mut Validator, known: &[&str]) {
         for key in self.obj.keys() {

@@ -133,6 +133,26 @@ pub mod templates {
         )
     }
 
+    /// The invitation to a client's portal.
+    pub fn portal_invitation(
+        firm_name: &str,
+        client_name: &str,
+        app_url: &str,
+        token: &str,
+    ) -> (String, String) {
+        (
+            format!("{firm_name} invites you to the {client_name} client portal"),
+            format!(
+                "{firm_name} has opened a client portal for {client_name} on Firmament, where you can                  share documents, see invoices and projects, and message the team.
+
+                 To accept, open this link within the next 7 days:
+{app_url}/portal/accept-invitation#token={token}
+
+                 If you were not expecting this, ignore this message."
+            ),
+        )
+    }
+
     /// A notice that something about the account's security changed.
     pub fn security_notice(change: &str) -> (String, String) {
         (

@@ -182,3 +182,125 @@ fn firm_a_never_reads_or_changes_firm_b() {
     );
     call("GET", "/v1/firm").token(&forged).send().problem(401);
 }
+
+/// Every role, staff and portal, against one route per area and access: the answer
+/// is the permission matrix's (403 where it says no, anything else where it says
+/// yes). Flags are off for staff; a portal user holds every portal flag, as new
+/// portal users do.
+#[test]
+fn every_role_gets_the_matrix_answer_on_representative_routes() {
+    let firm = TestFirm::provision();
+    let client = call("POST", "/v1/clients")
+        .token(&firm.token)
+        .json(&json!({"name": "Matrix Ltd"}))
+        .send()
+        .json();
+    let client_id = client["id"].as_str().unwrap().to_owned();
+    let nobody = "usr_01JD0000000000000000000000";
+    // (what, method, path, body)
+    let routes: [(&str, &'static str, String, serde_json::Value); 9] = [
+        (
+            "workspace read",
+            "GET",
+            "/v1/firm/members".into(),
+            json!(null),
+        ),
+        ("crm read", "GET", "/v1/clients".into(), json!(null)),
+        (
+            "crm write",
+            "PATCH",
+            format!("/v1/clients/{client_id}"),
+            json!({"kind": "organization"}),
+        ),
+        ("settings read", "GET", "/v1/firm".into(), json!(null)),
+        ("admin read", "GET", "/v1/firm/audit".into(), json!(null)),
+        (
+            "admin write",
+            "PATCH",
+            format!("/v1/firm/members/{nobody}"),
+            json!({"role": "staff"}),
+        ),
+        (
+            "portal read",
+            "GET",
+            "/v1/portal/client".into(),
+            json!(null),
+        ),
+        (
+            "portal users read",
+            "GET",
+            "/v1/portal/users".into(),
+            json!(null),
+        ),
+        (
+            "portal write",
+            "PATCH",
+            format!("/v1/portal/users/{nobody}"),
+            json!({"role": "member"}),
+        ),
+    ];
+    // Columns follow `routes`: whether the role may.
+    let matrix: [(&str, [bool; 9]); 9] = [
+        (
+            "firm_admin",
+            [true, true, true, true, true, true, false, false, false],
+        ),
+        (
+            "partner",
+            [true, true, true, true, false, false, false, false, false],
+        ),
+        (
+            "manager",
+            [true, true, true, true, false, false, false, false, false],
+        ),
+        (
+            "staff",
+            [true, true, false, true, false, false, false, false, false],
+        ),
+        (
+            "billing",
+            [true, false, false, true, false, false, false, false, false],
+        ),
+        (
+            "readonly",
+            [true, true, false, true, false, false, false, false, false],
+        ),
+        (
+            "portal_admin",
+            [false, false, false, false, false, false, true, true, true],
+        ),
+        (
+            "portal_member",
+            [false, false, false, false, false, false, true, true, false],
+        ),
+        (
+            "portal_viewer",
+            [false, false, false, false, false, false, true, true, false],
+        ),
+    ];
+    for (role, allowed) in matrix {
+        let token = firm.token_with(|c| {
+            c["role"] = json!(role);
+            if role.starts_with("portal_") {
+                c["client"] = json!(client_id);
+                c["flags"] = json!([
+                    "can_upload_documents",
+                    "can_view_billing",
+                    "can_message_team",
+                    "can_view_projects"
+                ]);
+            } else {
+                c["flags"] = json!([]);
+            }
+        });
+        for ((what, method, path, body), may) in routes.iter().zip(allowed) {
+            let mut request = call(method, path).token(&token);
+            if !body.is_null() {
+                request = request.json(body);
+            }
+            let status = request.send().status;
+            assert_eq!(status != 403, may, "{role} {what}: {status}");
+            assert!(status < 500, "{role} {what}: {status}");
+        }
+    }
+}

@@ -59,6 +59,7 @@ fn openapi_documents_exactly_the_routes_that_exist() {
             .replace("{key_id}", "key_01ARZ3NDEKTSV4RRFFQ69G5FAV")
             .replace("{user_id}", "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
             .replace("{invitation_id}", "inv_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+            .replace("{client_id}", "cli_01ARZ3NDEKTSV4RRFFQ69G5FAV")
             .replace("{provider}", "google")
             .replace("{slug}", "no-such-firm");
         assert!(!path.contains('{'), "give {path} a sample parameter");

@@ -39,6 +39,7 @@ fn main() -> Result<(), String> {
         sub: user.clone(),
         firm: firm.clone(),
         role,
+        client: None,
         flags,
         sid: format!("ses_dev_{now}"),
         amr: vec!["pwd".into()],
