@@ -15,7 +15,7 @@ use shared::auth::roles::{Flag, Role};
 use shared::auth::token::{TokenSigner, TokenVerifier};
 use shared::auth::users;
 use shared::clients::model::{ClientPatch, ClientStatus, NewClient};
-use shared::clients::portal::{self, NewPortalInvitation, PortalUserPatch};
+use shared::clients::portal::{self, Found, NewPortalInvitation, PortalUserPatch};
 use shared::clients::repository;
 use shared::firm::members;
 use shared::firm::provision::{self, ProvisionFirm};
@@ -213,6 +213,48 @@ fn invitations_keep_one_access_per_person_and_firm() {
         &json!({"email": "x@y.test", "flags": ["can_manage_users"]})
     )
     .is_err());
+}
+
+#[test]
+fn a_second_acceptance_in_the_same_firm_is_refused() {
+    let db = MemoryDb::migrated().unwrap();
+    let (staff, owner) = firm(&db, "acme");
+    let mine = client(&db, &staff, &owner, "Mine Ltd");
+    let theirs = client(&db, &staff, &owner, "Theirs Ltd");
+    // Pat, deactivated at one client, is invited to another; meanwhile the first
+    // client takes Pat back. Accepting now would move Pat silently: refused.
+    let pat = portal_user(&db, &staff, &owner, &mine, "pat@mine.test", json!({}));
+    let toggle = |on: bool| {
+        let patch = PortalUserPatch::parse(&json!({"is_active": on})).unwrap();
+        block_on(portal::update(&db, &staff, &mine, &pat, &patch, now())).unwrap();
+    };
+    toggle(false);
+    let planned = block_on(portal::plan_invitation(
+        &db,
+        &staff,
+        &theirs,
+        &owner,
+        NewPortalInvitation::parse(&json!({"email": "pat@mine.test"})).unwrap(),
+        now(),
+    ))
+    .unwrap();
+    block_on(db.execute(planned.statement)).unwrap();
+    let second = block_on(portal::find(&db, &planned.token, now()))
+        .unwrap()
+        .unwrap();
+    block_on(portal::check_acceptable(&db, &second, &pat)).unwrap();
+    toggle(true);
+    let refused = block_on(portal::check_acceptable(&db, &second, &pat)).unwrap_err();
+    assert!(
+        matches!(refused, DomainError::Conflict { .. }),
+        "{refused:?}"
+    );
+    // The firm's own staff are refused too.
+    let owner_invite = Found {
+        email: "owner@acme.test".into(),
+        ..second
+    };
+    assert!(block_on(portal::check_acceptable(&db, &owner_invite, &owner)).is_err());
 }
 
 #[test]

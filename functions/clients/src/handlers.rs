@@ -292,7 +292,7 @@ async fn accept(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
         mut statements,
         new_account,
     } = edge::invitation::joining(&db, env, &req, cx, &found.email, &acceptance).await?;
-    portal::check_not_staff(&db, &found, &user_id).await?;
+    portal::check_acceptable(&db, &found, &user_id).await?;
     statements.extend(portal::accept(&found, &user_id, cx.now));
     db.batch(statements).await.map_err(|_| portal::refused())?;
     let joined = Entry::new(

@@ -289,22 +289,36 @@ pub async fn find(db: &impl Sql, token: &str, now: Instant) -> DomainResult<Opti
     .await
 }
 
-/// Refuses an acceptance by someone who has meanwhile joined the firm's staff.
-pub async fn check_not_staff(db: &impl Sql, found: &Found, user_id: &str) -> DomainResult<()> {
-    let rows = db
-        .query(stmt!(
-            "SELECT 1 AS found FROM firm_memberships WHERE firm_id = ?1 AND user_id = ?2 AND is_active = 1",
+/// Refuses an acceptance by someone who has meanwhile joined the firm's staff or
+/// gained portal access to another of its clients (one access per person and firm).
+pub async fn check_acceptable(db: &impl Sql, found: &Found, user_id: &str) -> DomainResult<()> {
+    #[derive(Deserialize)]
+    struct Row {
+        staff: i64,
+        portal: i64,
+    }
+    let row: Option<Row> = query_one(
+        db,
+        stmt!(
+            "SELECT (SELECT COUNT(*) FROM firm_memberships WHERE firm_id = ?1 AND user_id = ?2 AND is_active = 1) AS staff,
+                    (SELECT COUNT(*) FROM clients_portal_users WHERE firm_id = ?1 AND user_id = ?2 AND is_active = 1
+                        AND client_id != ?3) AS portal",
             found.firm_id.as_str(),
-            user_id
-        ))
-        .await?;
-    if rows.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::conflict(
+            user_id,
+            found.client_id.as_str()
+        ),
+    )
+    .await?;
+    match row {
+        Some(r) if r.staff > 0 => Err(DomainError::conflict(
             "token",
             "you are a member of this firm's staff; staff do not need portal access",
-        ))
+        )),
+        Some(r) if r.portal > 0 => Err(DomainError::conflict(
+            "token",
+            "you already have portal access to another of this firm's clients",
+        )),
+        _ => Ok(()),
     }
 }
 
