@@ -88,7 +88,11 @@ pub async fn deliver(
             return 0;
         }
     };
-    let due = match mail::due(db, now, only).await {
+    let due = match only {
+        Some(ids) => mail::queued(db, ids).await,
+        None => mail::claim_due(db, now).await,
+    };
+    let due = match due {
         Ok(due) => due,
         Err(e) => {
             log::event(

@@ -2,6 +2,11 @@
 //! message is queued in the same batch as the change that causes it; the request
 //! that made it tries to deliver it at once, and the cron sweep retries what failed
 //! on a fixed backoff schedule until it gives up.
+//!
+//! Each attempt holds a claim on the message for [`CLAIM_MS`], so a sweep that runs
+//! while the request (or another sweep) is sending it does not send it again: the
+//! queuing request holds the first claim, and a sweep claims what it takes in the
+//! same statement that finds it.
 
 use serde::Deserialize;
 
@@ -17,6 +22,9 @@ use crate::stmt;
 pub const RETRY_AFTER_MS: &[i64] = &[0, 5 * 60_000, 15 * 60_000, 60 * 60_000, 4 * 60 * 60_000];
 /// Messages one sweep sends at most.
 pub const SWEEP_BATCH: i64 = 50;
+/// How long an attempt owns a message: after it, an attempt that died unheard-of
+/// is taken over by the next sweep.
+pub const CLAIM_MS: i64 = 60_000;
 
 /// A message to one person.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -40,35 +48,52 @@ pub fn enqueue(
 ) -> DomainResult<(String, Statement)> {
     let id = new_id("mail", now.millis())?;
     let statement = stmt!(
-        "INSERT INTO kernel_mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        "INSERT INTO kernel_mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         id.as_str(),
         to,
         subject,
         body,
-        now.millis()
+        now.millis(),
+        now.millis() + CLAIM_MS
     );
     Ok((id, statement))
 }
 
-/// Messages due for a delivery attempt, oldest first; `only` narrows to given ids.
-pub async fn due(
-    db: &impl Sql,
-    now: Instant,
-    only: Option<&[String]>,
-) -> DomainResult<Vec<Message>> {
-    let mut messages: Vec<Message> = query_as(
+/// Claims the messages due for a delivery attempt (oldest first, at most
+/// [`SWEEP_BATCH`]) for [`CLAIM_MS`], in one statement, so two sweeps never take the
+/// same message.
+pub async fn claim_due(db: &impl Sql, now: Instant) -> DomainResult<Vec<Message>> {
+    query_as(
         db,
         stmt!(
-            "SELECT id, to_addr, subject, body_text FROM kernel_mail_outbox
-              WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND attempts <= ?2 ORDER BY next_attempt_at LIMIT ?3",
+            "UPDATE kernel_mail_outbox SET next_attempt_at = ?1 + ?4
+              WHERE id IN (SELECT id FROM kernel_mail_outbox
+                            WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND attempts <= ?2
+                            ORDER BY next_attempt_at LIMIT ?3)
+          RETURNING id, to_addr, subject, body_text",
             now.millis(),
             RETRY_AFTER_MS.len() as i64,
-            SWEEP_BATCH
+            SWEEP_BATCH,
+            CLAIM_MS
         ),
     )
-    .await?;
-    if let Some(ids) = only {
-        messages.retain(|m| ids.contains(&m.id));
+    .await
+}
+
+/// Messages this request queued and still holds the claim on (unsent ones among `ids`).
+pub async fn queued(db: &impl Sql, ids: &[String]) -> DomainResult<Vec<Message>> {
+    let mut messages = Vec::new();
+    for id in ids {
+        messages.extend(
+            query_as::<Message>(
+                db,
+                stmt!(
+                    "SELECT id, to_addr, subject, body_text FROM kernel_mail_outbox WHERE id = ?1 AND sent_at IS NULL",
+                    id.as_str()
+                ),
+            )
+            .await?,
+        );
     }
     Ok(messages)
 }
