@@ -392,3 +392,17 @@ pub fn texted_code(phone: &str) -> Option<String> {
         })
         .map(|w| w.trim_end_matches('.').to_owned())
 }
+
+/// A route's path template with a well-formed sample for each parameter (ids that
+/// exist nowhere), so a test can call every route in the table.
+pub fn sample_path(template: &str) -> String {
+    template
+        .replace("{event_id}", "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{session_id}", "ses_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{key_id}", "key_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{user_id}", "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{invitation_id}", "inv_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{client_id}", "cli_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{provider}", "google")
+        .replace("{slug}", "no-such-firm")
+}

@@ -3,8 +3,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use firmament_e2e::{call, unix_now, TestFirm};
+use firmament_e2e::{call, sample_path, unix_now, TestFirm};
 use serde_json::json;
+use shared::api::{Auth, ROUTES};
 
 #[test]
 fn no_token_is_401_with_a_bearer_challenge() {
@@ -30,6 +31,37 @@ fn no_token_is_401_with_a_bearer_challenge() {
         .header("authorization", "Bearer")
         .send()
         .problem(401);
+}
+
+/// Every route the table marks as needing a token refuses a request without one,
+/// and one with a token signed by a key the deployment does not know.
+#[test]
+fn every_protected_route_refuses_missing_and_foreign_tokens() {
+    let firm = TestFirm::provision();
+    let foreign = signed_by_another_key(&firm.token);
+    let protected: Vec<_> = ROUTES.iter().filter(|r| r.auth == Auth::Bearer).collect();
+    assert!(protected.len() > 40);
+    for route in protected {
+        let path = sample_path(route.path);
+        let missing = call(route.method, &path).send();
+        assert_eq!(
+            missing.status, 401,
+            "{} {path} without a token",
+            route.method
+        );
+        assert_eq!(
+            missing.header("www-authenticate"),
+            Some("Bearer"),
+            "{} {path}",
+            route.method
+        );
+        let wrong = call(route.method, &path).token(&foreign).send();
+        assert_eq!(
+            wrong.status, 401,
+            "{} {path} with a foreign token",
+            route.method
+        );
+    }
 }
 
 #[test]
@@ -81,15 +113,20 @@ fn forged_tampered_and_misdirected_tokens_are_401() {
     }
 }
 
+/// `token`'s claims, signed by a fresh key of an attacker's.
+fn signed_by_another_key(token: &str) -> String {
+    let pair = ed25519_compact::KeyPair::generate();
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"attacker","typ":"JWT"}"#);
+    let payload = token.split('.').nth(1).unwrap();
+    let input = format!("{header}.{payload}");
+    let sig = pair.sk.sign(input.as_bytes(), None);
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
 #[test]
 fn a_token_signed_with_another_key_is_401() {
     let firm = TestFirm::provision();
-    let pair = ed25519_compact::KeyPair::generate();
-    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"attacker","typ":"JWT"}"#);
-    let payload = firm.token.split('.').nth(1).unwrap();
-    let input = format!("{header}.{payload}");
-    let sig = pair.sk.sign(input.as_bytes(), None);
-    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
+    let token = signed_by_another_key(&firm.token);
     call("GET", "/v1/firm").token(&token).send().problem(401);
 }
 

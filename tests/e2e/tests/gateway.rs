@@ -1,6 +1,6 @@
 //! The gateway's own routes and its handling of requests it cannot route.
 
-use firmament_e2e::{call, TestFirm};
+use firmament_e2e::{call, sample_path, TestFirm};
 use shared::api::ROUTES;
 
 #[test]
@@ -52,16 +52,7 @@ fn openapi_documents_exactly_the_routes_that_exist() {
     // Every documented operation is served: an anonymous, bodiless call reaches a
     // handler (any answer but a routing 404/405).
     for route in ROUTES {
-        let path = route
-            .path
-            .replace("{event_id}", "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-            .replace("{session_id}", "ses_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-            .replace("{key_id}", "key_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-            .replace("{user_id}", "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-            .replace("{invitation_id}", "inv_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-            .replace("{client_id}", "cli_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-            .replace("{provider}", "google")
-            .replace("{slug}", "no-such-firm");
+        let path = sample_path(route.path);
         assert!(!path.contains('{'), "give {path} a sample parameter");
         let reply = call(route.method, &path).send();
         assert_ne!(reply.status, 405, "{} {path}", route.method);
