@@ -82,7 +82,33 @@ pub async fn authenticate(
         let db = crate::D1::from_env(env)?;
         return shared::auth::api_keys::authenticate(&db, &token, now).await;
     }
-    verifier(env)?.verify(&token, now)
+    let cached = VERIFIED.with(|cache| {
+        cache
+            .try_borrow()
+            .ok()
+            .and_then(|cache| cache.get(&token, now))
+    });
+    if let Some(claims) = cached {
+        return Ok(claims);
+    }
+    let claims = verifier(env)?.verify(&token, now)?;
+    VERIFIED.with(|cache| {
+        if let Ok(mut cache) = cache.try_borrow_mut() {
+            cache.put(&token, &claims, now);
+        }
+    });
+    Ok(claims)
+}
+
+/// How many verified access tokens an isolate remembers.
+const VERIFIED_CAPACITY: usize = 512;
+
+std::thread_local! {
+    /// Tokens this isolate verified. Requests in an isolate interleave only at
+    /// awaits and no borrow spans one, so the cell is never busy; if it were, the
+    /// token would simply be verified again.
+    static VERIFIED: std::cell::RefCell<shared::auth::token::VerifiedTokens> =
+        std::cell::RefCell::new(shared::auth::token::VerifiedTokens::new(VERIFIED_CAPACITY));
 }
 
 /// The access token of a browser session (the access cookie), after checking the

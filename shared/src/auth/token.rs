@@ -206,6 +206,47 @@ impl TokenVerifier {
     }
 }
 
+/// Access tokens this isolate has already verified, so a client's next requests
+/// with the same token skip the signature check until it expires. Only a token
+/// that verified is ever stored, and it is found only by its exact text; API keys
+/// are never cached (their revocation takes effect on the next request).
+pub struct VerifiedTokens {
+    entries: std::collections::HashMap<String, VerifiedClaims>,
+    capacity: usize,
+}
+
+impl VerifiedTokens {
+    /// An empty cache holding at most `capacity` tokens.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: std::collections::HashMap::new(),
+            capacity,
+        }
+    }
+
+    /// The claims of `token` if it was verified and has not expired by `now`.
+    pub fn get(&self, token: &str, now: Instant) -> Option<VerifiedClaims> {
+        self.entries
+            .get(token)
+            .filter(|c| c.expires_at() > now.secs())
+            .cloned()
+    }
+
+    /// Remembers a verified token; when full, expired entries go first, then all.
+    pub fn put(&mut self, token: &str, claims: &VerifiedClaims, now: Instant) {
+        if claims.is_api_key() || self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() >= self.capacity {
+            self.entries.retain(|_, c| c.expires_at() > now.secs());
+            if self.entries.len() >= self.capacity {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(token.to_owned(), claims.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +370,36 @@ mod tests {
         assert!(TokenSigner::from_config("k:c2hvcnQ", "i", "a").is_err());
         assert!(TokenSigner::from_config(&format!("k:{}", "A".repeat(43)), "i", "a").is_err());
         assert!(TokenVerifier::from_config("", "i", "a").is_err());
+    }
+
+    #[test]
+    fn verified_tokens_are_remembered_until_they_expire() {
+        let signer = signer("k1");
+        let verifier = TokenVerifier::from_config(
+            &format!("k1:{}", public_of(SEED_A)),
+            "firmament",
+            "firmament-api",
+        )
+        .unwrap();
+        let now = Instant::from_millis(NOW);
+        let token = signer.issue(claims(), now).unwrap().token;
+        let other = signer
+            .issue(claims(), Instant::from_millis(NOW + 1000))
+            .unwrap()
+            .token;
+        let verified = verifier.verify(&token, now).unwrap();
+        let mut cache = VerifiedTokens::new(1);
+        assert!(cache.get(&token, now).is_none());
+        cache.put(&token, &verified, now);
+        assert_eq!(cache.get(&token, now), Some(verified.clone()));
+        // Another text (even of a valid token) is not a hit, and an expired entry is gone.
+        assert!(cache.get(&other, now).is_none());
+        let expiry = Instant::from_millis(verified.expires_at() * 1000);
+        assert!(cache.get(&token, expiry).is_none());
+        // Full: the newcomer replaces what was there.
+        let other_claims = verifier.verify(&other, now).unwrap();
+        cache.put(&other, &other_claims, now);
+        assert!(cache.get(&token, now).is_none());
+        assert!(cache.get(&other, now).is_some());
     }
 }
