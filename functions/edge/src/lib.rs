@@ -29,3 +29,30 @@ use shared::kernel::time::Instant;
 pub fn now() -> Instant {
     Instant::from_millis(worker::Date::now().as_millis() as i64)
 }
+
+/// The `fetch` entry point of a module worker: resolves the request against the
+/// shared route table, hands the routes `module` owns to `dispatch` (an async
+/// `fn(operation, params, Request, &Env, &RequestContext) -> Result<Response,
+/// DomainError>`), and answers anything else, and every error, as problem+json.
+#[macro_export]
+macro_rules! module_worker {
+    ($module:expr, $dispatch:path) => {
+        #[worker::event(fetch)]
+        async fn fetch(
+            req: worker::Request,
+            env: worker::Env,
+            _ctx: worker::Context,
+        ) -> worker::Result<worker::Response> {
+            let cx = $crate::RequestContext::of(&req);
+            let method = req.method().to_string();
+            let path = req.path();
+            let result = match shared::api::resolve(&method, &path) {
+                shared::api::Match::Found(route, params) if route.module == $module => {
+                    $dispatch(route.operation, params, req, &env, &cx).await
+                }
+                _ => Err(shared::DomainError::NotFound("route")),
+            };
+            Ok(result.unwrap_or_else(|e| $crate::http::problem(&e, &cx.request_id)))
+        }
+    };
+}
