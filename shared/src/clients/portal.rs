@@ -347,6 +347,19 @@ pub fn accept(found: &Found, user_id: &str, now: Instant) -> Vec<Statement> {
     ]
 }
 
+/// Explains a failed store of a planned invitation: the address already has one
+/// pending in this firm (the unique index on pending invitations), or `e` itself.
+pub fn explain_conflict(e: DomainError) -> DomainError {
+    if crate::kernel::sql::violates_unique(&e, "clients_portal_invitations.firm_id") {
+        DomainError::conflict(
+            "email",
+            "this address already has a pending portal invitation",
+        )
+    } else {
+        e
+    }
+}
+
 /// The link is no good.
 pub fn refused() -> DomainError {
     DomainError::invalid(
@@ -355,6 +368,9 @@ pub fn refused() -> DomainError {
         "the invitation is invalid, expired, withdrawn or already used",
     )
 }
+
+const USER_COLUMNS: &str = "p.user_id, p.client_id, u.email, u.name, p.role, p.flags, p.is_active, p.last_active_at, p.created_at
+               FROM clients_portal_users p JOIN auth_users u ON u.id = p.user_id";
 
 /// The portal users of `client_id`, active first, then by name.
 pub async fn list(
@@ -365,16 +381,42 @@ pub async fn list(
     let client = repository::get(db, scope, client_id).await?;
     query_as(
         db,
-        stmt!(
-            "SELECT p.user_id, p.client_id, u.email, u.name, p.role, p.flags, p.is_active, p.last_active_at, p.created_at
-               FROM clients_portal_users p JOIN auth_users u ON u.id = p.user_id
-              WHERE p.firm_id = ?1 AND p.client_id = ?2
-              ORDER BY p.is_active DESC, u.name, p.user_id LIMIT 1000",
-            scope.firm_id(),
-            client.id.as_str()
+        Statement::new(
+            format!(
+                "SELECT {USER_COLUMNS} WHERE p.firm_id = ?1 AND p.client_id = ?2
+                  ORDER BY p.is_active DESC, u.name, p.user_id LIMIT 1000"
+            ),
+            vec![scope.firm_id().into(), client.id.as_str().into()],
         ),
     )
     .await
+}
+
+/// One portal user of `client_id`, within the scope (a portal user's scope reaches
+/// only their own client).
+async fn one(
+    db: &impl Sql,
+    scope: &TenantScope,
+    client_id: &str,
+    user_id: &str,
+) -> DomainResult<PortalUser> {
+    query_one(
+        db,
+        Statement::new(
+            format!(
+                "SELECT {USER_COLUMNS}
+                  WHERE p.firm_id = ?1 AND p.client_id = ?2 AND p.user_id = ?3 AND (?4 IS NULL OR p.client_id = ?4)"
+            ),
+            vec![
+                scope.firm_id().into(),
+                client_id.into(),
+                user_id.into(),
+                scope.client_id().into(),
+            ],
+        ),
+    )
+    .await?
+    .ok_or(DomainError::NotFound("portal user"))
 }
 
 /// A checked change to a portal user: `{"role"?, "flags"?, "is_active"?}`.
@@ -424,13 +466,7 @@ pub async fn update(
     patch: &PortalUserPatch,
     now: Instant,
 ) -> DomainResult<PortalUser> {
-    let find = |users: Vec<PortalUser>| {
-        users
-            .into_iter()
-            .find(|u| u.user_id == user_id)
-            .ok_or(DomainError::NotFound("portal user"))
-    };
-    let current = find(list(db, scope, client_id).await?)?;
+    let current = one(db, scope, client_id, user_id).await?;
     let flags = patch
         .flags
         .as_ref()
@@ -455,11 +491,15 @@ pub async fn update(
         ));
     }
     db.batch(statements).await?;
-    find(list(db, scope, client_id).await?)
+    one(db, scope, client_id, user_id).await
 }
 
 /// Ends every portal session of a client that has just been archived.
-pub fn end_sessions_of_client(scope: &TenantScope, client_id: &str, now: Instant) -> Statement {
+pub(super) fn end_sessions_of_client(
+    scope: &TenantScope,
+    client_id: &str,
+    now: Instant,
+) -> Statement {
     stmt!(
         "UPDATE auth_sessions SET revoked_at = ?1, revoked_reason = 'client_archived'
           WHERE firm_id = ?2 AND revoked_at IS NULL

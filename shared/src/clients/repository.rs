@@ -1,7 +1,7 @@
 //! The SQL of clients. Every statement filters by the caller's firm and, for a
 //! portal user, by their own client: another client's record is simply not found.
 
-use super::model::{Client, ClientPatch, NewClient};
+use super::model::{Client, ClientKind, ClientPatch, ClientStatus, NewClient};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::new_id;
 use crate::kernel::paging::{Page, PageRequest};
@@ -23,7 +23,7 @@ pub fn insert(
         name: input.name,
         kind: input.kind,
         email: input.email,
-        status: super::model::ClientStatus::Active,
+        status: ClientStatus::Active,
         version: 1,
         created_by: created_by.to_owned(),
         created_at: now.millis(),
@@ -35,7 +35,7 @@ pub fn insert(
         client.id.as_str(),
         scope.firm_id(),
         client.name.as_str(),
-        serde_json::to_value(client.kind).ok().and_then(|v| v.as_str().map(str::to_owned)),
+        client.kind.name(),
         client.email.clone(),
         created_by,
         now.millis()
@@ -63,7 +63,7 @@ pub async fn get(db: &impl Sql, scope: &TenantScope, id: &str) -> DomainResult<C
 pub async fn list(
     db: &impl Sql,
     scope: &TenantScope,
-    status: Option<super::model::ClientStatus>,
+    status: Option<ClientStatus>,
     page: &PageRequest,
 ) -> DomainResult<Page<Client>> {
     let rows: Vec<Client> = query_as(
@@ -89,6 +89,8 @@ pub async fn list(
 }
 
 /// Applies `patch` if the client is still at `expected_version` (any when `None`).
+/// Archiving closes the client's portal: its users' sessions end at once (their
+/// access already ends with the status, since memberships need an active client).
 pub async fn update(
     db: &impl Sql,
     scope: &TenantScope,
@@ -97,7 +99,6 @@ pub async fn update(
     expected_version: Option<i64>,
     now: Instant,
 ) -> DomainResult<Client> {
-    let current = get(db, scope, id).await?;
     let updated: Option<Client> = query_one(
         db,
         Statement::new(
@@ -105,30 +106,37 @@ pub async fn update(
                 "UPDATE clients_clients SET name = COALESCE(?1, name), kind = COALESCE(?2, kind), email = CASE WHEN ?9 THEN ?3 ELSE email END,
                         status = COALESCE(?4, status), updated_at = ?5, version = version + 1
                   WHERE id = ?6 AND firm_id = ?7 AND (?8 IS NULL OR version = ?8)
+                    AND (?10 IS NULL OR id = ?10)
               RETURNING {COLUMNS}"
             ),
             vec![
                 patch.name.clone().into(),
-                patch
-                    .kind
-                    .and_then(|k| serde_json::to_value(k).ok())
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .into(),
+                patch.kind.map(ClientKind::name).into(),
                 patch.email.clone().flatten().into(),
                 patch.status.map(|s| s.name()).into(),
                 now.millis().into(),
-                current.id.as_str().into(),
+                id.into(),
                 scope.firm_id().into(),
                 expected_version.into(),
                 patch.email.is_some().into(),
+                scope.client_id().into(),
             ],
         ),
     )
     .await?;
-    updated.ok_or_else(|| {
-        DomainError::PreconditionFailed(format!(
+    let Some(client) = updated else {
+        // Not found (404), or found at another version (412).
+        let current = get(db, scope, id).await?;
+        return Err(DomainError::PreconditionFailed(format!(
             "the client has changed since you read it; its current etag is {}",
             current.etag()
+        )));
+    };
+    if patch.status == Some(ClientStatus::Archived) {
+        db.execute(super::portal::end_sessions_of_client(
+            scope, &client.id, now,
         ))
-    })
+        .await?;
+    }
+    Ok(client)
 }

@@ -143,7 +143,7 @@ pub async fn plan(
         id.as_str(),
         scope.firm_id(),
         input.email.as_str(),
-        members::role_name(input.role),
+        input.role.name(),
         serde_json::to_string(&input.flags).unwrap_or_else(|_| "[]".into()),
         hash_token(&token),
         invited_by,
@@ -310,7 +310,7 @@ pub fn accept(found: &Found, user_id: &str, now: Instant) -> Vec<Statement> {
              ON CONFLICT (firm_id, user_id) DO UPDATE SET role = excluded.role, flags = excluded.flags, is_active = 1",
             found.firm_id.as_str(),
             user_id,
-            members::role_name(found.role),
+            found.role.name(),
             found.flags.as_str(),
             now.millis()
         ),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::auth::roles::{Flag, Role};
+use crate::auth::roles::{Flag, PortalRole, Role};
 use crate::kernel::error::DomainError;
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
@@ -15,7 +15,7 @@ use crate::stmt;
 
 /// A person's active access to a firm, with the firm's public handle: a staff
 /// membership, or a portal user's access to one of the firm's clients.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Membership {
     /// The firm.
     pub firm_id: String,
@@ -23,10 +23,9 @@ pub struct Membership {
     pub firm_name: String,
     /// Its slug.
     pub firm_slug: String,
-    /// The member's role.
+    /// The member's role (a portal role for a portal user).
     pub role: Role,
-    /// Rights on top of the role (stored as a JSON array).
-    #[serde(deserialize_with = "flags_from_text")]
+    /// Rights on top of the role.
     pub flags: Vec<Flag>,
     /// For a portal user: their client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,6 +33,39 @@ pub struct Membership {
     /// For a portal user: their client's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
+}
+
+/// A row of [`SELECT`]: a staff role, or the portal role a portal user holds in
+/// their client (mapped to the token's role by [`PortalRole::role`]).
+#[derive(Deserialize)]
+struct AccessRow {
+    firm_id: String,
+    firm_name: String,
+    firm_slug: String,
+    role: Option<Role>,
+    portal_role: Option<PortalRole>,
+    #[serde(deserialize_with = "flags_from_text")]
+    flags: Vec<Flag>,
+    client_id: Option<String>,
+    client_name: Option<String>,
+}
+
+impl AccessRow {
+    fn membership(self) -> Option<Membership> {
+        let role = match self.portal_role {
+            Some(portal) => portal.role(),
+            None => self.role?,
+        };
+        Some(Membership {
+            firm_id: self.firm_id,
+            firm_name: self.firm_name,
+            firm_slug: self.firm_slug,
+            role,
+            flags: self.flags,
+            client_id: self.client_id,
+            client_name: self.client_name,
+        })
+    }
 }
 
 /// Stored flags are JSON text; an unknown or malformed entry grants nothing.
@@ -54,13 +86,13 @@ pub(crate) fn flags_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fla
 /// lasts while the client is active; a person has at most one of either per firm
 /// (invitations refuse the second), and should both exist, staff comes first.
 const SELECT: &str = "SELECT * FROM (
-        SELECT m.firm_id, f.name AS firm_name, f.slug AS firm_slug, m.role, m.flags,
-               NULL AS client_id, NULL AS client_name, 0 AS portal, m.created_at
+        SELECT m.firm_id, f.name AS firm_name, f.slug AS firm_slug, m.role, NULL AS portal_role,
+               m.flags, NULL AS client_id, NULL AS client_name, 0 AS portal, m.created_at
           FROM firm_memberships m JOIN firm_firms f ON f.id = m.firm_id
          WHERE m.user_id = ?1 AND m.is_active = 1 AND f.status != 'canceled'
         UNION ALL
-        SELECT p.firm_id, f.name, f.slug, 'portal_' || p.role, p.flags,
-               p.client_id, c.name, 1, p.created_at
+        SELECT p.firm_id, f.name, f.slug, NULL, p.role,
+               p.flags, p.client_id, c.name, 1, p.created_at
           FROM clients_portal_users p
           JOIN firm_firms f ON f.id = p.firm_id
           JOIN clients_clients c ON c.id = p.client_id AND c.firm_id = p.firm_id
@@ -69,14 +101,15 @@ const SELECT: &str = "SELECT * FROM (
 
 /// Every active membership or portal access of `user_id`, oldest first.
 pub async fn active_for_user(db: &impl Sql, user_id: &str) -> DomainResult<Vec<Membership>> {
-    query_as(
+    let rows: Vec<AccessRow> = query_as(
         db,
         crate::kernel::sql::Statement::new(
             format!("{SELECT} ORDER BY created_at, firm_id, portal"),
             vec![user_id.into()],
         ),
     )
-    .await
+    .await?;
+    Ok(rows.into_iter().filter_map(AccessRow::membership).collect())
 }
 
 /// The active membership of `user_id` in the firm named by id or slug.
@@ -85,14 +118,15 @@ pub async fn active_in(
     user_id: &str,
     firm: &str,
 ) -> DomainResult<Option<Membership>> {
-    query_one(
+    let row: Option<AccessRow> = query_one(
         db,
         crate::kernel::sql::Statement::new(
             format!("{SELECT} WHERE firm_id = ?2 OR firm_slug = ?2 ORDER BY portal LIMIT 1"),
             vec![user_id.into(), firm.into()],
         ),
     )
-    .await
+    .await?;
+    Ok(row.and_then(AccessRow::membership))
 }
 
 /// Notes that the member (or portal user) was active now (for stale-member reports).
@@ -121,11 +155,6 @@ pub fn plan_limit(tier: Tier) -> i64 {
         Tier::Professional => 50,
         Tier::Enterprise => 1000,
     }
-}
-
-/// The stored name of a role.
-pub fn role_name(role: Role) -> String {
-    role.name().to_owned()
 }
 
 /// Whether an active member of the scope's firm has this address.
@@ -263,7 +292,7 @@ pub async fn update(
     let mut statements = vec![stmt!(
         "UPDATE firm_memberships SET role = COALESCE(?1, role), flags = COALESCE(?2, flags), is_active = COALESCE(?3, is_active)
           WHERE firm_id = ?4 AND user_id = ?5",
-        patch.role.map(role_name),
+        patch.role.map(Role::name),
         flags,
         patch.is_active,
         scope.firm_id(),

@@ -73,8 +73,6 @@ impl Firm {
     }
 }
 
-pub use crate::kernel::etag::parse_if_match;
-
 /// Checks a slug: 3–63 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 pub fn parse_slug(field: &str, raw: &str) -> Result<String, DomainError> {
     let slug = raw.trim();

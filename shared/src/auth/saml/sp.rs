@@ -149,7 +149,7 @@ impl SamlConfig {
             self.idp_certificate.as_str(),
             self.email_attribute.as_str(),
             self.name_attribute.as_str(),
-            crate::firm::members::role_name(self.default_role),
+            self.default_role.name(),
             self.allow_idp_initiated,
             now.millis()
         )
@@ -474,7 +474,7 @@ pub async fn member_for(
         "INSERT INTO firm_memberships (firm_id, user_id, role, flags, is_active, created_at) VALUES (?1, ?2, ?3, '[]', 1, ?4)",
         firm.firm_id.as_str(),
         user_id.as_str(),
-        crate::firm::members::role_name(firm.config.default_role),
+        firm.config.default_role.name(),
         now.millis()
     ));
     db.batch(statements).await?;
