@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod clients;
+pub mod dispatch;
 pub mod firm;
 pub mod kernel;
 pub mod mail;

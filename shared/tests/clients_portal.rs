@@ -42,7 +42,7 @@ fn scope_of(claims: AccessClaims) -> TenantScope {
     let signer = TokenSigner::from_config(&format!("k:{SEED}"), "firmament", "api").unwrap();
     let verifier = TokenVerifier::from_config(&format!("k:{public}"), "firmament", "api").unwrap();
     let token = signer.issue(claims, now()).unwrap();
-    TenantScope::from_claims(&verifier.verify(&token.token, now()).unwrap())
+    verifier.verify(&token.token, now()).unwrap().scope()
 }
 
 fn firm(db: &MemoryDb, slug: &str) -> (TenantScope, String) {

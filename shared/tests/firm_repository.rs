@@ -56,7 +56,7 @@ fn provisioned(db: &MemoryDb, slug: &str, email: &str) -> (TenantScope, provisio
     let claims = verifier
         .verify(&token.token, Instant::from_millis(NOW))
         .unwrap();
-    (TenantScope::from_claims(&claims), plan)
+    (claims.scope(), plan)
 }
 
 #[test]

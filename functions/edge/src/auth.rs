@@ -129,7 +129,7 @@ pub fn browser_token(req: &Request) -> Result<Option<String>, DomainError> {
 
 /// Refuses an unsafe request whose `X-CSRF-Token` does not echo the CSRF cookie.
 pub fn check_csrf(req: &Request, cookies: &str) -> Result<(), DomainError> {
-    if browser::is_unsafe(req.method().as_ref()) {
+    if browser::is_unsafe(&crate::http::method(req)) {
         let header = req.headers().get(browser::CSRF_HEADER).ok().flatten();
         if !browser::csrf_ok(
             browser::cookie(cookies, browser::CSRF_COOKIE),

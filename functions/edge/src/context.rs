@@ -70,7 +70,7 @@ impl RequestContext {
         env: &Env,
     ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
         let claims = self.claims(req, env).await?;
-        let scope = TenantScope::from_claims(&claims);
+        let scope = claims.scope();
         Ok((claims, scope))
     }
 }

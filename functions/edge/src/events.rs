@@ -5,7 +5,7 @@ use shared::kernel::events::{self, EventEnvelope};
 use shared::kernel::sql::Sql;
 use shared::kernel::time::Instant;
 use shared::DomainError;
-use worker::{Env, MessageBatch, MessageExt as _};
+use worker::Env;
 
 use crate::d1::D1;
 use crate::log;
@@ -62,42 +62,85 @@ pub async fn sweep_outbox(env: &Env, now: Instant) -> Result<usize, DomainError>
     Ok(due.len())
 }
 
-/// Runs `handle` on every message of a batch from the events queue. A message whose
-/// body is not an envelope is acknowledged and logged (retrying cannot fix it); a
-/// handler error asks the queue to retry that message alone.
-pub async fn consume<F, Fut>(batch: MessageBatch<serde_json::Value>, consumer: &str, handle: F)
+/// Paths a worker serves only to other workers over service bindings. The gateway
+/// forwards only the route table's paths, so none of these is reachable from outside.
+pub const INTERNAL_PREFIX: &str = "/_internal/";
+/// Where the dispatcher hands a subscribed module an event (POST, the envelope as JSON).
+pub const DELIVERY_PATH: &str = "/_internal/events";
+/// Where the platform clock ticks a background worker (POST, `x-scheduled-time` in Unix ms).
+pub const TICK_PATH: &str = "/_internal/tick";
+
+/// The subscriber side of fan-out: parses the envelope the dispatcher sent and runs
+/// `consume` on it. 204 when the module took it; a problem otherwise (4xx: the event
+/// can never be taken, so the dispatcher dead-letters it at once; 5xx: retry later).
+pub async fn serve_delivery<F, Fut>(
+    mut req: worker::Request,
+    env: &Env,
+    cx: &crate::RequestContext,
+    consume: F,
+) -> Result<worker::Response, DomainError>
 where
-    F: Fn(EventEnvelope) -> Fut,
-    Fut: std::future::Future<Output = Result<bool, DomainError>>,
+    F: FnOnce(Env, EventEnvelope, Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<(), DomainError>>,
 {
-    for message in batch.raw_iter() {
-        let body = message.body();
-        let envelope = body
-            .as_string()
-            .and_then(|text| serde_json::from_str::<EventEnvelope>(&text).ok())
-            .or_else(|| serde_wasm_bindgen::from_value::<EventEnvelope>(body).ok());
-        let Some(envelope) = envelope else {
-            log::event(
-                "warn",
-                consumer,
-                "dropped a message that is not an event envelope",
-                json!({"id": message.id()}),
-            );
-            message.ack();
-            continue;
-        };
-        let event_id = envelope.id.clone();
-        match handle(envelope).await {
-            Ok(_) => message.ack(),
-            Err(e) => {
-                log::event(
-                    "error",
-                    consumer,
-                    "event handling failed; the queue will retry",
-                    json!({"event_id": event_id, "error": e.to_string()}),
-                );
-                message.retry();
-            }
-        }
+    if req.path() != DELIVERY_PATH || crate::http::method(&req) != "POST" {
+        return Err(DomainError::NotFound("route"));
     }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| DomainError::BadRequest(format!("event body: {e}")))?;
+    let event: EventEnvelope = serde_json::from_slice(&bytes)
+        .map_err(|e| DomainError::BadRequest(format!("not an event envelope: {e}")))?;
+    consume(env.clone(), event, cx.now).await?;
+    Ok(crate::http::empty(204, &cx.request_id))
+}
+
+/// Sends one JSON text to a queue, held back `delay_secs` (0–43,200).
+pub async fn send_later(
+    env: &Env,
+    queue: &str,
+    body: String,
+    delay_secs: i64,
+) -> Result<(), DomainError> {
+    let q = crate::bindings::queue(env, queue)?;
+    let delay = u32::try_from(delay_secs.clamp(0, 43_200)).unwrap_or(0);
+    let message = worker::MessageBuilder::new(body)
+        .delay_seconds(delay)
+        .build();
+    q.send(message)
+        .await
+        .map_err(|e| DomainError::Unavailable(format!("queue send: {e}")))
+}
+
+/// Ticks a background worker over its service binding with the platform clock's
+/// time (the cron's scheduled time, which tests may set ahead to play a later hour).
+pub async fn tick(env: &Env, binding: &str, scheduled_ms: i64) -> Result<(), DomainError> {
+    let service = env
+        .service(binding)
+        .map_err(|e| DomainError::Unavailable(format!("service binding {binding}: {e}")))?;
+    let headers = worker::Headers::new();
+    let _ = headers.set("x-scheduled-time", &scheduled_ms.to_string());
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post).with_headers(headers);
+    let request = worker::Request::new_with_init(&format!("https://internal{TICK_PATH}"), &init)
+        .map_err(|e| DomainError::Unavailable(format!("tick: {e}")))?;
+    let answer = service
+        .fetch_request(request)
+        .await
+        .map_err(|e| DomainError::Unavailable(format!("tick {binding}: {e}")))?;
+    if answer.status_code() >= 300 {
+        return Err(DomainError::Unavailable(format!(
+            "tick {binding}: HTTP {}",
+            answer.status_code()
+        )));
+    }
+    Ok(())
+}
+
+/// The scheduled time a tick carries, or the runtime's clock.
+pub fn tick_time(req: &worker::Request) -> Instant {
+    crate::http::header(req, "x-scheduled-time")
+        .and_then(|t| t.parse::<i64>().ok())
+        .map_or_else(crate::now, Instant::from_millis)
 }

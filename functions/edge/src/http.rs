@@ -222,6 +222,12 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
+/// The request's method exactly as sent. `worker::Method` reads any method it does
+/// not know (`QUERY`, `PROPFIND`) as GET, which would serve it as one.
+pub fn method(req: &Request) -> String {
+    req.inner().method().to_ascii_uppercase()
+}
+
 /// Sets a header on a response, ignoring the (impossible for valid names) error.
 pub fn with_header(response: Response, name: &str, value: &str) -> Response {
     let _ = response.headers().set(name, value);

@@ -34,9 +34,29 @@ pub fn now() -> Instant {
 /// shared route table, hands the routes `module` owns to `dispatch` (an async
 /// `fn(operation, params, Request, &Env, &RequestContext) -> Result<Response,
 /// DomainError>`), and answers anything else, and every error, as problem+json.
+/// A module that subscribes to events adds `events: handler` (an async
+/// `fn(Env, EventEnvelope, Instant) -> Result<(), DomainError>`): the dispatcher
+/// hands it each event over the service binding (see [`events::serve_delivery`]).
+/// A worker with other internal paths (a cron tick) adds `internal: handler` (an
+/// async `fn(Request, &Env, &RequestContext) -> Result<Response, DomainError>`).
 #[macro_export]
 macro_rules! module_worker {
+    ($module:expr, $dispatch:path, events: $consume:path) => {
+        $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
+            $crate::events::serve_delivery(req, env, cx, $consume).await
+        });
+    };
+    ($module:expr, $dispatch:path, internal: $internal:path) => {
+        $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
+            $internal(req, env, cx).await
+        });
+    };
     ($module:expr, $dispatch:path) => {
+        $crate::module_worker!(@fetch $module, $dispatch, |_req, _env, _cx| {
+            Err(shared::DomainError::NotFound("route"))
+        });
+    };
+    (@fetch $module:expr, $dispatch:path, |$req:ident, $env:ident, $cx:ident| $internal:block) => {
         #[worker::event(fetch)]
         async fn fetch(
             req: worker::Request,
@@ -44,13 +64,21 @@ macro_rules! module_worker {
             _ctx: worker::Context,
         ) -> worker::Result<worker::Response> {
             let cx = $crate::RequestContext::of(&req);
-            let method = req.method().to_string();
+            let method = $crate::http::method(&req);
             let path = req.path();
-            let result = match shared::api::resolve(&method, &path) {
-                shared::api::Match::Found(route, params) if route.module == $module => {
-                    $dispatch(route.operation, params, req, &env, &cx).await
+            // Paths outside the route table are reachable only over a service
+            // binding: the gateway forwards nothing else.
+            let result = if path.starts_with($crate::events::INTERNAL_PREFIX) {
+                let ($req, $env, $cx) = (req, &env, &cx);
+                let internal: Result<worker::Response, shared::DomainError> = $internal;
+                internal
+            } else {
+                match shared::api::resolve(&method, &path) {
+                    shared::api::Match::Found(route, params) if route.module == $module => {
+                        $dispatch(route.operation, params, req, &env, &cx).await
+                    }
+                    _ => Err(shared::DomainError::NotFound("route")),
                 }
-                _ => Err(shared::DomainError::NotFound("route")),
             };
             Ok(result.unwrap_or_else(|e| $crate::http::problem(&e, &cx.request_id)))
         }

@@ -1,23 +1,19 @@
 //! The firm module worker. Reachable only through the gateway's service binding; it
-//! still verifies the caller's token itself.
+//! still verifies the caller's token itself. It subscribes to `firm.created` to
+//! finish a new firm's provisioning in the background.
 
-use worker::{event, Context, Env, MessageBatch};
+use shared::kernel::events::EventEnvelope;
+use shared::kernel::time::Instant;
+use shared::DomainError;
+use worker::Env;
 
 mod handlers;
 
-edge::module_worker!(shared::api::FIRM, handlers::dispatch);
+edge::module_worker!(shared::api::FIRM, handlers::dispatch, events: consume);
 
-#[event(queue)]
-async fn queue(
-    batch: MessageBatch<serde_json::Value>,
-    env: Env,
-    _ctx: Context,
-) -> worker::Result<()> {
-    let db = edge::D1::from_env(&env).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    edge::events::consume(batch, shared::firm::consumer::CONSUMER, |event| {
-        let db = &db;
-        async move { shared::firm::consumer::handle(db, &event, edge::now()).await }
-    })
-    .await;
+/// Acts on an event the dispatcher hands over (idempotent by event id).
+async fn consume(env: Env, event: EventEnvelope, now: Instant) -> Result<(), DomainError> {
+    let db = edge::D1::from_env(&env)?;
+    shared::firm::consumer::handle(&db, &event, now).await?;
     Ok(())
 }

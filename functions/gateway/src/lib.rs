@@ -38,7 +38,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 async fn serve(req: Request, env: &Env, cx: &RequestContext) -> Response {
-    let method = req.method().to_string();
+    let method = http::method(&req);
     let path = req.path();
     match api::resolve(&method, &path) {
         Match::NotFound => http::route_problem(
@@ -156,9 +156,25 @@ async fn forward(
     Ok(builder.with_headers(headers).body(body))
 }
 
+/// Background workers the platform clock ticks every minute, over their bindings.
+const TICKED: &[&str] = &["DISPATCHER"];
+
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = edge::now();
+    // The scheduled time is the clock of the ticked sweeps, so a test can play a
+    // later hour by firing the cron with a time ahead.
+    let scheduled_ms = event.schedule() as i64;
+    for binding in TICKED {
+        if let Err(e) = edge::events::tick(&env, binding, scheduled_ms).await {
+            edge::log::event(
+                "error",
+                "cron",
+                "tick failed",
+                json!({"worker": binding, "error": e.to_string()}),
+            );
+        }
+    }
     match edge::events::sweep_outbox(&env, now).await {
         Ok(sent) => edge::log::event(
             "info",

@@ -74,6 +74,9 @@ pub const SSO: Option<&str> = Some("SSO");
 /// Binding name of the clients module worker (clients and their portal).
 pub const CLIENTS: Option<&str> = Some("CLIENTS");
 
+/// Binding name of the event dispatcher worker (fan-out, dead letters, replay).
+pub const DISPATCHER: Option<&str> = Some("DISPATCHER");
+
 /// Every route of the API.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -140,6 +143,10 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/portal/users", CLIENTS, "listPortalUsers", "The portal users of the caller's client", Auth::Bearer, 200),
     route("POST", "/v1/portal/users", CLIENTS, "invitePortalUser", "A portal admin invites someone to their client's portal", Auth::Bearer, 201),
     route("PATCH", "/v1/portal/users/{user_id}", CLIENTS, "updatePortalUser", "A portal admin changes a portal user of their client", Auth::Bearer, 200),
+    route("GET", "/v1/events/dead-letters", DISPATCHER, "listDeadEvents", "Events a subscribing module never took (filter with subscriber, type)", Auth::Bearer, 200),
+    route("POST", "/v1/events/dead-letters/replay", DISPATCHER, "replayDeadEvents", "Hand every dead-lettered event matching a filter to its module again (up to 100)", Auth::Bearer, 202),
+    route("GET", "/v1/events/{event_id}", DISPATCHER, "getEvent", "One of the firm's events and its delivery to each subscribing module", Auth::Bearer, 200),
+    route("POST", "/v1/events/{event_id}/replay", DISPATCHER, "replayEvent", "Hand a dead-lettered event to its modules again, with a fresh schedule", Auth::Bearer, 202),
 ];
 
 /// A request matched against [`ROUTES`].

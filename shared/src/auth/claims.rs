@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::roles::{Access, Area, Flag, Role};
 use crate::kernel::error::DomainError;
+use crate::kernel::tenant::TenantScope;
 
 /// The custom claims Firmament signs into an access token (`exp`, `nbf` and `iat`
 /// travel beside them).
@@ -100,6 +101,12 @@ impl VerifiedClaims {
         } else {
             Ok(&self.claims.sub)
         }
+    }
+
+    /// The tenant scope these claims give: their firm, narrowed to their client for a
+    /// portal user.
+    pub fn scope(&self) -> TenantScope {
+        TenantScope::new(self.firm_id(), self.client_id())
     }
 
     /// The user.

@@ -168,6 +168,27 @@ pub async fn list(
     Ok(Page::from_rows(rows, page, |r| r.id.clone()))
 }
 
+/// One of the firm's events as it was published, or `NotFound`.
+pub async fn get(
+    db: &impl Sql,
+    scope: &TenantScope,
+    event_id: &str,
+) -> DomainResult<EventEnvelope> {
+    let rows: Vec<PayloadRow> = query_as(
+        db,
+        stmt!(
+            "SELECT payload FROM kernel_outbox WHERE id = ?1 AND firm_id = ?2",
+            event_id,
+            scope.firm_id()
+        ),
+    )
+    .await?;
+    rows.into_iter()
+        .next()
+        .and_then(|r| serde_json::from_str(&r.payload).ok())
+        .ok_or(crate::DomainError::NotFound("event"))
+}
+
 /// The receipt a consumer writes in the same batch as its side effects: the first
 /// delivery inserts it, each duplicate only counts.
 pub fn receipt(consumer: &str, event: &EventEnvelope, now: Instant) -> Statement {
@@ -192,4 +213,100 @@ pub async fn seen(db: &impl Sql, consumer: &str, event_id: &str) -> DomainResult
         ))
         .await?;
     Ok(!rows.is_empty())
+}
+
+/// Whether an event-type pattern covers `kind`: `*` covers every type, `group.*`
+/// every type under that prefix (`client.*` covers `client.created` and
+/// `client.portal.opened`), anything else only itself.
+pub fn pattern_matches(pattern: &str, kind: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => kind
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => pattern == kind,
+    }
+}
+
+/// Whether `kind` is a well-formed event type name: two or more dot-separated
+/// segments of `[a-z0-9_]`, at most 100 characters.
+pub fn is_type_name(kind: &str) -> bool {
+    kind.len() <= 100
+        && kind.split('.').count() >= 2
+        && kind.split('.').all(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
+        })
+}
+
+/// Parses an event-type filter (`*`, `group.*`, or a type name) named `field`.
+pub fn parse_pattern(field: &str, raw: &str) -> DomainResult<String> {
+    let ok = raw == "*"
+        || raw.strip_suffix(".*").is_some_and(|p| {
+            !p.is_empty() && p.split('.').all(|s| is_type_name(&format!("{s}.x")))
+        })
+        || is_type_name(raw);
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(crate::DomainError::invalid(
+            field,
+            "pattern",
+            "must be an event type (`invoice.paid`), a group (`invoice.*`) or `*`",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn patterns_cover_what_they_name_and_nothing_else() {
+        let cases = [
+            ("*", "firm.created", true),
+            ("firm.created", "firm.created", true),
+            ("firm.created", "firm.updated", false),
+            ("firm.*", "firm.created", true),
+            ("firm.*", "firmament.created", false),
+            ("firm.*", "firm", false),
+            ("client.*", "client.portal.opened", true),
+            ("client.portal.*", "client.created", false),
+        ];
+        for (pattern, kind, expected) in cases {
+            assert_eq!(
+                pattern_matches(pattern, kind),
+                expected,
+                "{pattern} ~ {kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn filters_are_parsed_strictly() {
+        for ok in [
+            "*",
+            "invoice.*",
+            "invoice.paid",
+            "client.portal.*",
+            "a_b.c_1",
+        ] {
+            assert!(parse_pattern("f", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "invoice",
+            ".*",
+            "Invoice.paid",
+            "invoice..paid",
+            "invoice.*.x",
+            "*.paid",
+            "in voice.x",
+        ] {
+            assert!(parse_pattern("f", bad).is_err(), "{bad}");
+        }
+    }
 }

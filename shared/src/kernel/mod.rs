@@ -9,6 +9,7 @@ pub mod id;
 pub mod idempotency;
 pub mod money;
 pub mod paging;
+pub mod retry;
 pub mod secrets;
 pub mod sql;
 #[cfg(feature = "sqlite")]

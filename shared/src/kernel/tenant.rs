@@ -1,10 +1,8 @@
 //! The tenant boundary. A [`TenantScope`] is made only from verified token claims
-//! (or, inside this crate, for the firm being provisioned), never from a request
-//! body, and every repository statement filters by it. A client's portal user is
+//! (`auth::claims::VerifiedClaims::scope`) or, inside this crate, for the firm being
+//! provisioned, never from a request body, and every repository statement filters by it. A client's portal user is
 //! scoped further, to that client: repositories of client-owned records filter by
 //! [`TenantScope::client_id`] when it is set.
-
-use crate::auth::claims::VerifiedClaims;
 
 /// The firm a request acts within.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,20 +12,24 @@ pub struct TenantScope {
 }
 
 impl TenantScope {
-    /// The scope of a caller whose token was verified.
-    pub fn from_claims(claims: &VerifiedClaims) -> Self {
+    /// A scope for `firm_id`, narrowed to `client_id` for a portal user. Only code of
+    /// this crate that holds verified claims (or creates the firm) may make one.
+    pub(crate) fn new(firm_id: &str, client_id: Option<&str>) -> Self {
         Self {
-            firm_id: claims.firm_id().to_owned(),
-            client_id: claims.client_id().map(str::to_owned),
+            firm_id: firm_id.to_owned(),
+            client_id: client_id.map(str::to_owned),
         }
     }
 
     /// The scope of a firm that is being created right now (no token exists yet).
     pub(crate) fn for_new_firm(firm_id: &str) -> Self {
-        Self {
-            firm_id: firm_id.to_owned(),
-            client_id: None,
-        }
+        Self::new(firm_id, None)
+    }
+
+    /// A scope for native repository tests (the `sqlite` feature exists only there).
+    #[cfg(feature = "sqlite")]
+    pub fn for_tests(firm_id: &str, client_id: Option<&str>) -> Self {
+        Self::new(firm_id, client_id)
     }
 
     /// The firm's id, for binding into statements.

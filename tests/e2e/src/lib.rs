@@ -208,10 +208,13 @@ pub fn unique(prefix: &str) -> String {
 
 static IP: AtomicU32 = AtomicU32::new(1);
 
-/// A client address no other test uses (rate limits count per address).
+/// A client address no other test uses (rate limits count per address). The process
+/// id is part of it: test binaries run one after another inside one rate-limit
+/// window, so an address flooded by one binary must never come up in the next.
 pub fn unique_ip() -> String {
-    let n = IP.fetch_add(1, Ordering::Relaxed) + std::process::id() % 200 * 1000;
-    format!("198.51.{}.{}", (n / 250) % 250, n % 250 + 1)
+    let n = IP.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    format!("2001:db8:{:x}:{:x}::{:x}", pid >> 16, pid & 0xffff, n)
 }
 
 /// The password every test firm's owner has.
@@ -236,7 +239,12 @@ impl TestFirm {
 
     /// Provisions a new firm and signs its owner in.
     pub fn provision() -> Self {
-        let slug = unique("firm");
+        Self::provision_as(&unique("firm"))
+    }
+
+    /// Provisions a new firm with `slug` (tests that must know it beforehand).
+    pub fn provision_as(slug: &str) -> Self {
+        let slug = slug.to_owned();
         let reply = call("POST", "/v1/firms").json(&Self::request(&slug)).send();
         assert_eq!(reply.status, 201, "{}", reply.text);
         let body = reply.json();
@@ -263,6 +271,14 @@ impl TestFirm {
     /// The firm's id.
     pub fn id(&self) -> &str {
         self.firm["id"].as_str().unwrap_or_default()
+    }
+
+    /// A token for a member of this firm with `role` and no extra flags.
+    pub fn token_as(&self, role: &str) -> String {
+        self.token_with(|c| {
+            c["role"] = json!(role);
+            c["flags"] = json!([]);
+        })
     }
 
     /// A token for this firm signed with the deployment's key, with claims changed by `edit`.
@@ -330,6 +346,38 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
 pub fn fire_cron() {
     let reply = call("GET", "/__scheduled?cron=*+*+*+*+*").send();
     assert_eq!(reply.status, 200, "scheduled endpoint: {}", reply.text);
+}
+
+/// Fires the cron as if it were `ahead_secs` later: the test clock of the sweeps,
+/// which take the scheduled time as their now.
+pub fn fire_cron_ahead(ahead_secs: i64) {
+    let time = (unix_now() + ahead_secs) * 1_000;
+    let reply = call("GET", &format!("/__scheduled?cron=*+*+*+*+*&time={time}")).send();
+    assert_eq!(reply.status, 200, "scheduled endpoint: {}", reply.text);
+}
+
+fn subscriber_url(path: &str) -> String {
+    let base = std::env::var("FIRMAMENT_SUBSCRIBER_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_SUBSCRIBER_URL is not set"));
+    format!("{base}{path}")
+}
+
+/// Makes the probe module answer `status` to its next `count` hand-overs whose event
+/// contains `matching` (a firm's slug, a client's name).
+pub fn probe_fails(matching: &str, count: u32, status: u16) {
+    let body = json!({"match": matching, "count": count, "status": status}).to_string();
+    let _ = ureq::post(&subscriber_url("/_sim/fail"))
+        .set("content-type", "application/json")
+        .send_string(&body);
+}
+
+/// Every hand-over of `firm_id`'s events to the probe module, oldest first.
+pub fn probe_deliveries(firm_id: &str) -> Vec<Value> {
+    let text = ureq::get(&subscriber_url(&format!("/_sim/deliveries?firm={firm_id}")))
+        .call()
+        .map(|r| r.into_string().unwrap_or_default())
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
 }
 
 /// Messages the mail simulator accepted for `to`, oldest first.

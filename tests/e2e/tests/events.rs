@@ -1,9 +1,9 @@
-//! Background work: the firm.created event reaches its consumer through the queue,
-//! a duplicate delivery changes nothing, and the cron sweep republishes what is due.
+//! Background work: the firm.created event reaches its consumer through the queue
+//! and the dispatcher (duplicates and retries: dispatch.rs).
 
 use std::time::Duration;
 
-use firmament_e2e::{call, eventually, fire_cron, TestFirm};
+use firmament_e2e::{call, eventually, TestFirm};
 
 fn provisioning(firm: &TestFirm) -> serde_json::Value {
     call("GET", "/v1/firm/provisioning")
@@ -38,38 +38,6 @@ fn provisioning_is_finished_by_the_queue_consumer() {
     let event = only_event(&firm);
     assert_eq!(event["type"], "firm.created");
     assert!(event["published_at"].is_i64());
-}
-
-#[test]
-fn an_event_delivered_twice_is_acted_on_once() {
-    let firm = TestFirm::provision();
-    eventually(Duration::from_secs(20), || {
-        (only_event(&firm)["deliveries"] == 1).then_some(())
-    })
-    .expect("first delivery");
-    let first = provisioning(&firm);
-    let event_id = only_event(&firm)["id"].as_str().unwrap().to_owned();
-
-    let reply = call("POST", &format!("/v1/firm/events/{event_id}/redeliver"))
-        .token(&firm.token)
-        .send();
-    assert_eq!(reply.status, 202, "{}", reply.text);
-    assert!(
-        only_event(&firm)["published_at"].is_null(),
-        "waiting for the sweep"
-    );
-
-    // The cron sweep republishes it; the consumer sees it a second time.
-    fire_cron();
-    let event = eventually(Duration::from_secs(20), || {
-        let e = only_event(&firm);
-        (e["deliveries"] == 2).then_some(e)
-    })
-    .expect("the redelivered event never reached the consumer");
-    assert_eq!(event["consumers"], 1);
-    assert_eq!(event["publications"], 2);
-    assert!(event["published_at"].is_i64());
-    assert_eq!(provisioning(&firm), first, "the duplicate changed nothing");
 }
 
 #[test]

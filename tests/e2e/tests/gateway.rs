@@ -36,6 +36,13 @@ fn unknown_routes_are_problem_404_and_wrong_methods_405() {
     let reply = call("DELETE", "/v1/firm").send();
     reply.problem(405);
     assert_eq!(reply.header("allow"), Some("GET, PATCH"));
+    // A method the runtime does not know is not read as GET.
+    for method in ["QUERY", "PROPFIND"] {
+        let reply = call(method, "/v1/firm").send();
+        reply.problem(405);
+        assert_eq!(reply.header("allow"), Some("GET, PATCH"), "{method}");
+    }
+    call("QUERY", "/v1/health").send().problem(405);
 }
 
 #[test]

@@ -1,0 +1,172 @@
+//! HTTP handlers of the dispatcher: a firm admin's view of how the firm's events
+//! reached the modules, its dead letters and their replay; and the platform
+//! clock's tick.
+
+use edge::http::{self, read_json};
+use edge::{config, RequestContext, D1};
+use serde_json::json;
+use shared::auth::roles::{Access, Area};
+use shared::dispatch::deliveries::{self, DeadFilter};
+use shared::kernel::audit::{Category, Entry, Outcome, Severity};
+use shared::kernel::{events, id};
+use shared::DomainError;
+use worker::{Env, Request, Response};
+
+type Handled = Result<Response, DomainError>;
+type Params = [(&'static str, String)];
+
+/// Runs the handler of `operation`.
+pub async fn dispatch(
+    operation: &str,
+    params: Vec<(&'static str, String)>,
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+) -> Handled {
+    match operation {
+        "listDeadEvents" => list_dead(req, env, cx).await,
+        "replayDeadEvents" => replay_dead(req, env, cx).await,
+        "getEvent" => get_event(req, env, cx, &params).await,
+        "replayEvent" => replay_event(req, env, cx, &params).await,
+        _ => Err(DomainError::NotFound("route")),
+    }
+}
+
+/// Paths only other workers reach: the every-minute tick.
+pub async fn internal(req: Request, _env: &Env, cx: &RequestContext) -> Handled {
+    if req.path() != edge::events::TICK_PATH {
+        return Err(DomainError::NotFound("route"));
+    }
+    let now = edge::events::tick_time(&req);
+    let resent = crate::sweep(_env, now).await?;
+    if resent > 0 {
+        edge::log::event(
+            "info",
+            &cx.request_id,
+            "dispatch sweep",
+            json!({"resent": resent}),
+        );
+    }
+    Ok(http::json(200, &json!({"resent": resent}), &cx.request_id))
+}
+
+fn event_id(params: &Params) -> Result<String, DomainError> {
+    id::parse("event_id", "evt", http::path_param(params, "event_id"))
+}
+
+async fn get_event(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Read)?;
+    let event_id = event_id(params)?;
+    let db = D1::from_env(env)?;
+    let event = events::get(&db, &scope, &event_id).await?;
+    let deliveries = deliveries::of_event(&db, &scope, &event_id).await?;
+    Ok(http::json(
+        200,
+        &json!({"event": event, "deliveries": deliveries}),
+        &cx.request_id,
+    ))
+}
+
+async fn list_dead(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Read)?;
+    let page = http::page_request(&req)?;
+    let filter = DeadFilter::parse(
+        http::query_param(&req, "subscriber").as_deref(),
+        http::query_param(&req, "type").as_deref(),
+    )?;
+    let dead = deliveries::dead(&D1::from_env(env)?, &scope, &filter, &page).await?;
+    Ok(http::json(200, &dead, &cx.request_id))
+}
+
+async fn replay_event(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Write)?;
+    let event_id = event_id(params)?;
+    let db = D1::from_env(env)?;
+    // 404 for an event the firm does not have, before anything changes.
+    events::get(&db, &scope, &event_id).await?;
+    let replayed =
+        deliveries::replay(&db, &scope, Some(&event_id), &DeadFilter::default(), cx.now).await?;
+    if replayed.is_empty() {
+        return Err(DomainError::conflict(
+            "event_id",
+            "no delivery of this event is dead-lettered",
+        ));
+    }
+    finish_replay(
+        &req,
+        env,
+        cx,
+        &db,
+        &claims,
+        scope.firm_id(),
+        &replayed,
+        json!({"event_id": event_id}),
+    )
+    .await
+}
+
+async fn replay_dead(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.scope(&req, env).await?;
+    claims.require(Area::Admin, Access::Write)?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let filter = DeadFilter::from_body(&body)?;
+    let db = D1::from_env(env)?;
+    let replayed = deliveries::replay(&db, &scope, None, &filter, cx.now).await?;
+    let details = json!({"subscriber": filter.subscriber, "type": filter.kind});
+    finish_replay(
+        &req,
+        env,
+        cx,
+        &db,
+        &claims,
+        scope.firm_id(),
+        &replayed,
+        details,
+    )
+    .await
+}
+
+/// Queues the replayed hand-overs, audits the replay and answers with what it did.
+#[allow(clippy::too_many_arguments)]
+async fn finish_replay(
+    req: &Request,
+    env: &Env,
+    cx: &RequestContext,
+    db: &D1,
+    claims: &shared::auth::claims::VerifiedClaims,
+    firm_id: &str,
+    replayed: &[deliveries::Redelivery],
+    details: serde_json::Value,
+) -> Handled {
+    // A send that fails leaves the rows pending; the sweep sends them.
+    if let Err(e) = crate::resend(env, replayed).await {
+        edge::log::event(
+            "warn",
+            &cx.request_id,
+            "replay left to the sweep",
+            json!({"error": e.to_string()}),
+        );
+    }
+    let items: Vec<_> = replayed
+        .iter()
+        .map(|r| json!({"event_id": r.event.id, "subscriber": r.subscriber}))
+        .collect();
+    let entry = Entry::new(
+        firm_id,
+        Category::System,
+        "events.replayed",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(claims.user_id())
+    .with(json!({"filter": details, "replayed": items.len()}));
+    edge::audit::record(db, entry, &cx.origin(req), cx.now).await;
+    Ok(http::json(
+        202,
+        &json!({"replayed": items.len(), "items": items}),
+        &cx.request_id,
+    ))
+}
