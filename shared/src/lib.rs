@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod catalogue;
 pub mod clients;
 pub mod dispatch;
 pub mod firm;

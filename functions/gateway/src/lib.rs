@@ -66,6 +66,11 @@ async fn serve(req: Request, env: &Env, cx: &RequestContext) -> Response {
         Match::Found(route, _) => match route.operation {
             "getHealth" => health(env, cx).await,
             "getOpenApi" => http::json(200, &api::openapi::document(), &cx.request_id),
+            "listEventTypes" => http::raw_json(
+                200,
+                shared::catalogue::EVENT_TYPES_JSON.to_owned(),
+                &cx.request_id,
+            ),
             _ => forward(req, env, cx, route)
                 .await
                 .unwrap_or_else(|e| http::problem(&e, &cx.request_id)),

@@ -82,6 +82,7 @@ pub const DISPATCHER: Option<&str> = Some("DISPATCHER");
 pub const ROUTES: &[Route] = &[
     route("GET", "/v1/health", None, "getHealth", "Liveness of the gateway and its storage bindings", Auth::Public, 200),
     route("GET", "/v1/openapi.json", None, "getOpenApi", "This API's OpenAPI 3.1 document", Auth::Public, 200),
+    route("GET", "/v1/events/types", None, "listEventTypes", "The catalogue of public event types: version, description, JSON Schema of data, example", Auth::Public, 200),
     idempotent(route("POST", "/v1/firms", FIRM, "provisionFirm", "Create a firm and its owner; returns the owner's access token", Auth::Public, 201)),
     route("GET", "/v1/firm", FIRM, "getFirm", "The caller's firm", Auth::Bearer, 200),
     route("PATCH", "/v1/firm", FIRM, "updateFirm", "Change the firm's settings (If-Match with its etag)", Auth::Bearer, 200),

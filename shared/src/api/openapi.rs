@@ -84,6 +84,51 @@ fn operation(r: &Route) -> Value {
     op.into()
 }
 
+/// One `webhooks` entry per catalogued event type: the Standard Webhooks payload
+/// (`type`, `timestamp`, `data`) a firm's endpoint receives, with the type's schema
+/// as `data`, and the signature headers.
+fn webhooks() -> Value {
+    let catalogue: Value =
+        serde_json::from_str(crate::catalogue::EVENT_TYPES_JSON).unwrap_or_default();
+    let mut hooks = Map::new();
+    let field = |item: &Value, key: &str| item.get(key).cloned().unwrap_or(Value::Null);
+    let items = catalogue.get("items").and_then(Value::as_array);
+    for item in items.into_iter().flatten() {
+        let Some(kind) = item.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        let mut data = field(item, "schema");
+        if let Value::Object(schema) = &mut data {
+            schema.remove("$schema");
+        }
+        let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}});
+        hooks.insert(
+            kind.to_owned(),
+            json!({"post": {
+                "operationId": format!("webhook.{kind}"),
+                "summary": field(item, "description"),
+                "description": format!("Version {} of `{kind}`. Verify the signature as Standard Webhooks 1.0 describes before trusting the body.", field(item, "version")),
+                "parameters": [
+                    header("webhook-id", "The message id (`msg_…`); the same on every retry, so deduplicate on it."),
+                    header("webhook-timestamp", "Unix seconds of this attempt; refuse one far from your clock."),
+                    header("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>` per live secret.")
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["type", "timestamp", "data"],
+                    "properties": {
+                        "type": {"const": kind},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "data": data
+                    }
+                }, "example": {"type": kind, "timestamp": "2026-11-26T09:30:00Z", "data": field(item, "example")}}}},
+                "responses": {"2XX": {"description": "Taken; any other answer is retried on the schedule."}}
+            }}),
+        );
+    }
+    hooks.into()
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -102,6 +147,7 @@ pub fn document() -> Value {
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
+        "webhooks": webhooks(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": schemas()
@@ -123,6 +169,14 @@ mod tests {
             let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()];
             assert_eq!(op["operationId"], r.operation);
         }
+        // Every catalogued event type is a webhook.
+        let hooks = doc["webhooks"].as_object().unwrap();
+        assert!(hooks.contains_key("firm.created"));
+        assert_eq!(
+            hooks["firm.created"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+                ["properties"]["data"]["required"],
+            json!(["firm_id", "slug", "owner_user_id"])
+        );
         // Every schema referenced exists.
         let text = doc.to_string();
         for name in doc["components"]["schemas"].as_object().unwrap().keys() {

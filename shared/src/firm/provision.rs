@@ -6,6 +6,7 @@ use crate::auth::password::NewPassword;
 use crate::auth::roles::{Flag, Role};
 use crate::auth::sessions;
 use crate::auth::users::{self, User};
+use crate::catalogue::DomainEvent as _;
 use crate::kernel::audit::Origin;
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::events::{self, EventEnvelope};
@@ -142,8 +143,34 @@ pub fn explain_conflict(err: DomainError) -> DomainError {
     }
 }
 
+/// The event a provisioning emits; the firm module finishes the firm when it arrives.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FirmCreated {
+    /// The new firm (`frm_…`).
+    pub firm_id: String,
+    /// Its URL name.
+    pub slug: String,
+    /// The owner's user id (`usr_…`).
+    pub owner_user_id: String,
+}
+
+impl crate::catalogue::DomainEvent for FirmCreated {
+    const TYPE: &'static str = "firm.created";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "A firm was provisioned with its owner; it is on trial until its plan is chosen.";
+    fn example() -> Self {
+        Self {
+            firm_id: "frm_01JD7X3V9T2Q4M8K6P1R5S0W3Z".into(),
+            slug: "demo".into(),
+            owner_user_id: "usr_01JD7X3V9T2Q4M8K6P1R5S0W40".into(),
+        }
+    }
+}
+
 /// Type of the event a provisioning emits.
-pub const FIRM_CREATED: &str = "firm.created";
+pub const FIRM_CREATED: &str = <FirmCreated as crate::catalogue::DomainEvent>::TYPE;
 
 /// Plans the provisioning of `input` at `now` (hashes the password, makes the ids,
 /// opens the owner's first session from `origin`).
@@ -174,12 +201,12 @@ pub fn plan(input: ProvisionFirm, origin: &Origin, now: Instant) -> DomainResult
         name: input.owner_name.clone(),
     };
     let flags = Flag::ALL.to_vec();
-    let event = EventEnvelope::new(
-        &scope,
-        FIRM_CREATED,
-        now,
-        serde_json::json!({ "firm_id": firm.id, "slug": firm.slug, "owner_user_id": owner.id }),
-    )?;
+    let event = FirmCreated {
+        firm_id: firm.id.clone(),
+        slug: firm.slug.clone(),
+        owner_user_id: owner.id.clone(),
+    }
+    .envelope(&scope, now)?;
     let amr = vec!["pwd".to_owned()];
     let session = sessions::open(&user_id, &firm_id, &amr, None, origin, now)?;
     let mut statements = vec![

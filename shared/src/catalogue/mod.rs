@@ -1,0 +1,64 @@
+//! The catalogue of public domain events: each type's name, version, description,
+//! the JSON Schema of its `data` and an example. The schemas are generated from the
+//! Rust types that emitters use ([`DomainEvent`]), natively, into `event_types.json`;
+//! a test regenerates it and fails when the committed file differs, so the published
+//! contract cannot drift from what the code sends. Workers serve the file as it is
+//! (`GET /v1/events/types`, the `webhooks` section of the OpenAPI document).
+
+use serde::Serialize;
+
+use crate::kernel::error::DomainResult;
+use crate::kernel::events::EventEnvelope;
+use crate::kernel::tenant::TenantScope;
+use crate::kernel::time::Instant;
+
+/// The generated catalogue, as served.
+pub const EVENT_TYPES_JSON: &str = include_str!("event_types.json");
+
+/// A public domain event: its `data` is this type, serialised.
+pub trait DomainEvent: Serialize {
+    /// The type name (`firm.created`).
+    const TYPE: &'static str;
+    /// The version of the shape of `data`; bumped on any incompatible change.
+    const VERSION: u32;
+    /// What happened, in a sentence, for the people who subscribe to it.
+    const DESCRIPTION: &'static str;
+    /// A realistic example of `data`.
+    fn example() -> Self;
+
+    /// The envelope of this event in `scope`'s firm at `now`.
+    fn envelope(&self, scope: &TenantScope, now: Instant) -> DomainResult<EventEnvelope>
+    where
+        Self: Sized,
+    {
+        let data = serde_json::to_value(self)
+            .map_err(|e| crate::DomainError::Unavailable(format!("event data: {e}")))?;
+        let mut event = EventEnvelope::new(scope, Self::TYPE, now, data)?;
+        event.schema_version = Self::VERSION;
+        Ok(event)
+    }
+}
+
+/// Lists every public event type, once each: `$visit!(Type)` for each. Add a new
+/// event here and run the catalogue test with `UPDATE_CATALOGUE=1`.
+#[macro_export]
+macro_rules! for_each_event_type {
+    ($visit:ident) => {
+        $visit!($crate::firm::provision::FirmCreated);
+    };
+}
+
+/// Whether `kind` is a type in the published catalogue.
+pub fn is_published(kind: &str) -> bool {
+    let mut found = false;
+    macro_rules! check {
+        ($t:ty) => {
+            found |= <$t as DomainEvent>::TYPE == kind;
+        };
+    }
+    for_each_event_type!(check);
+    found
+}
+
+#[cfg(feature = "schema")]
+pub mod generate;
