@@ -5,8 +5,9 @@
 use edge::http::{self, read_json};
 use edge::{config, RequestContext, D1};
 use serde_json::json;
+use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
-use shared::dispatch::deliveries::{self, DeadFilter};
+use shared::dispatch::deliveries::{self, DeadFilter, Redelivery};
 use shared::kernel::audit::{Category, Entry, Outcome, Severity};
 use shared::kernel::{events, id};
 use shared::DomainError;
@@ -33,12 +34,12 @@ pub async fn dispatch(
 }
 
 /// Paths only other workers reach: the every-minute tick.
-pub async fn internal(req: Request, _env: &Env, cx: &RequestContext) -> Handled {
+pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     if req.path() != edge::events::TICK_PATH {
         return Err(DomainError::NotFound("route"));
     }
     let now = edge::events::tick_time(&req);
-    let resent = crate::sweep(_env, now).await?;
+    let resent = crate::sweep(env, now).await?;
     if resent > 0 {
         edge::log::event(
             "info",
@@ -85,27 +86,13 @@ async fn replay_event(req: Request, env: &Env, cx: &RequestContext, params: &Par
     claims.require(Area::Admin, Access::Write)?;
     let event_id = event_id(params)?;
     let db = D1::from_env(env)?;
-    // 404 for an event the firm does not have, before anything changes.
-    events::get(&db, &scope, &event_id).await?;
-    let replayed =
-        deliveries::replay(&db, &scope, Some(&event_id), &DeadFilter::default(), cx.now).await?;
-    if replayed.is_empty() {
-        return Err(DomainError::conflict(
-            "event_id",
-            "no delivery of this event is dead-lettered",
-        ));
-    }
-    finish_replay(
-        &req,
-        env,
-        cx,
-        &db,
-        &claims,
-        scope.firm_id(),
-        &replayed,
-        json!({"event_id": event_id}),
-    )
-    .await
+    let replayed = deliveries::replay_event(&db, &scope, &event_id, cx.now).await?;
+    let replay = Replay {
+        claims: &claims,
+        replayed: &replayed,
+        filter: json!({"event_id": event_id}),
+    };
+    finish_replay(&req, env, cx, &db, replay).await
 }
 
 async fn replay_dead(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -115,34 +102,32 @@ async fn replay_dead(mut req: Request, env: &Env, cx: &RequestContext) -> Handle
     let filter = DeadFilter::from_body(&body)?;
     let db = D1::from_env(env)?;
     let replayed = deliveries::replay(&db, &scope, None, &filter, cx.now).await?;
-    let details = json!({"subscriber": filter.subscriber, "type": filter.kind});
-    finish_replay(
-        &req,
-        env,
-        cx,
-        &db,
-        &claims,
-        scope.firm_id(),
-        &replayed,
-        details,
-    )
-    .await
+    let filter = json!({"subscriber": filter.subscriber, "type": filter.kind});
+    let replay = Replay {
+        claims: &claims,
+        replayed: &replayed,
+        filter,
+    };
+    finish_replay(&req, env, cx, &db, replay).await
+}
+
+/// What a replay did and who asked for it.
+struct Replay<'a> {
+    claims: &'a VerifiedClaims,
+    replayed: &'a [Redelivery],
+    filter: serde_json::Value,
 }
 
 /// Queues the replayed hand-overs, audits the replay and answers with what it did.
-#[allow(clippy::too_many_arguments)]
 async fn finish_replay(
     req: &Request,
     env: &Env,
     cx: &RequestContext,
     db: &D1,
-    claims: &shared::auth::claims::VerifiedClaims,
-    firm_id: &str,
-    replayed: &[deliveries::Redelivery],
-    details: serde_json::Value,
+    replay: Replay<'_>,
 ) -> Handled {
     // A send that fails leaves the rows pending; the sweep sends them.
-    if let Err(e) = crate::resend(env, replayed).await {
+    if let Err(e) = crate::resend(env, replay.replayed).await {
         edge::log::event(
             "warn",
             &cx.request_id,
@@ -150,19 +135,20 @@ async fn finish_replay(
             json!({"error": e.to_string()}),
         );
     }
-    let items: Vec<_> = replayed
+    let items: Vec<_> = replay
+        .replayed
         .iter()
         .map(|r| json!({"event_id": r.event.id, "subscriber": r.subscriber}))
         .collect();
     let entry = Entry::new(
-        firm_id,
+        replay.claims.firm_id(),
         Category::System,
         "events.replayed",
         Severity::Info,
         Outcome::Success,
     )
-    .by(claims.user_id())
-    .with(json!({"filter": details, "replayed": items.len()}));
+    .by(replay.claims.user_id())
+    .with(json!({"filter": replay.filter, "replayed": items.len()}));
     edge::audit::record(db, entry, &cx.origin(req), cx.now).await;
     Ok(http::json(
         202,

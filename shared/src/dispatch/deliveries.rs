@@ -388,6 +388,25 @@ pub async fn dead(
     }))
 }
 
+/// Replays one of the firm's events: `NotFound` when the firm has no such event,
+/// `Conflict` when none of its deliveries is dead.
+pub async fn replay_event(
+    db: &impl Sql,
+    scope: &TenantScope,
+    event_id: &str,
+    now: Instant,
+) -> DomainResult<Vec<Redelivery>> {
+    crate::kernel::events::get(db, scope, event_id).await?;
+    let replayed = replay(db, scope, Some(event_id), &DeadFilter::default(), now).await?;
+    if replayed.is_empty() {
+        return Err(crate::DomainError::conflict(
+            "event_id",
+            "no delivery of this event is dead-lettered",
+        ));
+    }
+    Ok(replayed)
+}
+
 /// Puts the firm's dead deliveries matching `event_id` (or, without one, `filter`)
 /// back in line with a fresh schedule, up to [`SWEEP_BATCH`] of them. Returns the
 /// hand-overs to send now.
