@@ -192,21 +192,12 @@ async fn schedule(env: &Env, retry: &Redelivery) {
 
 /// Queues hand-overs due now (replays, and what the sweep found overdue).
 pub(crate) async fn resend(env: &Env, due: &[Redelivery]) -> Result<usize, DomainError> {
-    let queue = edge::bindings::queue(env, EVENTS_QUEUE)?;
-    let mut sent = 0;
-    for chunk in due.chunks(100) {
-        let messages: Vec<worker::SendMessage<String>> = chunk
-            .iter()
-            .filter_map(|r| serde_json::to_string(r).ok())
-            .map(worker::SendMessage::from)
-            .collect();
-        let count = messages.len();
-        queue
-            .send_batch(messages)
-            .await
-            .map_err(|e| DomainError::Unavailable(format!("queue send: {e}")))?;
-        sent += count;
-    }
+    let bodies: Vec<String> = due
+        .iter()
+        .filter_map(|r| serde_json::to_string(r).ok())
+        .collect();
+    let sent = bodies.len();
+    edge::events::send_all(env, EVENTS_QUEUE, bodies).await?;
     Ok(sent)
 }
 

@@ -39,16 +39,7 @@ async fn try_publish(
         .iter()
         .map(|e| serde_json::to_string(e).map_err(|e| DomainError::Unavailable(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    let q = crate::bindings::queue(env, EVENTS_QUEUE)?;
-    for chunk in bodies.chunks(100) {
-        let messages: Vec<worker::SendMessage<String>> = chunk
-            .iter()
-            .map(|b| worker::SendMessage::from(b.clone()))
-            .collect();
-        q.send_batch(messages)
-            .await
-            .map_err(|e| DomainError::Unavailable(format!("queue send: {e}")))?;
-    }
+    send_all(env, EVENTS_QUEUE, bodies).await?;
     let ids: Vec<String> = batch.iter().map(|e| e.id.clone()).collect();
     db.batch(events::mark_published(&ids, now)).await?;
     Ok(())
@@ -94,6 +85,22 @@ where
         .map_err(|e| DomainError::BadRequest(format!("not an event envelope: {e}")))?;
     consume(env.clone(), event, cx.now).await?;
     Ok(crate::http::empty(204, &cx.request_id))
+}
+
+/// Sends JSON texts to a queue now, in batches of 100 (the most one send takes).
+pub async fn send_all(env: &Env, queue: &str, bodies: Vec<String>) -> Result<(), DomainError> {
+    let q = crate::bindings::queue(env, queue)?;
+    for chunk in bodies.chunks(100) {
+        let messages: Vec<worker::SendMessage<String>> = chunk
+            .iter()
+            .cloned()
+            .map(worker::SendMessage::from)
+            .collect();
+        q.send_batch(messages)
+            .await
+            .map_err(|e| DomainError::Unavailable(format!("queue send: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Sends one JSON text to a queue, held back `delay_secs` (0–43,200).
