@@ -270,6 +270,8 @@ pub enum Area {
     Reporting,
     /// Members, audit, integrations.
     Admin,
+    /// Background operations: the firm's jobs and their dead letters.
+    Operations,
     /// The firm's own settings (name, zone, currency, branding).
     Settings,
     /// Portal: the user's own client and its portal users.
@@ -315,6 +317,7 @@ const MATRIX: &[(Area, [Cell; 9])] = &[
     (Area::Automation,      [RW, N,  R,  N,  N,  N,                      N,  N,  N]),
     (Area::Reporting,       [RW, RW, RW, N,  N,  N,                      N,  N,  N]),
     (Area::Admin,           [RW, N,  N,  N,  N,  N,                      N,  N,  N]),
+    (Area::Operations,      [RW, RW, RW, N,  N,  N,                      N,  N,  N]),
     (Area::Settings,        [RW, R,  R,  R,  R,  R,                      N,  N,  N]),
     (Area::PortalAccount,   [N,  N,  N,  N,  N,  N,                      RW, R,  R]),
     (Area::PortalDocuments, [N,  N,  N,  N,  N,  N,                      RW, RW, R]),
@@ -401,6 +404,7 @@ pub fn authorize(
                 Area::Automation => "automation",
                 Area::Reporting => "reports",
                 Area::Admin => "administration",
+                Area::Operations => "background jobs",
                 Area::Settings => "the firm's settings",
                 Area::PortalAccount => "the client's portal account",
                 Area::PortalDocuments => "portal documents",
@@ -454,6 +458,16 @@ mod tests {
                 Area::Admin,
                 Write,
                 [true, false, false, false, false, false],
+            ),
+            (
+                Area::Operations,
+                Read,
+                [true, true, true, false, false, false],
+            ),
+            (
+                Area::Operations,
+                Write,
+                [true, true, true, false, false, false],
             ),
             (Area::Settings, Read, [true, true, true, true, true, true]),
             (
@@ -562,6 +576,7 @@ mod tests {
             Area::Automation,
             Area::Reporting,
             Area::Admin,
+            Area::Operations,
             Area::Settings,
         ];
         let portal_areas = [

@@ -45,6 +45,7 @@ pub trait DomainEvent: Serialize {
 macro_rules! for_each_event_type {
     ($visit:ident) => {
         $visit!($crate::firm::provision::FirmCreated);
+        $visit!($crate::jobs::events::JobsSlaBreached);
     };
 }
 

@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod stats;
 pub mod tenant;
 pub mod time;
 pub mod validate;

@@ -1,0 +1,842 @@
+//! What a firm's managers see of its jobs and do to them: list and filter, one job
+//! with its attempts, cancel, retry now, and the dead-letter list with reprocess
+//! (new job, original idempotency key) and discard, one at a time or by filter.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::store::Dispatch;
+use super::{Category, DeadStatus, ErrorClass, Priority, Status};
+use crate::kernel::error::{DomainError, DomainResult};
+use crate::kernel::id::new_id;
+use crate::kernel::paging::{Page, PageRequest};
+use crate::kernel::sql::{query_as, query_one, Sql, Statement, Value as SqlValue};
+use crate::kernel::tenant::TenantScope;
+use crate::kernel::time::Instant;
+use crate::kernel::validate::{Input, Validator};
+use crate::stmt;
+
+/// Most dead letters one bulk request reprocesses or discards.
+pub const BULK_MAX: i64 = 500;
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// `job_…`.
+    pub id: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its category.
+    pub category: Category,
+    /// How urgent.
+    pub priority: Priority,
+    /// Where it is.
+    pub status: Status,
+    /// Payload shape version.
+    pub payload_version: String,
+    /// The payload.
+    pub payload: Value,
+    /// The key its handler deduplicates on.
+    pub idempotency_key: String,
+    /// Its correlation id.
+    pub correlation_id: String,
+    /// First due time (Unix ms).
+    pub scheduled_at: i64,
+    /// When it may next run (Unix ms).
+    pub due_at: i64,
+    /// Attempts made.
+    pub attempt_count: i64,
+    /// Attempts allowed.
+    pub max_attempts: i64,
+    /// When a runner first took it (Unix ms).
+    pub started_at: Option<i64>,
+    /// When it reached a final status (Unix ms).
+    pub completed_at: Option<i64>,
+    /// When its lease runs out, while it runs (Unix ms).
+    pub lease_expires_at: Option<i64>,
+    /// The class of its last failure.
+    pub error_class: Option<ErrorClass>,
+    /// Its last error (redacted, ≤ 1,000 characters).
+    pub last_error: Option<String>,
+    /// Its handler's result.
+    pub result: Option<Value>,
+    /// A cancel waits for the running attempt.
+    pub cancel_requested: bool,
+    /// Started by a person.
+    pub manual: bool,
+    /// The dead-letter entry it reprocesses.
+    pub reprocess_of: Option<String>,
+    /// When it was found waiting past its SLA (Unix ms).
+    pub sla_breached_at: Option<i64>,
+    /// Who started it, if a person did.
+    pub created_by: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct JobRow {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    category: Category,
+    priority: i64,
+    status: Status,
+    payload_version: String,
+    payload: String,
+    idempotency_key: String,
+    correlation_id: String,
+    scheduled_at: i64,
+    due_at: i64,
+    attempt_count: i64,
+    max_attempts: i64,
+    started_at: Option<i64>,
+    completed_at: Option<i64>,
+    lease_expires_at: Option<i64>,
+    error_class: Option<ErrorClass>,
+    last_error: Option<String>,
+    result: Option<String>,
+    cancel_requested: i64,
+    manual: i64,
+    reprocess_of: Option<String>,
+    sla_breached_at: Option<i64>,
+    created_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<JobRow> for JobRecord {
+    fn from(r: JobRow) -> Self {
+        let json = |t: &str| serde_json::from_str(t).unwrap_or(Value::Null);
+        JobRecord {
+            payload: json(&r.payload),
+            result: r.result.as_deref().map(json),
+            priority: Priority::from_rank(r.priority),
+            cancel_requested: r.cancel_requested != 0,
+            manual: r.manual != 0,
+            id: r.id,
+            kind: r.kind,
+            category: r.category,
+            status: r.status,
+            payload_version: r.payload_version,
+            idempotency_key: r.idempotency_key,
+            correlation_id: r.correlation_id,
+            scheduled_at: r.scheduled_at,
+            due_at: r.due_at,
+            attempt_count: r.attempt_count,
+            max_attempts: r.max_attempts,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+            lease_expires_at: r.lease_expires_at,
+            error_class: r.error_class,
+            last_error: r.last_error,
+            reprocess_of: r.reprocess_of,
+            sla_breached_at: r.sla_breached_at,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const JOB_COLUMNS: &str = "id, type, category, priority, status, payload_version, payload, idempotency_key, correlation_id,
+    scheduled_at, due_at, attempt_count, max_attempts, started_at, completed_at, lease_expires_at, error_class, last_error,
+    result, cancel_requested, manual, reprocess_of, sla_breached_at, created_by, created_at, updated_at";
+
+/// Filters of the job list (query parameters).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobFilter {
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only this type.
+    pub kind: Option<String>,
+    /// Only this priority.
+    pub priority: Option<Priority>,
+    /// Only jobs whose last failure had this class.
+    pub error_class: Option<ErrorClass>,
+    /// Only this correlation id.
+    pub correlation_id: Option<String>,
+    /// Created at or after (Unix ms).
+    pub created_from: Option<i64>,
+    /// Created before (Unix ms).
+    pub created_to: Option<i64>,
+}
+
+impl JobFilter {
+    /// Parses the list's query parameters (`get` reads one by name); every bad
+    /// value is named.
+    pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let parsed = |name: &str| get(name).filter(|s| !s.is_empty());
+        let status = parsed("status").and_then(|s| v.take(Status::parse("status", s)));
+        let category = parsed("category").and_then(|s| v.take(Category::parse("category", s)));
+        let priority = parsed("priority").and_then(|s| v.take(Priority::parse("priority", s)));
+        let error_class =
+            parsed("error_class").and_then(|s| v.take(ErrorClass::parse("error_class", s)));
+        let kind = parsed("type").and_then(|s| {
+            if super::types::is_type_name(s) {
+                Some(s.to_owned())
+            } else {
+                v.add(
+                    "type",
+                    "format",
+                    "type must be a job type name (dotted lowercase)",
+                );
+                None
+            }
+        });
+        let correlation_id = parsed("correlation_id").and_then(|s| {
+            if super::payload::is_uuid(s) {
+                Some(s.to_ascii_lowercase())
+            } else {
+                v.add("correlation_id", "format", "correlation_id must be a UUID");
+                None
+            }
+        });
+        let created_from = parsed("created_from")
+            .and_then(|s| v.take(Instant::parse("created_from", s)))
+            .map(Instant::millis);
+        let created_to = parsed("created_to")
+            .and_then(|s| v.take(Instant::parse("created_to", s)))
+            .map(Instant::millis);
+        v.finish()?;
+        Ok(Self {
+            status,
+            category,
+            kind,
+            priority,
+            error_class,
+            correlation_id,
+            created_from,
+            created_to,
+        })
+    }
+}
+
+/// The firm's jobs, newest first.
+pub async fn list(
+    db: &impl Sql,
+    scope: &TenantScope,
+    filter: &JobFilter,
+    page: &PageRequest,
+) -> DomainResult<Page<JobRecord>> {
+    let rows: Vec<JobRow> = query_as(
+        db,
+        Statement::new(
+            format!(
+                "SELECT {JOB_COLUMNS} FROM jobs
+                  WHERE firm_id = ?1 AND (?2 IS NULL OR id < ?2)
+                    AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR category = ?4) AND (?5 IS NULL OR type = ?5)
+                    AND (?6 IS NULL OR priority = ?6) AND (?7 IS NULL OR error_class = ?7)
+                    AND (?8 IS NULL OR correlation_id = ?8) AND (?9 IS NULL OR created_at >= ?9)
+                    AND (?10 IS NULL OR created_at < ?10)
+                  ORDER BY id DESC LIMIT ?11"
+            ),
+            vec![
+                scope.firm_id().into(),
+                page.after.clone().into(),
+                filter.status.map(Status::name).into(),
+                filter.category.map(Category::name).into(),
+                filter.kind.clone().into(),
+                filter.priority.map(Priority::rank).into(),
+                filter.error_class.map(ErrorClass::name).into(),
+                filter.correlation_id.clone().into(),
+                filter.created_from.into(),
+                filter.created_to.into(),
+                page.fetch_limit().into(),
+            ],
+        ),
+    )
+    .await?;
+    let records: Vec<JobRecord> = rows.into_iter().map(JobRecord::from).collect();
+    Ok(Page::from_rows(records, page, |r| r.id.clone()))
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1-based.
+    pub number: i64,
+    /// Unix ms.
+    pub started_at: i64,
+    /// Unix ms; absent while it runs.
+    pub finished_at: Option<i64>,
+    /// `completed`, `failed`, `timed_out`, `lost`; absent while it runs.
+    pub outcome: Option<String>,
+    /// The failure's class.
+    pub error_class: Option<ErrorClass>,
+    /// The handler's or provider's HTTP status.
+    pub status_code: Option<i64>,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// How long it ran.
+    pub duration_ms: Option<i64>,
+}
+
+/// One of the firm's jobs, or `NotFound`.
+pub async fn get(db: &impl Sql, scope: &TenantScope, job_id: &str) -> DomainResult<JobRecord> {
+    let row: Option<JobRow> = query_one(
+        db,
+        Statement::new(
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND firm_id = ?2"),
+            vec![job_id.into(), scope.firm_id().into()],
+        ),
+    )
+    .await?;
+    row.map(JobRecord::from).ok_or(DomainError::NotFound("job"))
+}
+
+/// A job's attempts, first first.
+pub async fn attempts(
+    db: &impl Sql,
+    scope: &TenantScope,
+    job_id: &str,
+) -> DomainResult<Vec<Attempt>> {
+    query_as(
+        db,
+        stmt!(
+            "SELECT number, started_at, finished_at, outcome, error_class, status_code, error, duration_ms
+               FROM jobs_attempts WHERE job_id = ?1 AND firm_id = ?2 ORDER BY number",
+            job_id,
+            scope.firm_id()
+        ),
+    )
+    .await
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The job will not run.
+    Now,
+    /// It is running: it finishes this attempt, then stops.
+    AfterAttempt,
+}
+
+/// Cancels a pending job at once, or a running one after its attempt; anything
+/// else is a 409.
+pub async fn cancel(
+    db: &impl Sql,
+    scope: &TenantScope,
+    job_id: &str,
+    now: Instant,
+) -> DomainResult<Cancelled> {
+    let outcomes = db
+        .batch(vec![
+            stmt!(
+                "UPDATE jobs SET status = 'cancelled', completed_at = ?3, updated_at = ?3
+                  WHERE id = ?1 AND firm_id = ?2 AND status = 'pending' RETURNING id",
+                job_id,
+                scope.firm_id(),
+                now.millis()
+            ),
+            stmt!(
+                "UPDATE jobs SET cancel_requested = 1, updated_at = ?3
+                  WHERE id = ?1 AND firm_id = ?2 AND status = 'processing' AND cancel_requested = 0 RETURNING id",
+                job_id,
+                scope.firm_id(),
+                now.millis()
+            ),
+        ])
+        .await?;
+    let changed = |i: usize| outcomes.get(i).is_some_and(|o| !o.rows.is_empty());
+    if changed(0) {
+        return Ok(Cancelled::Now);
+    }
+    if changed(1) {
+        return Ok(Cancelled::AfterAttempt);
+    }
+    let job = get(db, scope, job_id).await?;
+    Err(DomainError::conflict(
+        "status",
+        format!("a {} job cannot be cancelled", job.status.name()),
+    ))
+}
+
+/// Makes a pending job (waiting for its time or a retry) due now; returns the
+/// message that runs it. Anything else is a 409.
+pub async fn retry_now(
+    db: &impl Sql,
+    scope: &TenantScope,
+    job_id: &str,
+    now: Instant,
+) -> DomainResult<Dispatch> {
+    let row: Option<Dispatch> = query_one(
+        db,
+        stmt!(
+            "UPDATE jobs SET due_at = ?3, sent_at = ?3, updated_at = ?3
+              WHERE id = ?1 AND firm_id = ?2 AND status = 'pending' AND cancel_requested = 0
+          RETURNING id AS job_id, firm_id, attempt_count + 1 AS attempt, due_at",
+            job_id,
+            scope.firm_id(),
+            now.millis()
+        ),
+    )
+    .await?;
+    if let Some(dispatch) = row {
+        return Ok(dispatch);
+    }
+    let job = get(db, scope, job_id).await?;
+    let hint = match job.status {
+        Status::Dlq | Status::Failed => "; reprocess its dead-letter entry instead",
+        _ => "",
+    };
+    Err(DomainError::conflict(
+        "status",
+        format!(
+            "only a pending job can be retried now; this one is {}{hint}",
+            job.status.name()
+        ),
+    ))
+}
+
+/// A dead-letter entry as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// `dlq_…`.
+    pub id: String,
+    /// The original job.
+    pub job_id: String,
+    /// Its category.
+    pub category: Category,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Payload shape version.
+    pub payload_version: String,
+    /// The full payload.
+    pub payload: Value,
+    /// The original key (reprocessing keeps it).
+    pub idempotency_key: String,
+    /// Its correlation id.
+    pub correlation_id: String,
+    /// The last failure's class.
+    pub error_class: Option<ErrorClass>,
+    /// The last failure.
+    pub error: Option<String>,
+    /// Attempts made, reprocessing included.
+    pub attempt_count: i64,
+    /// When the original job was created (Unix ms).
+    pub job_created_at: i64,
+    /// Where its review is.
+    pub status: DeadStatus,
+    /// Last reprocessed (Unix ms).
+    pub reprocessed_at: Option<i64>,
+    /// By whom.
+    pub reprocessed_by: Option<String>,
+    /// The job reprocessing it.
+    pub reprocess_job_id: Option<String>,
+    /// How many times it was reprocessed.
+    pub reprocess_count: i64,
+    /// The reviewers' notes.
+    pub notes: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// When it was resolved or discarded (Unix ms).
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct DeadRow {
+    id: String,
+    job_id: String,
+    category: Category,
+    #[serde(rename = "type")]
+    kind: String,
+    payload_version: String,
+    payload: String,
+    idempotency_key: String,
+    correlation_id: String,
+    error_class: Option<ErrorClass>,
+    error: Option<String>,
+    attempt_count: i64,
+    job_created_at: i64,
+    status: DeadStatus,
+    reprocessed_at: Option<i64>,
+    reprocessed_by: Option<String>,
+    reprocess_job_id: Option<String>,
+    reprocess_count: i64,
+    notes: Option<String>,
+    created_at: i64,
+    closed_at: Option<i64>,
+}
+
+impl From<DeadRow> for DeadLetter {
+    fn from(r: DeadRow) -> Self {
+        DeadLetter {
+            payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
+            id: r.id,
+            job_id: r.job_id,
+            category: r.category,
+            kind: r.kind,
+            payload_version: r.payload_version,
+            idempotency_key: r.idempotency_key,
+            correlation_id: r.correlation_id,
+            error_class: r.error_class,
+            error: r.error,
+            attempt_count: r.attempt_count,
+            job_created_at: r.job_created_at,
+            status: r.status,
+            reprocessed_at: r.reprocessed_at,
+            reprocessed_by: r.reprocessed_by,
+            reprocess_job_id: r.reprocess_job_id,
+            reprocess_count: r.reprocess_count,
+            notes: r.notes,
+            created_at: r.created_at,
+            closed_at: r.closed_at,
+        }
+    }
+}
+
+const DEAD_COLUMNS: &str = "id, job_id, category, type, payload_version, payload, idempotency_key, correlation_id,
+    error_class, error, attempt_count, job_created_at, status, reprocessed_at, reprocessed_by, reprocess_job_id,
+    reprocess_count, notes, created_at, closed_at";
+
+/// Filters of the dead-letter list and of bulk actions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeadFilter {
+    /// Only this review status (bulk actions take `pending_review` only).
+    pub status: Option<DeadStatus>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only this type.
+    pub kind: Option<String>,
+    /// Only this error class.
+    pub error_class: Option<ErrorClass>,
+}
+
+impl DeadFilter {
+    /// Parses the list's query parameters or a bulk body's fields.
+    pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let parsed = |name: &str| get(name).filter(|s| !s.is_empty());
+        let status = parsed("status").and_then(|s| v.take(DeadStatus::parse("status", s)));
+        let category = parsed("category").and_then(|s| v.take(Category::parse("category", s)));
+        let error_class =
+            parsed("error_class").and_then(|s| v.take(ErrorClass::parse("error_class", s)));
+        let kind = parsed("type").and_then(|s| {
+            if super::types::is_type_name(s) {
+                Some(s.to_owned())
+            } else {
+                v.add(
+                    "type",
+                    "format",
+                    "type must be a job type name (dotted lowercase)",
+                );
+                None
+            }
+        });
+        v.finish()?;
+        Ok(Self {
+            status,
+            category,
+            kind,
+            error_class,
+        })
+    }
+
+    fn params(&self) -> Vec<SqlValue> {
+        vec![
+            self.status.map(DeadStatus::name).into(),
+            self.category.map(Category::name).into(),
+            self.kind.clone().into(),
+            self.error_class.map(ErrorClass::name).into(),
+        ]
+    }
+}
+
+const DEAD_WHERE: &str =
+    "firm_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR category = ?3)
+    AND (?4 IS NULL OR type = ?4) AND (?5 IS NULL OR error_class = ?5)";
+
+/// The firm's dead letters, newest first.
+pub async fn dead_letters(
+    db: &impl Sql,
+    scope: &TenantScope,
+    filter: &DeadFilter,
+    page: &PageRequest,
+) -> DomainResult<Page<DeadLetter>> {
+    let mut params: Vec<SqlValue> = vec![scope.firm_id().into()];
+    params.extend(filter.params());
+    params.push(page.after.clone().into());
+    params.push(page.fetch_limit().into());
+    let rows: Vec<DeadRow> = query_as(
+        db,
+        Statement::new(
+            format!(
+                "SELECT {DEAD_COLUMNS} FROM jobs_dead_letters WHERE {DEAD_WHERE} AND (?6 IS NULL OR id < ?6)
+                  ORDER BY id DESC LIMIT ?7"
+            ),
+            params,
+        ),
+    )
+    .await?;
+    let items: Vec<DeadLetter> = rows.into_iter().map(DeadLetter::from).collect();
+    Ok(Page::from_rows(items, page, |d| d.id.clone()))
+}
+
+/// One dead letter with its full payload, or `NotFound`.
+pub async fn dead_letter(db: &impl Sql, scope: &TenantScope, id: &str) -> DomainResult<DeadLetter> {
+    let row: Option<DeadRow> = query_one(
+        db,
+        Statement::new(
+            format!("SELECT {DEAD_COLUMNS} FROM jobs_dead_letters WHERE id = ?1 AND firm_id = ?2"),
+            vec![id.into(), scope.firm_id().into()],
+        ),
+    )
+    .await?;
+    row.map(DeadLetter::from)
+        .ok_or(DomainError::NotFound("dead letter"))
+}
+
+/// A reviewer's notes on a dead-letter action (≤ 2,000 characters), from a body.
+pub fn parse_notes(body: &Value) -> DomainResult<Option<String>> {
+    if body.is_null() {
+        return Ok(None);
+    }
+    let input = Input::body(body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["notes"]);
+    let notes = input
+        .string(&mut v, "notes", false)
+        .and_then(|n| v.take(crate::kernel::validate::text("notes", n, 0, 2_000)))
+        .filter(|n| !n.is_empty());
+    v.finish()?;
+    Ok(notes)
+}
+
+/// A reprocess made: the message that runs the new job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reprocessed {
+    /// The entry.
+    pub dead_letter_id: String,
+    /// The new job.
+    pub job_id: String,
+    /// Its first message.
+    pub dispatch: Dispatch,
+}
+
+/// The statements that reprocess entry `id` as the new job `job_id`: a copy of the
+/// original (same type, payload, priority and idempotency key, due now, a fresh
+/// schedule) and the entry moved to `reprocessing`. Only a `pending_review` entry
+/// of `firm_id` reprocesses.
+fn reprocess_statements(
+    firm_id: &str,
+    id: &str,
+    job_id: &str,
+    by: &str,
+    notes: Option<&str>,
+    now: Instant,
+) -> [Statement; 2] {
+    [
+        stmt!(
+            "INSERT INTO jobs (id, firm_id, category, type, payload_version, payload, idempotency_key, correlation_id,
+                               priority, status, scheduled_at, due_at, sent_at, max_attempts, manual, reprocess_of,
+                               created_by, created_at, updated_at)
+             SELECT ?1, d.firm_id, d.category, d.type, d.payload_version, d.payload, d.idempotency_key, d.correlation_id,
+                    COALESCE(j.priority, 2), 'pending', ?4, ?4, ?4, COALESCE(j.max_attempts, 5), 1, d.id, ?5, ?4, ?4
+               FROM jobs_dead_letters d LEFT JOIN jobs j ON j.id = d.job_id
+              WHERE d.id = ?2 AND d.firm_id = ?3 AND d.status = 'pending_review'",
+            job_id,
+            id,
+            firm_id,
+            now.millis(),
+            by
+        ),
+        stmt!(
+            "UPDATE jobs_dead_letters SET status = 'reprocessing', reprocessed_at = ?4, reprocessed_by = ?5,
+                    reprocess_job_id = ?1, reprocess_count = reprocess_count + 1,
+                    notes = CASE WHEN ?6 IS NULL THEN notes WHEN notes IS NULL THEN ?6 ELSE notes || char(10) || ?6 END
+              WHERE id = ?2 AND firm_id = ?3 AND status = 'pending_review'",
+            job_id,
+            id,
+            firm_id,
+            now.millis(),
+            by,
+            notes
+        ),
+    ]
+}
+
+/// Reprocesses one entry: a new job (new id, the original's idempotency key so
+/// handlers do not repeat a side effect that already happened). A 409 unless the
+/// entry is waiting for review.
+pub async fn reprocess(
+    db: &impl Sql,
+    scope: &TenantScope,
+    id: &str,
+    by: &str,
+    notes: Option<&str>,
+    now: Instant,
+) -> DomainResult<Reprocessed> {
+    let entry = dead_letter(db, scope, id).await?;
+    if entry.status != DeadStatus::PendingReview {
+        return Err(not_reviewable(entry.status));
+    }
+    let job_id = new_id("job", now.millis())?;
+    let outcomes = db
+        .batch(reprocess_statements(scope.firm_id(), id, &job_id, by, notes, now).into())
+        .await?;
+    if outcomes.first().is_none_or(|o| o.changes == 0) {
+        // Another reviewer got there between the read and the write.
+        return Err(not_reviewable(DeadStatus::Reprocessing));
+    }
+    Ok(Reprocessed {
+        dead_letter_id: id.to_owned(),
+        dispatch: Dispatch {
+            job_id: job_id.clone(),
+            firm_id: scope.firm_id().to_owned(),
+            attempt: 1,
+            due_at: now.millis(),
+        },
+        job_id,
+    })
+}
+
+fn not_reviewable(status: DeadStatus) -> DomainError {
+    DomainError::conflict(
+        "status",
+        format!(
+            "only a dead letter pending review can be reprocessed or discarded; this one is {}",
+            status.name()
+        ),
+    )
+}
+
+/// Discards one entry (it will not run). A 409 unless it is waiting for review.
+pub async fn discard(
+    db: &impl Sql,
+    scope: &TenantScope,
+    id: &str,
+    by: &str,
+    notes: Option<&str>,
+    now: Instant,
+) -> DomainResult<()> {
+    let entry = dead_letter(db, scope, id).await?;
+    if entry.status != DeadStatus::PendingReview {
+        return Err(not_reviewable(entry.status));
+    }
+    let changed = db
+        .execute(discard_statement(scope.firm_id(), id, by, notes, now))
+        .await?;
+    if changed == 0 {
+        return Err(not_reviewable(DeadStatus::Reprocessing));
+    }
+    Ok(())
+}
+
+fn discard_statement(
+    firm_id: &str,
+    id: &str,
+    by: &str,
+    notes: Option<&str>,
+    now: Instant,
+) -> Statement {
+    stmt!(
+        "UPDATE jobs_dead_letters SET status = 'discarded', closed_at = ?3, reprocessed_by = ?4,
+                notes = CASE WHEN ?5 IS NULL THEN notes WHEN notes IS NULL THEN ?5 ELSE notes || char(10) || ?5 END
+          WHERE id = ?1 AND firm_id = ?2 AND status = 'pending_review'",
+        id,
+        firm_id,
+        now.millis(),
+        by,
+        notes
+    )
+}
+
+/// A bulk action over the dead letters pending review that match a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bulk {
+    /// Reprocess each.
+    Reprocess,
+    /// Discard each.
+    Discard,
+}
+
+/// Applies `action` to up to [`BULK_MAX`] entries pending review matching
+/// `filter`, oldest first; returns what was reprocessed (new jobs to send) and the
+/// ids touched.
+pub async fn bulk(
+    db: &impl Sql,
+    scope: &TenantScope,
+    filter: &DeadFilter,
+    action: Bulk,
+    by: &str,
+    notes: Option<&str>,
+    now: Instant,
+) -> DomainResult<(Vec<String>, Vec<Reprocessed>)> {
+    let mut filter = filter.clone();
+    filter.status = Some(DeadStatus::PendingReview);
+    let mut params: Vec<SqlValue> = vec![scope.firm_id().into()];
+    params.extend(filter.params());
+    params.push(BULK_MAX.into());
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let ids: Vec<Id> = query_as(
+        db,
+        Statement::new(
+            format!("SELECT id FROM jobs_dead_letters WHERE {DEAD_WHERE} ORDER BY id LIMIT ?6"),
+            params,
+        ),
+    )
+    .await?;
+    let mut touched = Vec::new();
+    let mut reprocessed = Vec::new();
+    // 50 entries a batch keeps each batch at 100 statements or fewer.
+    for chunk in ids.chunks(50) {
+        let mut statements = Vec::new();
+        let mut planned = Vec::new();
+        for Id { id } in chunk {
+            match action {
+                Bulk::Reprocess => {
+                    let job_id = new_id("job", now.millis())?;
+                    statements.extend(reprocess_statements(
+                        scope.firm_id(),
+                        id,
+                        &job_id,
+                        by,
+                        notes,
+                        now,
+                    ));
+                    planned.push((id.clone(), Some(job_id)));
+                }
+                Bulk::Discard => {
+                    statements.push(discard_statement(scope.firm_id(), id, by, notes, now));
+                    planned.push((id.clone(), None));
+                }
+            }
+        }
+        let outcomes = db.batch(statements).await?;
+        let per_entry = match action {
+            Bulk::Reprocess => 2,
+            Bulk::Discard => 1,
+        };
+        for (i, (id, job_id)) in planned.into_iter().enumerate() {
+            let applied = outcomes.get(i * per_entry).is_some_and(|o| o.changes > 0);
+            if !applied {
+                continue;
+            }
+            touched.push(id.clone());
+            if let Some(job_id) = job_id {
+                reprocessed.push(Reprocessed {
+                    dead_letter_id: id,
+                    dispatch: Dispatch {
+                        job_id: job_id.clone(),
+                        firm_id: scope.firm_id().to_owned(),
+                        attempt: 1,
+                        due_at: now.millis(),
+                    },
+                    job_id,
+                });
+            }
+        }
+    }
+    Ok((touched, reprocessed))
+}
