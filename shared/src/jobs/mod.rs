@@ -10,7 +10,7 @@
 //!   the reaper and the sweep.
 //! - [`admin`]: what a manager sees and does: lists, cancel, retry, dead letters.
 //! - [`metrics`]: depth, wait and run time percentiles, SLA breaches.
-//! - [`events`]: `jobs.sla_breached`.
+//! - [`events`]: the `jobs.sla_breached` event.
 
 pub mod admin;
 pub mod events;
