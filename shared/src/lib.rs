@@ -14,5 +14,6 @@ pub mod firm;
 pub mod jobs;
 pub mod kernel;
 pub mod mail;
+pub mod webhooks;
 
 pub use kernel::error::{DomainError, DomainResult};

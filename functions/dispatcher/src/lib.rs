@@ -13,7 +13,7 @@ use shared::kernel::events::EventEnvelope;
 use shared::kernel::retry::{retryable_status, unit_sample};
 use shared::kernel::time::Instant;
 use shared::DomainError;
-use worker::{event, Context, Env, MessageBatch, MessageExt as _};
+use worker::{event, Context, Env, MessageBatch};
 
 mod handlers;
 
@@ -49,35 +49,10 @@ async fn queue(
     let extra = config::text(&env, "EXTRA_SUBSCRIPTIONS").unwrap_or_default();
     let extra = subscriptions::parse_extra(&extra);
     let table: Vec<&Subscription> = SUBSCRIPTIONS.iter().chain(extra.iter()).collect();
-    let messages: Vec<_> = batch.raw_iter().collect();
-    for chunk in messages.chunks(CONCURRENCY) {
-        join_all(chunk.iter().map(|message| async {
-            let text = message.body().as_string().unwrap_or_default();
-            let Some(work) = parse(&text) else {
-                edge::log::event(
-                    "warn",
-                    "dispatcher",
-                    "dropped a message that is neither an event nor a retry",
-                    json!({"id": message.id()}),
-                );
-                message.ack();
-                return;
-            };
-            match run(&env, &db, &table, work).await {
-                Ok(()) => message.ack(),
-                Err(e) => {
-                    edge::log::event(
-                        "error",
-                        "dispatcher",
-                        "dispatch failed; the queue will retry the message",
-                        json!({"id": message.id(), "error": e.to_string()}),
-                    );
-                    message.retry();
-                }
-            }
-        }))
-        .await;
-    }
+    edge::queue::consume(&batch, CONCURRENCY, "dispatcher", parse, |work| {
+        run(&env, &db, &table, work)
+    })
+    .await;
     Ok(())
 }
 

@@ -89,14 +89,28 @@ where
 
 /// Sends JSON texts to a queue now, in batches of 100 (the most one send takes).
 pub async fn send_all(env: &Env, queue: &str, bodies: Vec<String>) -> Result<(), DomainError> {
+    send_delayed(env, queue, bodies.into_iter().map(|b| (b, 0)).collect()).await
+}
+
+/// Sends JSON texts to a queue, each held back its own delay in seconds (0–43,200),
+/// in batches of 100.
+pub async fn send_delayed(
+    env: &Env,
+    queue: &str,
+    messages: Vec<(String, i64)>,
+) -> Result<(), DomainError> {
     let q = crate::bindings::queue(env, queue)?;
-    for chunk in bodies.chunks(100) {
-        let messages: Vec<worker::SendMessage<String>> = chunk
+    for chunk in messages.chunks(100) {
+        let batch: Vec<worker::SendMessage<String>> = chunk
             .iter()
-            .cloned()
-            .map(worker::SendMessage::from)
+            .map(|(body, delay)| {
+                let delay = u32::try_from((*delay).clamp(0, 43_200)).unwrap_or(0);
+                worker::MessageBuilder::new(body.clone())
+                    .delay_seconds(delay)
+                    .build()
+            })
             .collect();
-        q.send_batch(messages)
+        q.send_batch(batch)
             .await
             .map_err(|e| DomainError::Unavailable(format!("queue send: {e}")))?;
     }
@@ -110,14 +124,7 @@ pub async fn send_later(
     body: String,
     delay_secs: i64,
 ) -> Result<(), DomainError> {
-    let q = crate::bindings::queue(env, queue)?;
-    let delay = u32::try_from(delay_secs.clamp(0, 43_200)).unwrap_or(0);
-    let message = worker::MessageBuilder::new(body)
-        .delay_seconds(delay)
-        .build();
-    q.send(message)
-        .await
-        .map_err(|e| DomainError::Unavailable(format!("queue send: {e}")))
+    send_delayed(env, queue, vec![(body, delay_secs)]).await
 }
 
 /// Ticks a background worker over its service binding with the platform clock's

@@ -236,12 +236,33 @@ pub fn with_header(response: Response, name: &str, value: &str) -> Response {
 
 /// A query-string parameter, percent-decoded (the first one when repeated).
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    let url = req.inner().url();
-    let query = url.split_once('?').map(|(_, q)| q)?;
-    let query = query.split_once('#').map_or(query, |(q, _)| q);
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    Query::of(req).get(name).map(str::to_owned)
+}
+
+/// A request's query string, percent-decoded, for parsers that read several
+/// parameters by name (`Filter::parse(|name| query.get(name))`).
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// The query of `req`.
+    pub fn of(req: &Request) -> Self {
+        let url = req.inner().url();
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        Self(
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A response with no body (204 and the like).

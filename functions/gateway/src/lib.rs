@@ -162,7 +162,7 @@ async fn forward(
 }
 
 /// Background workers the platform clock ticks every minute, over their bindings.
-const TICKED: &[&str] = &["DISPATCHER"];
+const TICKED: &[&str] = &["DISPATCHER", "JOBS"];
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -185,7 +185,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             "info",
             "cron",
             "outbox sweep",
-            json!({"cron": event.cron(), "republished": sent}),
+            json!({"cron": event.cron(), "scheduled_ms": scheduled_ms, "republished": sent}),
         ),
         Err(e) => edge::log::event(
             "error",

@@ -77,6 +77,9 @@ pub const CLIENTS: Option<&str> = Some("CLIENTS");
 /// Binding name of the event dispatcher worker (fan-out, dead letters, replay).
 pub const DISPATCHER: Option<&str> = Some("DISPATCHER");
 
+/// Binding name of the jobs worker (background jobs, their dead letters and metrics).
+pub const JOBS: Option<&str> = Some("JOBS");
+
 /// Every route of the API.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -148,6 +151,19 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/events/dead-letters/replay", DISPATCHER, "replayDeadEvents", "Hand every dead-lettered event matching a filter to its module again (up to 100)", Auth::Bearer, 202),
     route("GET", "/v1/events/{event_id}", DISPATCHER, "getEvent", "One of the firm's events and its delivery to each subscribing module", Auth::Bearer, 200),
     route("POST", "/v1/events/{event_id}/replay", DISPATCHER, "replayEvent", "Hand a dead-lettered event to its modules again, with a fresh schedule", Auth::Bearer, 202),
+    route("GET", "/v1/jobs", JOBS, "listJobs", "The firm's background jobs, newest first (filter with status, category, type, priority, error_class, correlation_id, created_from, created_to)", Auth::Bearer, 200),
+    route("POST", "/v1/jobs", JOBS, "startJob", "Start a job of a type that may be started by hand (one attempt unless max_attempts says more); an idempotency key already used answers with its job", Auth::Bearer, 201),
+    route("GET", "/v1/jobs/types", JOBS, "listJobTypes", "The registered job types: category, policy, whether a person may start one", Auth::Bearer, 200),
+    route("GET", "/v1/jobs/metrics", JOBS, "getJobMetrics", "Per category: queued, running, finished, success rate, wait and run time p50/p95, oldest due job, SLA breaches (window=24h|7d)", Auth::Bearer, 200),
+    route("GET", "/v1/jobs/dead-letters", JOBS, "listJobDeadLetters", "Jobs that failed for good, newest first (filter with status, category, type, error_class)", Auth::Bearer, 200),
+    route("POST", "/v1/jobs/dead-letters/reprocess", JOBS, "reprocessJobDeadLetters", "Reprocess every dead letter pending review that matches a filter (up to 500)", Auth::Bearer, 202),
+    route("POST", "/v1/jobs/dead-letters/discard", JOBS, "discardJobDeadLetters", "Discard every dead letter pending review that matches a filter (up to 500)", Auth::Bearer, 200),
+    route("GET", "/v1/jobs/dead-letters/{dead_letter_id}", JOBS, "getJobDeadLetter", "One dead letter with its full payload", Auth::Bearer, 200),
+    route("POST", "/v1/jobs/dead-letters/{dead_letter_id}/reprocess", JOBS, "reprocessJobDeadLetter", "Run a dead letter's job again as a new job with its original idempotency key", Auth::Bearer, 202),
+    route("POST", "/v1/jobs/dead-letters/{dead_letter_id}/discard", JOBS, "discardJobDeadLetter", "Close a dead letter without running it", Auth::Bearer, 200),
+    route("GET", "/v1/jobs/{job_id}", JOBS, "getJob", "One job with its attempts", Auth::Bearer, 200),
+    route("POST", "/v1/jobs/{job_id}/cancel", JOBS, "cancelJob", "Cancel a pending job, or a running one after its attempt", Auth::Bearer, 200),
+    route("POST", "/v1/jobs/{job_id}/retry", JOBS, "retryJob", "Run a pending job now instead of at its scheduled or retry time", Auth::Bearer, 202),
 ];
 
 /// A request matched against [`ROUTES`].

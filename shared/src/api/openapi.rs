@@ -37,6 +37,8 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
             (Some("PortalUserPatch"), Some("PortalUser"))
         }
         "acceptPortalInvitation" => (Some("AcceptInvitation"), None),
+        "startJob" => (Some("StartJob"), Some("Job")),
+        "getJob" | "cancelJob" | "retryJob" => (None, Some("Job")),
         _ => (None, None),
     }
 }

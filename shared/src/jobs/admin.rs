@@ -840,3 +840,161 @@ pub async fn bulk(
     }
     Ok((touched, reprocessed))
 }
+
+/// Most attempts a person may ask for when starting a job by hand.
+pub const MANUAL_MAX_ATTEMPTS: i64 = 10;
+
+/// A checked request to start a job by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartJob {
+    /// The registered type's name.
+    pub kind: String,
+    /// The payload, with the firm, a correlation id and an idempotency key filled in
+    /// where the caller left them out.
+    pub payload: Value,
+    /// Payload shape version.
+    pub payload_version: String,
+    /// How urgent.
+    pub priority: Priority,
+    /// When it may first run.
+    pub run_at: Option<Instant>,
+    /// Attempts in all: one unless the caller asks for more (a run a person starts is
+    /// not retried behind their back).
+    pub max_attempts: u32,
+}
+
+/// Parses `POST /v1/jobs`: `type` (registered, startable by hand), `payload`
+/// (an object), `payload_version`, `priority`, `run_at` (RFC 3339, within a year),
+/// `max_attempts` (1–10). `header_key` is the request's `Idempotency-Key`, used as
+/// the job's key when the payload has none. Every broken rule is named.
+pub fn parse_start(
+    body: &Value,
+    extra: &[super::types::JobType<'_>],
+    firm_id: &str,
+    header_key: Option<&str>,
+    now: Instant,
+) -> DomainResult<StartJob> {
+    let input = Input::body(body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(
+        &mut v,
+        &[
+            "type",
+            "payload",
+            "payload_version",
+            "priority",
+            "run_at",
+            "max_attempts",
+        ],
+    );
+    let kind = input.string(&mut v, "type", true).and_then(|raw| {
+        let found = v.take(super::types::parse(extra, "type", raw))?;
+        if found.manual {
+            Some(found.name.to_owned())
+        } else {
+            v.add(
+                "type",
+                "manual",
+                format!("{raw} jobs are started by the platform, not by hand"),
+            );
+            None
+        }
+    });
+    let mut payload = match body.get("payload") {
+        None | Some(Value::Null) => Some(serde_json::Map::new()),
+        Some(Value::Object(o)) => Some(o.clone()),
+        Some(_) => {
+            v.add("payload", "type", "payload must be a JSON object");
+            None
+        }
+    };
+    let payload_version = input
+        .string(&mut v, "payload_version", false)
+        .and_then(|raw| v.take(crate::kernel::validate::text("payload_version", raw, 1, 20)))
+        .unwrap_or_else(|| "1.0".to_owned());
+    let priority = input
+        .string(&mut v, "priority", false)
+        .and_then(|raw| v.take(Priority::parse("priority", raw)))
+        .unwrap_or(Priority::Normal);
+    let run_at = input
+        .string(&mut v, "run_at", false)
+        .and_then(|raw| v.take(Instant::parse("run_at", raw)));
+    if run_at.is_some_and(|t| t.millis() > now.millis() + 366 * 86_400_000) {
+        v.add("run_at", "range", "run_at must be within a year");
+    }
+    let max_attempts = match input.integer(&mut v, "max_attempts", false) {
+        None => 1,
+        Some(n) if (1..=MANUAL_MAX_ATTEMPTS).contains(&n) => u32::try_from(n).unwrap_or(1),
+        Some(_) => {
+            v.add(
+                "max_attempts",
+                "range",
+                format!("max_attempts must be from 1 to {MANUAL_MAX_ATTEMPTS}"),
+            );
+            1
+        }
+    };
+    if let Some(p) = payload.as_mut() {
+        if kind.as_deref() == Some(super::types::PURGE_HISTORY) {
+            match p.get("as_of") {
+                None => {}
+                Some(t) if t.as_i64().is_some_and(|t| t <= now.millis()) => {}
+                Some(_) => v.add(
+                    "payload.as_of",
+                    "range",
+                    "payload.as_of must be a Unix time in ms, not in the future",
+                ),
+            }
+        }
+        p.entry("tenant_id").or_insert_with(|| firm_id.into());
+        if !p.contains_key("correlation_id") {
+            p.insert(
+                "correlation_id".into(),
+                crate::kernel::id::uuid_v4()?.into(),
+            );
+        }
+        if !p.contains_key("idempotency_key") {
+            let key = match header_key {
+                Some(k) => k.to_owned(),
+                None => format!("manual:{}", crate::kernel::id::uuid_v4()?),
+            };
+            p.insert("idempotency_key".into(), key.into());
+        }
+    }
+    v.finish()?;
+    Ok(StartJob {
+        kind: kind.unwrap_or_default(),
+        payload: payload.map(Value::Object).unwrap_or_default(),
+        payload_version,
+        priority,
+        run_at,
+        max_attempts,
+    })
+}
+
+/// Parses a bulk dead-letter request: an optional filter (`category`, `type`,
+/// `error_class`; the entries pending review that match all of them) and `notes`.
+pub fn parse_bulk(body: &Value) -> DomainResult<(DeadFilter, Option<String>)> {
+    if body.is_null() {
+        return Ok((DeadFilter::default(), None));
+    }
+    let input = Input::body(body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["category", "type", "error_class", "notes"]);
+    let fields: Vec<(&str, Option<&str>)> = ["category", "type", "error_class"]
+        .into_iter()
+        .map(|k| (k, input.string(&mut v, k, false)))
+        .collect();
+    let notes = input
+        .string(&mut v, "notes", false)
+        .and_then(|n| v.take(crate::kernel::validate::text("notes", n, 0, 2_000)))
+        .filter(|n| !n.is_empty());
+    let filter = v.take(DeadFilter::parse(|name| {
+        fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, value)| *value)
+    }));
+    v.finish()?;
+    Ok((filter.unwrap_or_default(), notes))
+}

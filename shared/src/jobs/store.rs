@@ -832,3 +832,34 @@ pub async fn sla_breaches(db: &impl Sql, now: Instant) -> DomainResult<Vec<Breac
         .await?;
     rows.into_iter().map(from_row).collect()
 }
+
+/// The daily retention jobs: one `jobs.purge_history` per firm with history old
+/// enough, keyed by the day so a second tick that day enqueues nothing.
+pub fn purge_jobs(firms: &[String], now: Instant) -> DomainResult<Vec<Enqueued>> {
+    let day = now.to_rfc3339().chars().take(10).collect::<String>();
+    let kind = super::types::find(&[], super::types::PURGE_HISTORY)
+        .ok_or(DomainError::NotFound("job type"))?;
+    firms
+        .iter()
+        .map(|firm| {
+            let scope = TenantScope::new(firm, None);
+            let payload = serde_json::json!({
+                "tenant_id": firm,
+                "correlation_id": crate::kernel::id::uuid_v4()?,
+                "idempotency_key": format!("{}:{day}", kind.name),
+                "as_of": now.millis(),
+            });
+            let job = NewJob {
+                job_type: kind,
+                payload: &payload,
+                payload_version: "1.0",
+                priority: Priority::Low,
+                run_at: None,
+                max_attempts: None,
+                manual: false,
+                created_by: None,
+            };
+            enqueue(&scope, &job, now)
+        })
+        .collect()
+}

@@ -23,6 +23,23 @@ pub fn secret_token(prefix: &str) -> Result<String, DomainError> {
     ))
 }
 
+/// A random (version 4) UUID in its canonical lowercase form.
+pub fn uuid_v4() -> Result<String, DomainError> {
+    let mut b = [0u8; 16];
+    random_bytes(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    ))
+}
+
 /// A new id with `prefix` created at `now_ms` (Unix milliseconds).
 pub fn new_id(prefix: &str, now_ms: i64) -> Result<String, DomainError> {
     let mut random = [0u8; 10];
@@ -79,6 +96,15 @@ mod tests {
         assert_eq!(parse("id", "frm", &a).unwrap(), a);
         assert!(parse("id", "usr", &a).is_err());
         assert!(parse("id", "frm", "frm_short").is_err());
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let u = uuid_v4().unwrap();
+        assert!(crate::jobs::payload::is_uuid(&u), "{u}");
+        assert_eq!(u.as_bytes()[14], b'4');
+        assert!(matches!(u.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(u, uuid_v4().unwrap());
     }
 
     #[test]

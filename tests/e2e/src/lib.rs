@@ -342,17 +342,26 @@ pub fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) ->
     }
 }
 
-/// Fires the cron triggers the way the platform would (wrangler's scheduled endpoint).
+/// Fires the cron triggers the way the platform would, now.
 pub fn fire_cron() {
-    let reply = call("GET", "/__scheduled?cron=*+*+*+*+*").send();
-    assert_eq!(reply.status, 200, "scheduled endpoint: {}", reply.text);
+    fire_cron_at(unix_now() * 1_000);
 }
 
 /// Fires the cron as if it were `ahead_secs` later: the test clock of the sweeps,
 /// which take the scheduled time as their now.
 pub fn fire_cron_ahead(ahead_secs: i64) {
-    let time = (unix_now() + ahead_secs) * 1_000;
-    let reply = call("GET", &format!("/__scheduled?cron=*+*+*+*+*&time={time}")).send();
+    fire_cron_at((unix_now() + ahead_secs) * 1_000);
+}
+
+/// Fires the cron as if it were `time_ms` (Unix ms), through miniflare's local
+/// trigger endpoint (wrangler's `/__scheduled` drops the time). A day's first
+/// minute plays the daily work.
+pub fn fire_cron_at(time_ms: i64) {
+    let reply = call(
+        "GET",
+        &format!("/cdn-cgi/local/scheduled?cron=*+*+*+*+*&time={time_ms}"),
+    )
+    .send();
     assert_eq!(reply.status, 200, "scheduled endpoint: {}", reply.text);
 }
 
@@ -451,6 +460,26 @@ pub fn sample_path(template: &str) -> String {
         .replace("{user_id}", "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .replace("{invitation_id}", "inv_01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .replace("{client_id}", "cli_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{job_id}", "job_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{dead_letter_id}", "dlq_01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .replace("{provider}", "google")
         .replace("{slug}", "no-such-firm")
+}
+
+/// Scripts the probe module's answers to its next job hand-overs whose body
+/// contains `matching`: each `{"status", "delay_ms", "retry_after"}` in turn.
+pub fn probe_job_plan(matching: &str, answers: Value) {
+    let body = json!({"match": matching, "answers": answers}).to_string();
+    let _ = ureq::post(&subscriber_url("/_sim/job-plan"))
+        .set("content-type", "application/json")
+        .send_string(&body);
+}
+
+/// Every job hand-over to the probe module for `firm_id`, oldest first.
+pub fn probe_jobs(firm_id: &str) -> Vec<Value> {
+    let text = ureq::get(&subscriber_url(&format!("/_sim/jobs?firm={firm_id}")))
+        .call()
+        .map(|r| r.into_string().unwrap_or_default())
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
 }

@@ -1,17 +1,27 @@
-// A subscribing module for the end-to-end tests: the dispatcher hands it events over
-// its service binding like any module; it forwards each one to the subscriber
-// simulator (tests/sims/subscriber.py) and answers with the simulator's status.
+// A module for the end-to-end tests: the dispatcher hands it events and the jobs
+// worker hands it the probe job types over its service binding, like any module;
+// it forwards each hand-over to the simulator (tests/sims/subscriber.py) and
+// answers with the simulator's status (and Retry-After).
+const ROUTES = { "/_internal/events": "/deliver", "/_internal/jobs": "/job" };
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    if (url.pathname !== "/_internal/events" || request.method !== "POST") {
+    const target = ROUTES[url.pathname];
+    if (!target || request.method !== "POST") {
       return new Response("not found", { status: 404 });
     }
-    const answer = await fetch(`${env.PROBE_URL}/deliver`, {
+    const headers = { "content-type": "application/json" };
+    const traceparent = request.headers.get("traceparent");
+    if (traceparent) headers.traceparent = traceparent;
+    const answer = await fetch(`${env.PROBE_URL}${target}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers,
       body: await request.text(),
     });
-    return new Response(await answer.text(), { status: answer.status });
+    const out = new Headers({ "content-type": "application/json" });
+    const retryAfter = answer.headers.get("retry-after");
+    if (retryAfter) out.set("retry-after", retryAfter);
+    return new Response(await answer.text(), { status: answer.status, headers: out });
   },
 };
