@@ -12,7 +12,7 @@ use super::repository;
 use crate::auth::roles::{Flag, PortalRole};
 use crate::auth::sessions::hash_token;
 use crate::firm::invitations::INVITATION_TTL_MS;
-use crate::firm::members::{self, bool_from_int, flags_from_text};
+use crate::firm::members::{self, flags_from_text};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::{new_id, secret_token};
 use crate::kernel::sql::{query_as, query_one, Sql, Statement};
@@ -38,7 +38,7 @@ pub struct PortalUser {
     #[serde(deserialize_with = "flags_from_text")]
     pub flags: Vec<Flag>,
     /// Whether they may sign in to the portal.
-    #[serde(deserialize_with = "bool_from_int")]
+    #[serde(deserialize_with = "crate::kernel::sql::columns::bool_from_int")]
     pub is_active: bool,
     /// Unix ms of their last sign-in or refresh.
     pub last_active_at: Option<i64>,

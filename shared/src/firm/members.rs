@@ -189,18 +189,12 @@ pub struct Member {
     #[serde(deserialize_with = "flags_from_text")]
     pub flags: Vec<Flag>,
     /// Whether they may act in the firm.
-    #[serde(deserialize_with = "bool_from_int")]
+    #[serde(deserialize_with = "crate::kernel::sql::columns::bool_from_int")]
     pub is_active: bool,
     /// Unix ms of their last sign-in or refresh in this firm.
     pub last_active_at: Option<i64>,
     /// Unix ms.
     pub created_at: i64,
-}
-
-pub(crate) fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(serde_json::Value::deserialize(d)?
-        .as_i64()
-        .is_some_and(|n| n != 0))
 }
 
 /// Every member of the scope's firm, active first, then by name.

@@ -10,6 +10,7 @@ use super::{Category, DeadStatus, ErrorClass, Priority, Status};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::new_id;
 use crate::kernel::paging::{Page, PageRequest};
+use crate::kernel::sql::columns::{bool_from_int, json_from_optional_text, json_from_text};
 use crate::kernel::sql::{query_as, query_one, Sql, Statement, Value as SqlValue};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
@@ -30,12 +31,14 @@ pub struct JobRecord {
     /// Its category.
     pub category: Category,
     /// How urgent.
+    #[serde(deserialize_with = "priority_from_rank")]
     pub priority: Priority,
     /// Where it is.
     pub status: Status,
     /// Payload shape version.
     pub payload_version: String,
     /// The payload.
+    #[serde(deserialize_with = "json_from_text")]
     pub payload: Value,
     /// The key its handler deduplicates on.
     pub idempotency_key: String,
@@ -60,10 +63,13 @@ pub struct JobRecord {
     /// Its last error (redacted, ≤ 1,000 characters).
     pub last_error: Option<String>,
     /// Its handler's result.
+    #[serde(deserialize_with = "json_from_optional_text")]
     pub result: Option<Value>,
     /// A cancel waits for the running attempt.
+    #[serde(deserialize_with = "bool_from_int")]
     pub cancel_requested: bool,
     /// Started by a person.
+    #[serde(deserialize_with = "bool_from_int")]
     pub manual: bool,
     /// The dead-letter entry it reprocesses.
     pub reprocess_of: Option<String>,
@@ -77,69 +83,8 @@ pub struct JobRecord {
     pub updated_at: i64,
 }
 
-#[derive(Deserialize)]
-struct JobRow {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    category: Category,
-    priority: i64,
-    status: Status,
-    payload_version: String,
-    payload: String,
-    idempotency_key: String,
-    correlation_id: String,
-    scheduled_at: i64,
-    due_at: i64,
-    attempt_count: i64,
-    max_attempts: i64,
-    started_at: Option<i64>,
-    completed_at: Option<i64>,
-    lease_expires_at: Option<i64>,
-    error_class: Option<ErrorClass>,
-    last_error: Option<String>,
-    result: Option<String>,
-    cancel_requested: i64,
-    manual: i64,
-    reprocess_of: Option<String>,
-    sla_breached_at: Option<i64>,
-    created_by: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl From<JobRow> for JobRecord {
-    fn from(r: JobRow) -> Self {
-        let json = |t: &str| serde_json::from_str(t).unwrap_or(Value::Null);
-        JobRecord {
-            payload: json(&r.payload),
-            result: r.result.as_deref().map(json),
-            priority: Priority::from_rank(r.priority),
-            cancel_requested: r.cancel_requested != 0,
-            manual: r.manual != 0,
-            id: r.id,
-            kind: r.kind,
-            category: r.category,
-            status: r.status,
-            payload_version: r.payload_version,
-            idempotency_key: r.idempotency_key,
-            correlation_id: r.correlation_id,
-            scheduled_at: r.scheduled_at,
-            due_at: r.due_at,
-            attempt_count: r.attempt_count,
-            max_attempts: r.max_attempts,
-            started_at: r.started_at,
-            completed_at: r.completed_at,
-            lease_expires_at: r.lease_expires_at,
-            error_class: r.error_class,
-            last_error: r.last_error,
-            reprocess_of: r.reprocess_of,
-            sla_breached_at: r.sla_breached_at,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
+fn priority_from_rank<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Priority, D::Error> {
+    Ok(Priority::from_rank(i64::deserialize(d)?))
 }
 
 const JOB_COLUMNS: &str = "id, type, category, priority, status, payload_version, payload, idempotency_key, correlation_id,
@@ -178,18 +123,7 @@ impl JobFilter {
         let priority = parsed("priority").and_then(|s| v.take(Priority::parse("priority", s)));
         let error_class =
             parsed("error_class").and_then(|s| v.take(ErrorClass::parse("error_class", s)));
-        let kind = parsed("type").and_then(|s| {
-            if super::types::is_type_name(s) {
-                Some(s.to_owned())
-            } else {
-                v.add(
-                    "type",
-                    "format",
-                    "type must be a job type name (dotted lowercase)",
-                );
-                None
-            }
-        });
+        let kind = parsed("type").and_then(|s| v.take(super::types::parse_name("type", s)));
         let correlation_id = parsed("correlation_id").and_then(|s| {
             if super::payload::is_uuid(s) {
                 Some(s.to_ascii_lowercase())
@@ -225,7 +159,7 @@ pub async fn list(
     filter: &JobFilter,
     page: &PageRequest,
 ) -> DomainResult<Page<JobRecord>> {
-    let rows: Vec<JobRow> = query_as(
+    let records: Vec<JobRecord> = query_as(
         db,
         Statement::new(
             format!(
@@ -253,7 +187,6 @@ pub async fn list(
         ),
     )
     .await?;
-    let records: Vec<JobRecord> = rows.into_iter().map(JobRecord::from).collect();
     Ok(Page::from_rows(records, page, |r| r.id.clone()))
 }
 
@@ -280,7 +213,7 @@ pub struct Attempt {
 
 /// One of the firm's jobs, or `NotFound`.
 pub async fn get(db: &impl Sql, scope: &TenantScope, job_id: &str) -> DomainResult<JobRecord> {
-    let row: Option<JobRow> = query_one(
+    let row: Option<JobRecord> = query_one(
         db,
         Statement::new(
             format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND firm_id = ?2"),
@@ -288,7 +221,7 @@ pub async fn get(db: &impl Sql, scope: &TenantScope, job_id: &str) -> DomainResu
         ),
     )
     .await?;
-    row.map(JobRecord::from).ok_or(DomainError::NotFound("job"))
+    row.ok_or(DomainError::NotFound("job"))
 }
 
 /// A job's attempts, first first.
@@ -410,6 +343,7 @@ pub struct DeadLetter {
     /// Payload shape version.
     pub payload_version: String,
     /// The full payload.
+    #[serde(deserialize_with = "json_from_text")]
     pub payload: Value,
     /// The original key (reprocessing keeps it).
     pub idempotency_key: String,
@@ -441,58 +375,6 @@ pub struct DeadLetter {
     pub closed_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
-struct DeadRow {
-    id: String,
-    job_id: String,
-    category: Category,
-    #[serde(rename = "type")]
-    kind: String,
-    payload_version: String,
-    payload: String,
-    idempotency_key: String,
-    correlation_id: String,
-    error_class: Option<ErrorClass>,
-    error: Option<String>,
-    attempt_count: i64,
-    job_created_at: i64,
-    status: DeadStatus,
-    reprocessed_at: Option<i64>,
-    reprocessed_by: Option<String>,
-    reprocess_job_id: Option<String>,
-    reprocess_count: i64,
-    notes: Option<String>,
-    created_at: i64,
-    closed_at: Option<i64>,
-}
-
-impl From<DeadRow> for DeadLetter {
-    fn from(r: DeadRow) -> Self {
-        DeadLetter {
-            payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
-            id: r.id,
-            job_id: r.job_id,
-            category: r.category,
-            kind: r.kind,
-            payload_version: r.payload_version,
-            idempotency_key: r.idempotency_key,
-            correlation_id: r.correlation_id,
-            error_class: r.error_class,
-            error: r.error,
-            attempt_count: r.attempt_count,
-            job_created_at: r.job_created_at,
-            status: r.status,
-            reprocessed_at: r.reprocessed_at,
-            reprocessed_by: r.reprocessed_by,
-            reprocess_job_id: r.reprocess_job_id,
-            reprocess_count: r.reprocess_count,
-            notes: r.notes,
-            created_at: r.created_at,
-            closed_at: r.closed_at,
-        }
-    }
-}
-
 const DEAD_COLUMNS: &str = "id, job_id, category, type, payload_version, payload, idempotency_key, correlation_id,
     error_class, error, attempt_count, job_created_at, status, reprocessed_at, reprocessed_by, reprocess_job_id,
     reprocess_count, notes, created_at, closed_at";
@@ -519,18 +401,7 @@ impl DeadFilter {
         let category = parsed("category").and_then(|s| v.take(Category::parse("category", s)));
         let error_class =
             parsed("error_class").and_then(|s| v.take(ErrorClass::parse("error_class", s)));
-        let kind = parsed("type").and_then(|s| {
-            if super::types::is_type_name(s) {
-                Some(s.to_owned())
-            } else {
-                v.add(
-                    "type",
-                    "format",
-                    "type must be a job type name (dotted lowercase)",
-                );
-                None
-            }
-        });
+        let kind = parsed("type").and_then(|s| v.take(super::types::parse_name("type", s)));
         v.finish()?;
         Ok(Self {
             status,
@@ -565,7 +436,7 @@ pub async fn dead_letters(
     params.extend(filter.params());
     params.push(page.after.clone().into());
     params.push(page.fetch_limit().into());
-    let rows: Vec<DeadRow> = query_as(
+    let items: Vec<DeadLetter> = query_as(
         db,
         Statement::new(
             format!(
@@ -576,13 +447,12 @@ pub async fn dead_letters(
         ),
     )
     .await?;
-    let items: Vec<DeadLetter> = rows.into_iter().map(DeadLetter::from).collect();
     Ok(Page::from_rows(items, page, |d| d.id.clone()))
 }
 
 /// One dead letter with its full payload, or `NotFound`.
 pub async fn dead_letter(db: &impl Sql, scope: &TenantScope, id: &str) -> DomainResult<DeadLetter> {
-    let row: Option<DeadRow> = query_one(
+    let row: Option<DeadLetter> = query_one(
         db,
         Statement::new(
             format!("SELECT {DEAD_COLUMNS} FROM jobs_dead_letters WHERE id = ?1 AND firm_id = ?2"),
@@ -590,8 +460,7 @@ pub async fn dead_letter(db: &impl Sql, scope: &TenantScope, id: &str) -> Domain
         ),
     )
     .await?;
-    row.map(DeadLetter::from)
-        .ok_or(DomainError::NotFound("dead letter"))
+    row.ok_or(DomainError::NotFound("dead letter"))
 }
 
 /// A reviewer's notes on a dead-letter action (≤ 2,000 characters), from a body.

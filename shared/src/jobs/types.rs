@@ -118,6 +118,20 @@ pub fn parse_extra(spec: &str) -> Vec<JobType<'_>> {
         .collect()
 }
 
+/// A job type name from a filter (registered or not: a filter may name a type of
+/// the past); a 422 naming `field` when it is not one.
+pub fn parse_name(field: &str, raw: &str) -> Result<String, DomainError> {
+    if is_type_name(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(DomainError::invalid(
+            field,
+            "format",
+            format!("{field} must be a job type name (dotted lowercase, at most 100 characters)"),
+        ))
+    }
+}
+
 /// Whether `name` is a job type name: dotted lowercase segments, ≤ 100 characters.
 pub fn is_type_name(name: &str) -> bool {
     name.len() <= 100 && crate::kernel::events::is_type_name(name)

@@ -106,6 +106,36 @@ macro_rules! stmt {
     };
 }
 
+/// Column decoders for `#[serde(deserialize_with = "…")]` on row types: SQLite has
+/// no boolean or JSON column types, so those arrive as integers and text.
+pub mod columns {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    /// A 0/1 integer column as a boolean.
+    pub fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(Value::deserialize(d)?.as_i64().is_some_and(|n| n != 0))
+    }
+
+    /// A JSON text column as its value (`null` when it does not parse).
+    pub fn json_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        })
+    }
+
+    /// A nullable JSON text column as its value.
+    pub fn json_from_optional_text<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Value>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(text) => serde_json::from_str(&text).ok(),
+            _ => None,
+        })
+    }
+}
+
 /// A row as a JSON object keyed by column name; typed by [`from_row`].
 pub type Row = serde_json::Map<String, serde_json::Value>;
 
