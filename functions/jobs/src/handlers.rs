@@ -187,7 +187,7 @@ async fn start(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
         header_key.as_deref(),
         cx.now,
     )?;
-    let kind = types::parse(&extra, "type", &wanted.kind)?;
+    let kind = wanted.job_type;
     let job = NewJob {
         job_type: kind,
         payload: &wanted.payload,

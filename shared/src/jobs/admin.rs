@@ -125,7 +125,7 @@ impl JobFilter {
             parsed("error_class").and_then(|s| v.take(ErrorClass::parse("error_class", s)));
         let kind = parsed("type").and_then(|s| v.take(super::types::parse_name("type", s)));
         let correlation_id = parsed("correlation_id").and_then(|s| {
-            if super::payload::is_uuid(s) {
+            if crate::kernel::id::is_uuid(s) {
                 Some(s.to_ascii_lowercase())
             } else {
                 v.add("correlation_id", "format", "correlation_id must be a UUID");
@@ -715,9 +715,9 @@ pub const MANUAL_MAX_ATTEMPTS: i64 = 10;
 
 /// A checked request to start a job by hand.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StartJob {
-    /// The registered type's name.
-    pub kind: String,
+pub struct StartJob<'a> {
+    /// The registered type.
+    pub job_type: &'a super::types::JobType<'a>,
     /// The payload, with the firm, a correlation id and an idempotency key filled in
     /// where the caller left them out.
     pub payload: Value,
@@ -736,13 +736,13 @@ pub struct StartJob {
 /// (an object), `payload_version`, `priority`, `run_at` (RFC 3339, within a year),
 /// `max_attempts` (1–10). `header_key` is the request's `Idempotency-Key`, used as
 /// the job's key when the payload has none. Every broken rule is named.
-pub fn parse_start(
+pub fn parse_start<'a>(
     body: &Value,
-    extra: &[super::types::JobType<'_>],
+    extra: &'a [super::types::JobType<'a>],
     firm_id: &str,
     header_key: Option<&str>,
     now: Instant,
-) -> DomainResult<StartJob> {
+) -> DomainResult<StartJob<'a>> {
     let input = Input::body(body)?;
     let mut v = Validator::new();
     input.reject_unknown(
@@ -759,7 +759,7 @@ pub fn parse_start(
     let kind = input.string(&mut v, "type", true).and_then(|raw| {
         let found = v.take(super::types::parse(extra, "type", raw))?;
         if found.manual {
-            Some(found.name.to_owned())
+            Some(found)
         } else {
             v.add(
                 "type",
@@ -804,7 +804,7 @@ pub fn parse_start(
         }
     };
     if let Some(p) = payload.as_mut() {
-        if kind.as_deref() == Some(super::types::PURGE_HISTORY) {
+        if kind.is_some_and(|k| k.name == super::types::PURGE_HISTORY) {
             match p.get("as_of") {
                 None => {}
                 Some(t) if t.as_i64().is_some_and(|t| t <= now.millis()) => {}
@@ -832,7 +832,9 @@ pub fn parse_start(
     }
     v.finish()?;
     Ok(StartJob {
-        kind: kind.unwrap_or_default(),
+        // `v.finish` has failed on a missing or unknown type.
+        job_type: kind
+            .ok_or_else(|| DomainError::invalid("type", "required", "type is required"))?,
         payload: payload.map(Value::Object).unwrap_or_default(),
         payload_version,
         priority,

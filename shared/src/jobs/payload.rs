@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::Category;
 use crate::kernel::error::DomainError;
+use crate::kernel::id::is_uuid;
 use crate::kernel::validate::Validator;
 
 /// Largest payload, serialised.
@@ -153,16 +154,6 @@ fn banned_keys(v: &mut Validator, path: &str, value: &Value) {
     }
 }
 
-/// Whether `raw` is a UUID in its canonical 8-4-4-4-12 hex form.
-pub fn is_uuid(raw: &str) -> bool {
-    let groups: Vec<&str> = raw.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// A payload lint: what the contract allows but a reviewer should see (long
 /// strings, base64 blobs, e-mail addresses), each with the record reference to
 /// carry instead. Returned beside a created job; never refuses one.
@@ -274,13 +265,6 @@ mod tests {
         let empty = base(json!({"recipient_ids": []}));
         assert!(check("payload", &empty, FIRM, Category::Notifications).is_err());
         assert!(check("payload", &json!([1]), FIRM, Category::Export).is_err());
-    }
-
-    #[test]
-    fn uuids_are_canonical() {
-        assert!(is_uuid(CID));
-        assert!(!is_uuid("0b5e3a4c2f1d4c1e9a7b3d2f1e0c9b8a"));
-        assert!(!is_uuid("0b5e3a4c-2f1d-4c1e-9a7b-3d2f1e0c9b8g"));
     }
 
     #[test]

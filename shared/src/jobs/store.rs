@@ -13,7 +13,7 @@ use super::types::{JobType, Policy};
 use super::{Category, ErrorClass, Priority};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::new_id;
-use crate::kernel::sql::{from_row, query_as, query_one, Sql, Statement};
+use crate::kernel::sql::{from_row, query_as, query_one, Sql, Statement, Value as SqlValue};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
 use crate::stmt;
@@ -210,17 +210,30 @@ pub enum ClaimResult {
     Stale,
 }
 
-fn concurrency_case() -> String {
-    let mut case = String::from("CASE category");
-    for c in Category::ALL {
-        case.push_str(&format!(
-            " WHEN '{}' THEN {}",
-            c.name(),
-            c.concurrency_per_firm()
-        ));
-    }
-    case.push_str(" ELSE 1 END");
-    case
+/// `CASE category WHEN 'sync' THEN 2 …`: each category's share per firm, as SQL
+/// built once from [`Category::concurrency_per_firm`].
+fn concurrency_case() -> &'static str {
+    static CASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CASE.get_or_init(|| {
+        let arms: String = Category::ALL
+            .iter()
+            .map(|c| format!(" WHEN '{}' THEN {}", c.name(), c.concurrency_per_firm()))
+            .collect();
+        format!("CASE category{arms} ELSE 1 END")
+    })
+}
+
+/// `CASE priority WHEN 0 THEN 60000 …`: each priority's SLA in ms, as SQL built
+/// once from [`Priority::sla_ms`].
+fn sla_case() -> &'static str {
+    static CASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CASE.get_or_init(|| {
+        let arms: String = Priority::ALL
+            .iter()
+            .map(|p| format!(" WHEN {} THEN {}", p.rank(), p.sla_ms()))
+            .collect();
+        format!("CASE priority{arms} ELSE {} END", Priority::Normal.sla_ms())
+    })
 }
 
 /// Claims the attempt `dispatch` is for: one conditional update (pending, this
@@ -485,7 +498,13 @@ pub async fn finish(
                     )
                 }
                 Verdict::DeadLetter => {
-                    statements.extend(dead_letter(claimed, failure.class, &error, now));
+                    statements.extend(dead_letters(
+                        "id = ?1 AND claimed_by = ?2 AND status = 'processing' AND cancel_requested = 0",
+                        vec![id.into(), token.into()],
+                        failure.class,
+                        &error,
+                        now,
+                    ));
                     ("dlq", None, None, Some(failure.class), Some(error), None)
                 }
             }
@@ -535,39 +554,45 @@ pub async fn finish(
     })
 }
 
-/// The statements that file `claimed` in the dead-letter list, guarded by its claim
-/// and skipped when a cancel is pending: a new entry for an original job, the
-/// original entry reopened for a reprocessed one.
-fn dead_letter(claimed: &Claimed, class: ErrorClass, error: &str, now: Instant) -> Vec<Statement> {
-    let id = claimed.id.as_str();
-    let token = claimed.token.as_str();
-    match &claimed.reprocess_of {
-        Some(entry) => vec![stmt!(
-            "UPDATE jobs_dead_letters SET status = 'pending_review', error_class = ?3, error = ?4,
-                    attempt_count = attempt_count + ?5
-              WHERE id = ?6 AND status = 'reprocessing'
-                AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND claimed_by = ?2 AND status = 'processing' AND cancel_requested = 0)",
-            id,
-            token,
-            class.name(),
-            error,
-            claimed.attempt_count,
-            entry.as_str()
-        )],
-        None => vec![stmt!(
-            "INSERT INTO jobs_dead_letters (id, job_id, firm_id, category, type, payload_version, payload, idempotency_key,
-                                            correlation_id, error_class, error, attempt_count, job_created_at, status, created_at)
-             SELECT 'dlq_' || substr(id, 5), id, firm_id, category, type, payload_version, payload, idempotency_key,
-                    correlation_id, ?3, ?4, attempt_count, created_at, 'pending_review', ?5
-               FROM jobs WHERE id = ?1 AND claimed_by = ?2 AND status = 'processing' AND cancel_requested = 0
-             ON CONFLICT (job_id) DO NOTHING",
-            id,
-            token,
-            class.name(),
-            error,
-            now.millis()
-        )],
-    }
+/// The statements that file every job `which` selects (a condition on `jobs`
+/// whose parameters are `params`) in the dead-letter list: a new entry for an
+/// original job, the original entry reopened (its attempts added) for a
+/// reprocessed one. Callers put the cancel and claim guards in `which`.
+fn dead_letters(
+    which: &str,
+    params: Vec<SqlValue>,
+    class: ErrorClass,
+    error: &str,
+    now: Instant,
+) -> [Statement; 2] {
+    let n = params.len();
+    let (c, e, t) = (n + 1, n + 2, n + 3);
+    let mut reopen = params;
+    reopen.extend([class.name().into(), error.into()]);
+    let mut insert = reopen.clone();
+    insert.push(now.millis().into());
+    [
+        Statement::new(
+            format!(
+                "INSERT INTO jobs_dead_letters (id, job_id, firm_id, category, type, payload_version, payload, idempotency_key,
+                                                correlation_id, error_class, error, attempt_count, job_created_at, status, created_at)
+                 SELECT 'dlq_' || substr(id, 5), id, firm_id, category, type, payload_version, payload, idempotency_key,
+                        correlation_id, ?{c}, ?{e}, attempt_count, created_at, 'pending_review', ?{t}
+                   FROM jobs WHERE {which} AND reprocess_of IS NULL
+                 ON CONFLICT (job_id) DO NOTHING"
+            ),
+            insert,
+        ),
+        Statement::new(
+            format!(
+                "UPDATE jobs_dead_letters SET status = 'pending_review', error_class = ?{c}, error = ?{e},
+                        attempt_count = attempt_count
+                          + COALESCE((SELECT attempt_count FROM jobs WHERE reprocess_of = jobs_dead_letters.id AND {which}), 0)
+                  WHERE status = 'reprocessing' AND id IN (SELECT reprocess_of FROM jobs WHERE {which})"
+            ),
+            reopen,
+        ),
+    ]
 }
 
 /// The next of a firm's jobs of `category` waiting for a free slot, highest priority
@@ -598,6 +623,13 @@ pub async fn next_waiting(
 pub async fn reap(db: &impl Sql, now: Instant) -> DomainResult<u64> {
     let expired = "status = 'processing' AND lease_expires_at < ?1";
     let lost = "the runner's lease expired before it reported (a crashed or stalled worker)";
+    let [file, reopen] = dead_letters(
+        &format!("{expired} AND attempt_count >= max_attempts AND cancel_requested = 0"),
+        vec![now.millis().into()],
+        ErrorClass::Transient,
+        lost,
+        now,
+    );
     let statements = vec![
         Statement::new(
             format!(
@@ -607,25 +639,8 @@ pub async fn reap(db: &impl Sql, now: Instant) -> DomainResult<u64> {
             ),
             vec![now.millis().into(), lost.into()],
         ),
-        Statement::new(
-            format!(
-                "INSERT INTO jobs_dead_letters (id, job_id, firm_id, category, type, payload_version, payload, idempotency_key,
-                                                correlation_id, error_class, error, attempt_count, job_created_at, status, created_at)
-                 SELECT 'dlq_' || substr(id, 5), id, firm_id, category, type, payload_version, payload, idempotency_key,
-                        correlation_id, 'transient', ?2, attempt_count, created_at, 'pending_review', ?1
-                   FROM jobs WHERE {expired} AND attempt_count >= max_attempts AND cancel_requested = 0 AND reprocess_of IS NULL
-                 ON CONFLICT (job_id) DO NOTHING"
-            ),
-            vec![now.millis().into(), lost.into()],
-        ),
-        Statement::new(
-            format!(
-                "UPDATE jobs_dead_letters SET status = 'pending_review', error_class = 'transient', error = ?2
-                  WHERE status = 'reprocessing' AND id IN (SELECT reprocess_of FROM jobs
-                        WHERE {expired} AND attempt_count >= max_attempts AND cancel_requested = 0)"
-            ),
-            vec![now.millis().into(), lost.into()],
-        ),
+        file,
+        reopen,
         Statement::new(
             format!(
                 "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
@@ -687,40 +702,25 @@ pub async fn fail_undeliverable(
 ) -> DomainResult<bool> {
     let waiting = "id = ?1 AND status = 'pending' AND attempt_count = ?2 AND due_at = ?3 AND cancel_requested = 0";
     let error = "the jobs queue could not hand the job to a runner (platform fault)";
-    let args = || -> Vec<crate::kernel::sql::Value> {
+    let args = || -> Vec<SqlValue> {
         vec![
             dispatch.job_id.as_str().into(),
             (dispatch.attempt - 1).into(),
             dispatch.due_at.into(),
-            now.millis().into(),
-            error.into(),
         ]
     };
+    let [file, reopen] = dead_letters(waiting, args(), ErrorClass::Transient, error, now);
+    let mut mark = args();
+    mark.extend([now.millis().into(), error.into()]);
     let statements = vec![
-        Statement::new(
-            format!(
-                "INSERT INTO jobs_dead_letters (id, job_id, firm_id, category, type, payload_version, payload, idempotency_key,
-                                                correlation_id, error_class, error, attempt_count, job_created_at, status, created_at)
-                 SELECT 'dlq_' || substr(id, 5), id, firm_id, category, type, payload_version, payload, idempotency_key,
-                        correlation_id, 'transient', ?5, attempt_count, created_at, 'pending_review', ?4
-                   FROM jobs WHERE {waiting} AND reprocess_of IS NULL
-                 ON CONFLICT (job_id) DO NOTHING"
-            ),
-            args(),
-        ),
-        Statement::new(
-            format!(
-                "UPDATE jobs_dead_letters SET status = 'pending_review', error_class = 'transient', error = ?5
-                  WHERE status = 'reprocessing' AND id IN (SELECT reprocess_of FROM jobs WHERE {waiting})"
-            ),
-            args(),
-        ),
+        file,
+        reopen,
         Statement::new(
             format!(
                 "UPDATE jobs SET status = 'failed', error_class = 'transient', last_error = ?5, completed_at = ?4, updated_at = ?4
                   WHERE {waiting}"
             ),
-            args(),
+            mark,
         ),
     ];
     let outcomes = db.batch(statements).await?;
@@ -814,11 +814,7 @@ pub struct Breach {
 /// The SLA check: pending jobs waiting past their priority's SLA from due, not yet
 /// flagged, are flagged and returned (one `jobs.sla_breached` event per firm).
 pub async fn sla_breaches(db: &impl Sql, now: Instant) -> DomainResult<Vec<Breach>> {
-    let mut case = String::from("CASE priority");
-    for p in Priority::ALL {
-        case.push_str(&format!(" WHEN {} THEN {}", p.rank(), p.sla_ms()));
-    }
-    case.push_str(" ELSE 900000 END");
+    let case = sla_case();
     let rows = db
         .query(Statement::new(
             format!(
@@ -831,6 +827,12 @@ pub async fn sla_breaches(db: &impl Sql, now: Instant) -> DomainResult<Vec<Breac
         ))
         .await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// Whether a tick at `now` does the day's work: the platform clock ticks every
+/// minute, and the first minute of each UTC day is the daily one.
+pub fn is_daily_tick(now: Instant) -> bool {
+    now.millis().rem_euclid(DAY_MS) < 60_000
 }
 
 /// The daily retention jobs: one `jobs.purge_history` per firm with history old

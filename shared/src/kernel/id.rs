@@ -23,6 +23,16 @@ pub fn secret_token(prefix: &str) -> Result<String, DomainError> {
     ))
 }
 
+/// Whether `raw` is a UUID in its canonical 8-4-4-4-12 hex form.
+pub fn is_uuid(raw: &str) -> bool {
+    let groups: Vec<&str> = raw.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// A random (version 4) UUID in its canonical lowercase form.
 pub fn uuid_v4() -> Result<String, DomainError> {
     let mut b = [0u8; 16];
@@ -99,9 +109,16 @@ mod tests {
     }
 
     #[test]
+    fn uuids_are_canonical() {
+        assert!(is_uuid("0b5e3a4c-2f1d-4c1e-9a7b-3d2f1e0c9b8a"));
+        assert!(!is_uuid("0b5e3a4c2f1d4c1e9a7b3d2f1e0c9b8a"));
+        assert!(!is_uuid("0b5e3a4c-2f1d-4c1e-9a7b-3d2f1e0c9b8g"));
+    }
+
+    #[test]
     fn uuids_are_version_4() {
         let u = uuid_v4().unwrap();
-        assert!(crate::jobs::payload::is_uuid(&u), "{u}");
+        assert!(is_uuid(&u), "{u}");
         assert_eq!(u.as_bytes()[14], b'4');
         assert!(matches!(u.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
         assert_ne!(u, uuid_v4().unwrap());
