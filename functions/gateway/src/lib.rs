@@ -162,7 +162,7 @@ async fn forward(
 }
 
 /// Background workers the platform clock ticks every minute, over their bindings.
-const TICKED: &[&str] = &["DISPATCHER", "JOBS"];
+const TICKED: &[&str] = &["DISPATCHER", "JOBS", "WEBHOOKS"];
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {

@@ -330,7 +330,7 @@ pub(crate) async fn tick(env: &Env, now: Instant, request_id: &str) -> Result<Va
         edge::events::publish(env, &db, &events, now, request_id).await;
     }
     let mut purges = 0;
-    if store::is_daily_tick(now) {
+    if shared::kernel::time::is_daily_tick(now) {
         let firms = store::firms_with_history(&db, now).await?;
         let enqueued = store::purge_jobs(&firms, now)?;
         purges = enqueued.len();

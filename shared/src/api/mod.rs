@@ -80,6 +80,9 @@ pub const DISPATCHER: Option<&str> = Some("DISPATCHER");
 /// Binding name of the jobs worker (background jobs, their dead letters and metrics).
 pub const JOBS: Option<&str> = Some("JOBS");
 
+/// Binding name of the webhooks worker (endpoints, deliveries, health).
+pub const WEBHOOKS: Option<&str> = Some("WEBHOOKS");
+
 /// Every route of the API.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -164,6 +167,22 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/jobs/{job_id}", JOBS, "getJob", "One job with its attempts", Auth::Bearer, 200),
     route("POST", "/v1/jobs/{job_id}/cancel", JOBS, "cancelJob", "Cancel a pending job, or a running one after its attempt", Auth::Bearer, 200),
     route("POST", "/v1/jobs/{job_id}/retry", JOBS, "retryJob", "Run a pending job now instead of at its scheduled or retry time", Auth::Bearer, 202),
+    route("GET", "/v1/webhooks/endpoints", WEBHOOKS, "listWebhookEndpoints", "The firm's webhook endpoints, oldest first (filter with status)", Auth::Bearer, 200),
+    route("POST", "/v1/webhooks/endpoints", WEBHOOKS, "createWebhookEndpoint", "Add an endpoint: a public https URL and the event types it receives; answers its signing secret once", Auth::Bearer, 201),
+    route("GET", "/v1/webhooks/endpoints/{endpoint_id}", WEBHOOKS, "getWebhookEndpoint", "One endpoint", Auth::Bearer, 200),
+    route("PATCH", "/v1/webhooks/endpoints/{endpoint_id}", WEBHOOKS, "updateWebhookEndpoint", "Change an endpoint (If-Match with its etag)", Auth::Bearer, 200),
+    route("DELETE", "/v1/webhooks/endpoints/{endpoint_id}", WEBHOOKS, "deleteWebhookEndpoint", "Delete an endpoint; its waiting deliveries are cancelled", Auth::Bearer, 204),
+    route("POST", "/v1/webhooks/endpoints/{endpoint_id}/pause", WEBHOOKS, "pauseWebhookEndpoint", "Hold deliveries to an endpoint (they are kept until it is resumed)", Auth::Bearer, 200),
+    route("POST", "/v1/webhooks/endpoints/{endpoint_id}/resume", WEBHOOKS, "resumeWebhookEndpoint", "Deliver to a paused or disabled endpoint again; what waited goes out now", Auth::Bearer, 200),
+    route("POST", "/v1/webhooks/endpoints/{endpoint_id}/disable", WEBHOOKS, "disableWebhookEndpoint", "Stop delivering to an endpoint; its waiting deliveries are cancelled", Auth::Bearer, 200),
+    route("GET", "/v1/webhooks/endpoints/{endpoint_id}/secret", WEBHOOKS, "getWebhookEndpointSecret", "The endpoint's signing secret (firm admins only; audited)", Auth::Bearer, 200),
+    route("POST", "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", WEBHOOKS, "rotateWebhookEndpointSecret", "Replace the signing secret; the old one keeps signing beside it for overlap_hours (default 24, 0 revokes it now)", Auth::Bearer, 200),
+    route("POST", "/v1/webhooks/endpoints/{endpoint_id}/test", WEBHOOKS, "sendWebhookTest", "Send the endpoint a test message of any catalogued type (default webhook.test)", Auth::Bearer, 202),
+    route("POST", "/v1/webhooks/endpoints/{endpoint_id}/recover", WEBHOOKS, "recoverWebhookEndpoint", "Resend every exhausted delivery of the endpoint created since a time (and until one), paced by its rate limit", Auth::Bearer, 202),
+    route("GET", "/v1/webhooks/endpoints/{endpoint_id}/health", WEBHOOKS, "getWebhookEndpointHealth", "Success rate and latency p50/p95 of the endpoint over 24 h and 7 d, its failure streak and backlog", Auth::Bearer, 200),
+    route("GET", "/v1/webhooks/deliveries", WEBHOOKS, "listWebhookDeliveries", "Deliveries, newest first (filter with endpoint_id, message_id, status, type, created_from, created_to)", Auth::Bearer, 200),
+    route("GET", "/v1/webhooks/deliveries/{delivery_id}", WEBHOOKS, "getWebhookDelivery", "One delivery with its attempts (status, latency, response excerpt) and the message body", Auth::Bearer, 200),
+    route("POST", "/v1/webhooks/deliveries/{delivery_id}/resend", WEBHOOKS, "resendWebhookDelivery", "Send a delivery's message again now (same webhook-id), one attempt", Auth::Bearer, 202),
 ];
 
 /// A request matched against [`ROUTES`].

@@ -274,6 +274,8 @@ pub enum Area {
     Operations,
     /// The firm's own settings (name, zone, currency, branding).
     Settings,
+    /// Connections to the firm's own systems: webhook endpoints and their deliveries.
+    Integrations,
     /// Portal: the user's own client and its portal users.
     PortalAccount,
     /// Portal: the client's documents.
@@ -319,6 +321,7 @@ const MATRIX: &[(Area, [Cell; 9])] = &[
     (Area::Admin,           [RW, N,  N,  N,  N,  N,                      N,  N,  N]),
     (Area::Operations,      [RW, RW, RW, N,  N,  N,                      N,  N,  N]),
     (Area::Settings,        [RW, R,  R,  R,  R,  R,                      N,  N,  N]),
+    (Area::Integrations,    [RW, N,  N,  N,  N,  N,                      N,  N,  N]),
     (Area::PortalAccount,   [N,  N,  N,  N,  N,  N,                      RW, R,  R]),
     (Area::PortalDocuments, [N,  N,  N,  N,  N,  N,                      RW, RW, R]),
     (Area::PortalBilling,   [N,  N,  N,  N,  N,  N,                      R,  R,  R]),
@@ -332,6 +335,7 @@ const GRANTS: &[(Flag, Area, Access)] = &[
     (Flag::CanManageClients, Area::Crm, Access::Write),
     (Flag::CanManageBilling, Area::Billing, Access::Write),
     (Flag::CanManageSettings, Area::Settings, Access::Write),
+    (Flag::CanManageSettings, Area::Integrations, Access::Write),
     (Flag::CanViewReports, Area::Reporting, Access::Read),
 ];
 
@@ -406,6 +410,7 @@ pub fn authorize(
                 Area::Admin => "administration",
                 Area::Operations => "background jobs",
                 Area::Settings => "the firm's settings",
+                Area::Integrations => "webhooks and integrations",
                 Area::PortalAccount => "the client's portal account",
                 Area::PortalDocuments => "portal documents",
                 Area::PortalBilling => "portal billing",

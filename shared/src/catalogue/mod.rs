@@ -46,6 +46,10 @@ macro_rules! for_each_event_type {
     ($visit:ident) => {
         $visit!($crate::firm::provision::FirmCreated);
         $visit!($crate::jobs::events::JobsSlaBreached);
+        $visit!($crate::webhooks::events::WebhookTest);
+        $visit!($crate::webhooks::events::EndpointDisabled);
+        $visit!($crate::webhooks::events::MessageExhausted);
+        $visit!($crate::webhooks::events::MessageRecovered);
     };
 }
 
@@ -59,6 +63,30 @@ pub fn is_published(kind: &str) -> bool {
     }
     for_each_event_type!(check);
     found
+}
+
+/// Every type in the published catalogue, in catalogue order.
+pub fn published_types() -> Vec<&'static str> {
+    let mut types = Vec::new();
+    macro_rules! push {
+        ($t:ty) => {
+            types.push(<$t as DomainEvent>::TYPE);
+        };
+    }
+    for_each_event_type!(push);
+    types
+}
+
+/// The catalogued example of `kind`'s data, when `kind` is published.
+pub fn example(kind: &str) -> Option<serde_json::Value> {
+    let catalogue: serde_json::Value = serde_json::from_str(EVENT_TYPES_JSON).ok()?;
+    catalogue
+        .get("items")?
+        .as_array()?
+        .iter()
+        .find(|item| item.get("type").and_then(serde_json::Value::as_str) == Some(kind))?
+        .get("example")
+        .cloned()
 }
 
 #[cfg(feature = "schema")]

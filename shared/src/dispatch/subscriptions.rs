@@ -21,6 +21,8 @@ const fn sub(pattern: &'static str, module: &'static str) -> Subscription<'stati
 pub const SUBSCRIPTIONS: &[Subscription<'static>] = &[
     // Finishing a new firm's provisioning in the background.
     sub("firm.created", "firm"),
+    // Outbound webhooks: every event; the module sends those in the public catalogue.
+    sub("*", "webhooks"),
 ];
 
 /// The modules subscribed to `kind`, each once, in table order.
@@ -88,7 +90,14 @@ mod tests {
             assert!(crate::kernel::events::parse_pattern("p", s.pattern).is_ok());
             assert_eq!(binding(s.module), s.module.to_ascii_uppercase());
         }
-        assert_eq!(subscribers(SUBSCRIPTIONS, "firm.created"), ["firm"]);
+        assert_eq!(
+            subscribers(SUBSCRIPTIONS, "firm.created"),
+            ["firm", "webhooks"]
+        );
+        assert_eq!(
+            subscribers(SUBSCRIPTIONS, "jobs.sla_breached"),
+            ["webhooks"]
+        );
     }
 
     #[test]
@@ -108,6 +117,9 @@ mod tests {
             ]
         );
         let all: Vec<_> = SUBSCRIPTIONS.iter().chain(extra.iter()).collect();
-        assert_eq!(subscribers(all, "firm.created"), ["firm", "probe"]);
+        assert_eq!(
+            subscribers(all, "firm.created"),
+            ["firm", "webhooks", "probe"]
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Category;
-use crate::kernel::error::{DomainError, DomainResult};
+use crate::kernel::error::DomainResult;
 use crate::kernel::sql::{query_as, Sql};
 use crate::kernel::stats::Spread;
 use crate::kernel::tenant::TenantScope;
@@ -17,45 +17,7 @@ use crate::stmt;
 /// Most samples a percentile is computed over (the newest).
 const MAX_SAMPLES: i64 = 10_000;
 
-/// The window a dashboard looks back over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    /// The last 24 hours.
-    Day,
-    /// The last 7 days.
-    Week,
-}
-
-impl Window {
-    /// Parses `24h` or `7d` (absent: `24h`).
-    pub fn parse(field: &str, raw: Option<&str>) -> DomainResult<Self> {
-        match raw.unwrap_or("24h") {
-            "24h" | "" => Ok(Window::Day),
-            "7d" => Ok(Window::Week),
-            _ => Err(DomainError::invalid(
-                field,
-                "enum",
-                format!("{field} must be one of: 24h, 7d"),
-            )),
-        }
-    }
-
-    /// Its wire name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Window::Day => "24h",
-            Window::Week => "7d",
-        }
-    }
-
-    /// Its length, ms.
-    pub fn millis(self) -> i64 {
-        match self {
-            Window::Day => 86_400_000,
-            Window::Week => 7 * 86_400_000,
-        }
-    }
-}
+pub use crate::kernel::stats::Window;
 
 /// One category's numbers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

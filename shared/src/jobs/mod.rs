@@ -19,46 +19,7 @@ pub mod payload;
 pub mod store;
 pub mod types;
 
-use serde::{Deserialize, Serialize};
-
-use crate::kernel::error::DomainError;
-
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The wire name.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $($name::$variant => $wire),+
-                }
-            }
-
-            /// Parses the wire name; a 422 naming `field` otherwise.
-            pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-                Self::ALL.iter().copied().find(|v| v.name() == raw).ok_or_else(|| {
-                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.name()).collect();
-                    DomainError::invalid(
-                        field,
-                        "enum",
-                        format!(concat!("{} must be one ", $what, ": {}"), field, names.join(", ")),
-                    )
-                })
-            }
-        }
-    };
-}
-
-wire_enum!(
+crate::wire_enum!(
     /// What kind of work a job is; sets the payload references it needs and how
     /// many of a firm's jobs of the kind may run at once.
     Category, "of the job categories" {
@@ -106,7 +67,7 @@ impl Category {
     }
 }
 
-wire_enum!(
+crate::wire_enum!(
     /// Where a job is in its life.
     Status, "of the job statuses" {
         /// Waiting to run (first time, or for a retry).
@@ -125,7 +86,7 @@ wire_enum!(
     }
 );
 
-wire_enum!(
+crate::wire_enum!(
     /// Why an attempt failed, from the handler's typed answer (never its message text).
     ErrorClass, "of the error classes" {
         /// The runtime or network failed (a lost lease, a timeout, a dropped connection).
@@ -150,7 +111,7 @@ impl ErrorClass {
     }
 }
 
-wire_enum!(
+crate::wire_enum!(
     /// How urgent a job is: the order runners take due jobs in, and the SLA from due
     /// to start.
     Priority, "of the priorities" {
@@ -197,7 +158,7 @@ impl Priority {
     }
 }
 
-wire_enum!(
+crate::wire_enum!(
     /// Where a dead-letter entry is in its review.
     DeadStatus, "of the dead-letter statuses" {
         /// Waiting for a person.

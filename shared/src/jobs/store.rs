@@ -829,12 +829,6 @@ pub async fn sla_breaches(db: &impl Sql, now: Instant) -> DomainResult<Vec<Breac
     rows.into_iter().map(from_row).collect()
 }
 
-/// Whether a tick at `now` does the day's work: the platform clock ticks every
-/// minute, and the first minute of each UTC day is the daily one.
-pub fn is_daily_tick(now: Instant) -> bool {
-    now.millis().rem_euclid(DAY_MS) < 60_000
-}
-
 /// The daily retention jobs: one `jobs.purge_history` per firm with history old
 /// enough, keyed by the day so a second tick that day enqueues nothing.
 pub fn purge_jobs(firms: &[String], now: Instant) -> DomainResult<Vec<Enqueued>> {

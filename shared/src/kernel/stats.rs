@@ -31,6 +31,46 @@ impl Spread {
     }
 }
 
+/// The window a dashboard looks back over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The last 24 hours.
+    Day,
+    /// The last 7 days.
+    Week,
+}
+
+impl Window {
+    /// Parses `24h` or `7d` (absent: `24h`).
+    pub fn parse(field: &str, raw: Option<&str>) -> crate::kernel::error::DomainResult<Self> {
+        match raw.unwrap_or("24h") {
+            "24h" | "" => Ok(Window::Day),
+            "7d" => Ok(Window::Week),
+            _ => Err(crate::kernel::error::DomainError::invalid(
+                field,
+                "enum",
+                format!("{field} must be one of: 24h, 7d"),
+            )),
+        }
+    }
+
+    /// Its wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Window::Day => "24h",
+            Window::Week => "7d",
+        }
+    }
+
+    /// Its length, ms.
+    pub fn millis(self) -> i64 {
+        match self {
+            Window::Day => 86_400_000,
+            Window::Week => 7 * 86_400_000,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

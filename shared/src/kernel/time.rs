@@ -84,6 +84,12 @@ impl TimeZone {
     }
 }
 
+/// Whether a tick at `now` does the day's work: the platform clock ticks every
+/// minute, and the first minute of each UTC day is the daily one.
+pub fn is_daily_tick(now: Instant) -> bool {
+    now.millis().rem_euclid(86_400_000) < 60_000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

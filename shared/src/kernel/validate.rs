@@ -228,6 +228,26 @@ impl<'a> Input<'a> {
         )
     }
 
+    /// A list field; `None` when absent (recorded if required) or not a list.
+    pub fn array(
+        &self,
+        v: &mut Validator,
+        key: &str,
+        required: bool,
+    ) -> Option<&'a Vec<serde_json::Value>> {
+        self.typed(v, key, required, "a list", serde_json::Value::as_array)
+    }
+
+    /// Whether `key` is present (a `null` counts: it asks to clear the field).
+    pub fn has(&self, key: &str) -> bool {
+        self.obj.contains_key(key)
+    }
+
+    /// The raw value of `key`, when present and not `null`.
+    pub fn raw(&self, key: &str) -> Option<&'a serde_json::Value> {
+        self.obj.get(key).filter(|v| !v.is_null())
+    }
+
     /// Records every field that is not in `known`, so typos are not silently ignored.
     pub fn reject_unknown(&self, v: &mut Validator, known: &[&str]) {
         for key in self.obj.keys() {

@@ -189,6 +189,26 @@ pub mod templates {
         )
     }
 
+    /// The notice to a firm's administrators that a webhook endpoint was disabled.
+    pub fn webhook_endpoint_disabled(
+        name: &str,
+        url: &str,
+        why: &str,
+        app_url: &str,
+        endpoint_id: &str,
+    ) -> (String, String) {
+        (
+            format!("Firmament stopped sending webhooks to {name}"),
+            format!(
+                "Firmament has disabled the webhook endpoint {name} ({url}) because {why}. \
+                 Events are no longer sent to it, and deliveries that were waiting were cancelled.\n\n\
+                 When the receiving system is fixed, resume the endpoint and recover what it missed:\n\
+                 {app_url}/settings/webhooks/{endpoint_id}\n\n\
+                 (API: POST /v1/webhooks/endpoints/{endpoint_id}/resume, then .../recover with a `since` time.)"
+            ),
+        )
+    }
+
     /// The e-mail verification message.
     pub fn email_verification(app_url: &str, token: &str) -> (String, String) {
         (

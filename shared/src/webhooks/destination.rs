@@ -256,6 +256,51 @@ fn blocked_v6(ip: Ipv6Addr, policy: Policy) -> Option<&'static str> {
     }
 }
 
+/// What a DNS-over-HTTPS lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// The name's addresses (A and AAAA records; aliases followed by the resolver).
+    Addresses(Vec<IpAddr>),
+    /// The name does not exist, or has no address.
+    NoAddress,
+}
+
+/// Reads a DNS-over-HTTPS JSON answer (`application/dns-json`, RFC 8427 style as
+/// public resolvers serve it): `Status` 0 with `Answer` records of type 1 (A) or
+/// 28 (AAAA); any other status is a name that does not resolve. `None` when the
+/// text is not such an answer.
+pub fn read_doh_answer(answer: &serde_json::Value) -> Option<Resolved> {
+    let status = answer.get("Status")?.as_i64()?;
+    if status != 0 {
+        return Some(Resolved::NoAddress);
+    }
+    let addresses: Vec<IpAddr> = answer
+        .get("Answer")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            matches!(
+                r.get("type").and_then(serde_json::Value::as_i64),
+                Some(1 | 28)
+            )
+        })
+        .filter_map(|r| r.get("data")?.as_str()?.parse::<IpAddr>().ok())
+        .collect();
+    Some(if addresses.is_empty() {
+        Resolved::NoAddress
+    } else {
+        Resolved::Addresses(addresses)
+    })
+}
+
+/// The first address of `addresses` a delivery may not reach, with the reason.
+pub fn first_blocked(addresses: &[IpAddr], policy: Policy) -> Option<(IpAddr, &'static str)> {
+    addresses
+        .iter()
+        .find_map(|ip| blocked(*ip, policy).map(|why| (*ip, why)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +409,31 @@ mod tests {
         assert_eq!((d.scheme.as_str(), d.port), ("http", 8028));
         assert!(parse("url", "http://localhost:9000/", LOCAL).is_ok());
         assert!(parse("url", "http://10.0.0.5:9000/", LOCAL).is_err());
+    }
+
+    #[test]
+    fn resolver_answers_are_read_and_every_address_judged() {
+        let answer = serde_json::json!({"Status": 0, "Answer": [
+            {"name": "hooks.example.com.", "type": 5, "TTL": 60, "data": "edge.example.net."},
+            {"name": "edge.example.net.", "type": 1, "TTL": 60, "data": "93.184.216.34"},
+            {"name": "edge.example.net.", "type": 1, "TTL": 60, "data": "10.1.2.3"}
+        ]});
+        let Some(Resolved::Addresses(addrs)) = read_doh_answer(&answer) else {
+            panic!("addresses expected")
+        };
+        assert_eq!(addrs.len(), 2);
+        let (ip, why) = first_blocked(&addrs, Policy::default()).unwrap();
+        assert_eq!((ip.to_string().as_str(), why), ("10.1.2.3", "private"));
+        assert_eq!(
+            read_doh_answer(&serde_json::json!({"Status": 3})),
+            Some(Resolved::NoAddress)
+        );
+        assert_eq!(
+            read_doh_answer(&serde_json::json!({"Status": 0})),
+            Some(Resolved::NoAddress)
+        );
+        assert_eq!(read_doh_answer(&serde_json::json!({"nope": 1})), None);
+        let public: Vec<IpAddr> = vec!["2606:4700::1111".parse().unwrap()];
+        assert_eq!(first_blocked(&public, Policy::default()), None);
     }
 }

@@ -22,3 +22,4 @@ function time(name, fn, calls) {
 
 time("argon2id_verify", exports.argon2_verify, 20);
 time("token_verify", exports.token_verify, 2000);
+time("webhook_sign", exports.webhook_sign, 20000);

@@ -462,6 +462,8 @@ pub fn sample_path(template: &str) -> String {
         .replace("{client_id}", "cli_01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .replace("{job_id}", "job_01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .replace("{dead_letter_id}", "dlq_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{endpoint_id}", "whe_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .replace("{delivery_id}", "whd_01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .replace("{provider}", "google")
         .replace("{slug}", "no-such-firm")
 }
@@ -482,4 +484,41 @@ pub fn probe_jobs(firm_id: &str) -> Vec<Value> {
         .map(|r| r.into_string().unwrap_or_default())
         .unwrap_or_default();
     serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// The webhook receiver simulator (tests/sims/webhook_receiver.py): `path` on it.
+pub fn receiver_url(path: &str) -> String {
+    let base = std::env::var("FIRMAMENT_RECEIVER_URL")
+        .unwrap_or_else(|_| panic!("FIRMAMENT_RECEIVER_URL is not set"));
+    format!("{base}{path}")
+}
+
+/// Scripts the receiver's hook `name`: the secrets it verifies with, the answers
+/// of its next deliveries in order (`{"status", "retry_after", "location",
+/// "delay_ms"}`), then `default` for the rest.
+pub fn receiver_script(name: &str, secrets: &[&str], plan: Value, default: Value) {
+    let body = json!({"secrets": secrets, "plan": plan, "default": default}).to_string();
+    let reply = ureq::post(&receiver_url(&format!("/_sim/endpoints/{name}")))
+        .set("content-type", "application/json")
+        .send_string(&body);
+    assert!(reply.is_ok(), "the receiver simulator refused a script");
+}
+
+/// Every delivery the receiver's hook `name` got, oldest first, each with the
+/// indices of the scripted secrets that verified it (by the reference library).
+pub fn receiver_deliveries(name: &str) -> Vec<Value> {
+    let text = ureq::get(&receiver_url(&format!("/_sim/deliveries/{name}")))
+        .call()
+        .map(|r| r.into_string().unwrap_or_default())
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// Makes the simulator's DNS-over-HTTPS answer `name` (type A) with `addresses`.
+pub fn receiver_dns(name: &str, addresses: &[&str]) {
+    let body = json!({"name": name, "type": "A", "data": addresses}).to_string();
+    let reply = ureq::post(&receiver_url("/_sim/dns"))
+        .set("content-type", "application/json")
+        .send_string(&body);
+    assert!(reply.is_ok(), "the DNS simulator refused a record");
 }

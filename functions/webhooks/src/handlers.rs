@@ -1,0 +1,593 @@
+//! HTTP handlers of the webhooks worker: the firm's endpoints (create, read,
+//! change, delete, pause, resume, disable, secret, rotation, test, recovery,
+//! health) and the delivery log (list, one with its attempts, resend). Only a firm
+//! admin, or a member with `can_manage_settings`, reaches them; reading a secret
+//! is for firm admins alone. Every change is audited.
+
+use edge::http::{self, read_json};
+use edge::{RequestContext, D1};
+use serde_json::{json, Value};
+use shared::auth::claims::VerifiedClaims;
+use shared::auth::roles::{Access, Area, Role};
+use shared::kernel::audit::{Category, Entry, Outcome, Severity};
+use shared::kernel::etag::parse_if_match;
+use shared::kernel::id;
+use shared::kernel::sql::Sql as _;
+use shared::kernel::tenant::TenantScope;
+use shared::kernel::time::Instant;
+use shared::webhooks::delivery::{self, Filter};
+use shared::webhooks::destination::{self, first_blocked, Resolved};
+use shared::webhooks::endpoint::{self, Action, Row};
+use shared::webhooks::{health, message, DeliveryStatus, EndpointStatus};
+use shared::DomainError;
+use worker::{Env, Request, Response};
+
+type Handled = Result<Response, DomainError>;
+type Params = [(&'static str, String)];
+
+/// Runs the handler of `operation`.
+pub async fn dispatch(
+    operation: &str,
+    params: Vec<(&'static str, String)>,
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+) -> Handled {
+    match operation {
+        "listWebhookEndpoints" => list(req, env, cx).await,
+        "createWebhookEndpoint" => create(req, env, cx).await,
+        "getWebhookEndpoint" => get(req, env, cx, &params).await,
+        "updateWebhookEndpoint" => update(req, env, cx, &params).await,
+        "deleteWebhookEndpoint" => delete(req, env, cx, &params).await,
+        "pauseWebhookEndpoint" => act(req, env, cx, &params, Action::Pause).await,
+        "resumeWebhookEndpoint" => act(req, env, cx, &params, Action::Resume).await,
+        "disableWebhookEndpoint" => act(req, env, cx, &params, Action::Disable).await,
+        "getWebhookEndpointSecret" => secret(req, env, cx, &params).await,
+        "rotateWebhookEndpointSecret" => rotate(req, env, cx, &params).await,
+        "sendWebhookTest" => test(req, env, cx, &params).await,
+        "recoverWebhookEndpoint" => recover(req, env, cx, &params).await,
+        "getWebhookEndpointHealth" => get_health(req, env, cx, &params).await,
+        "listWebhookDeliveries" => list_deliveries(req, env, cx).await,
+        "getWebhookDelivery" => get_delivery(req, env, cx, &params).await,
+        "resendWebhookDelivery" => resend(req, env, cx, &params).await,
+        _ => Err(DomainError::NotFound("route")),
+    }
+}
+
+/// Paths only other workers reach: events from the dispatcher, the minute's tick.
+pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let path = req.path();
+    if path == edge::events::DELIVERY_PATH {
+        return edge::events::serve_delivery(req, env, cx, crate::consume).await;
+    }
+    if path != edge::events::TICK_PATH {
+        return Err(DomainError::NotFound("route"));
+    }
+    let now = edge::events::tick_time(&req);
+    let done = crate::tick(env, now, &cx.request_id).await?;
+    edge::log::event("info", &cx.request_id, "webhooks tick", done.clone());
+    Ok(http::json(200, &done, &cx.request_id))
+}
+
+async fn reader(req: &Request, env: &Env, cx: &RequestContext) -> Result<TenantScope, DomainError> {
+    let (claims, scope) = cx.scope(req, env).await?;
+    claims.require(Area::Integrations, Access::Read)?;
+    Ok(scope)
+}
+
+async fn writer(
+    req: &Request,
+    env: &Env,
+    cx: &RequestContext,
+) -> Result<(VerifiedClaims, TenantScope), DomainError> {
+    let (claims, scope) = cx.scope(req, env).await?;
+    claims.require(Area::Integrations, Access::Write)?;
+    Ok((claims, scope))
+}
+
+fn endpoint_id(params: &Params) -> Result<String, DomainError> {
+    id::parse(
+        "endpoint_id",
+        "whe",
+        http::path_param(params, "endpoint_id"),
+    )
+}
+
+fn delivery_id(params: &Params) -> Result<String, DomainError> {
+    id::parse(
+        "delivery_id",
+        "whd",
+        http::path_param(params, "delivery_id"),
+    )
+}
+
+async fn audit(
+    req: &Request,
+    cx: &RequestContext,
+    db: &D1,
+    claims: &VerifiedClaims,
+    action: &'static str,
+    category: Category,
+    details: Value,
+) {
+    let entry = Entry::new(
+        claims.firm_id(),
+        category,
+        action,
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(claims.user_id())
+    .with(details);
+    edge::audit::record(db, entry, &cx.origin(req), cx.now).await;
+}
+
+fn answer(row: &Row, status: u16, cx: &RequestContext) -> Response {
+    let view = row.view(cx.now);
+    let response = http::json(status, &view, &cx.request_id);
+    http::with_header(response, "etag", &view.etag)
+}
+
+/// The endpoint with its new secret: shown once, when it is made.
+fn with_secret(
+    row: &Row,
+    secret: &shared::webhooks::signature::Secret,
+    cx: &RequestContext,
+) -> Result<Value, DomainError> {
+    let mut view = serde_json::to_value(row.view(cx.now))
+        .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+    if let Some(obj) = view.as_object_mut() {
+        obj.insert("secret".into(), json!(secret.expose()));
+    }
+    Ok(view)
+}
+
+/// Refuses a URL whose host resolves to an address deliveries may not reach, or
+/// to none; a resolver that does not answer leaves the check to each attempt.
+async fn check_resolves(env: &Env, url: &str) -> Result<(), DomainError> {
+    let policy = crate::policy(env);
+    let target = destination::parse("url", url, policy)?;
+    let local = policy.allow_loopback
+        && (target.host == "localhost" || target.host.ends_with(".localhost"));
+    if target.literal.is_some() || local {
+        return Ok(());
+    }
+    match crate::send::resolve(env, &target.host).await {
+        Ok(Resolved::Addresses(addresses)) => match first_blocked(&addresses, policy) {
+            Some((ip, why)) => Err(DomainError::invalid(
+                "url",
+                "blocked_destination",
+                format!(
+                    "url names {}, which resolves to {ip}, a {why} address",
+                    target.host
+                ),
+            )),
+            None => Ok(()),
+        },
+        Ok(Resolved::NoAddress) => Err(DomainError::invalid(
+            "url",
+            "unresolvable",
+            format!(
+                "url names {}, which does not resolve to any address",
+                target.host
+            ),
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Refuses a client that is not the firm's.
+async fn check_client(
+    db: &D1,
+    scope: &TenantScope,
+    client_id: Option<&str>,
+) -> Result<(), DomainError> {
+    if let Some(client_id) = client_id {
+        if shared::clients::repository::get(db, scope, client_id)
+            .await
+            .is_err()
+        {
+            return Err(DomainError::invalid(
+                "client_id",
+                "unknown",
+                "client_id names no client of this firm",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn list(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let scope = reader(&req, env, cx).await?;
+    let page = http::page_request(&req)?;
+    let status = http::query_param(&req, "status")
+        .map(|s| EndpointStatus::parse("status", &s))
+        .transpose()?;
+    let rows = endpoint::list(&D1::from_env(env)?, &scope, status, &page).await?;
+    let items: Vec<_> = rows.items.iter().map(|r| r.view(cx.now)).collect();
+    Ok(http::json(
+        200,
+        &json!({"items": items, "next_cursor": rows.next_cursor}),
+        &cx.request_id,
+    ))
+}
+
+async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let (_, body) = read_json(&mut req, edge::config::body_limit(env)).await?;
+    let settings = endpoint::parse_new(&body, crate::policy(env))?;
+    let db = D1::from_env(env)?;
+    check_client(&db, &scope, settings.client_id.clone().flatten().as_deref()).await?;
+    check_resolves(env, settings.url.as_deref().unwrap_or_default()).await?;
+    let keys = crate::keys(env)?;
+    let (id, secret, statement) =
+        endpoint::insert(&scope, &settings, &keys, claims.user_id(), cx.now)?;
+    if db.execute(statement).await? == 0 {
+        return Err(DomainError::Conflict {
+            field: None,
+            detail: format!(
+                "a firm may have at most {} webhook endpoints",
+                endpoint::MAX_ENDPOINTS
+            ),
+        });
+    }
+    let row = endpoint::get(&db, &scope, &id).await?;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.endpoint.created",
+        Category::Config,
+        json!({"endpoint_id": id, "url": row.url}),
+    )
+    .await;
+    let view = with_secret(&row, &secret, cx)?;
+    let response = http::json(201, &view, &cx.request_id);
+    Ok(http::with_header(
+        response,
+        "location",
+        &format!("/v1/webhooks/endpoints/{id}"),
+    ))
+}
+
+async fn get(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let scope = reader(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let row = endpoint::get(&D1::from_env(env)?, &scope, &id).await?;
+    Ok(answer(&row, 200, cx))
+}
+
+async fn update(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    endpoint::get(&db, &scope, &id).await?;
+    let expected = parse_if_match(http::header(&req, "if-match").as_deref())?;
+    let (_, body) = read_json(&mut req, edge::config::body_limit(env)).await?;
+    let settings = endpoint::parse_patch(&body, crate::policy(env))?;
+    check_client(&db, &scope, settings.client_id.clone().flatten().as_deref()).await?;
+    if let Some(url) = &settings.url {
+        check_resolves(env, url).await?;
+    }
+    let keys = crate::keys(env)?;
+    let row = endpoint::update(&db, &scope, &id, &settings, expected, &keys, cx.now).await?;
+    let changed: Vec<&str> = body
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.endpoint.updated",
+        Category::Config,
+        json!({"endpoint_id": id, "fields": changed}),
+    )
+    .await;
+    Ok(answer(&row, 200, cx))
+}
+
+async fn delete(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    endpoint::delete(&db, &scope, &id, cx.now).await?;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.endpoint.deleted",
+        Category::Config,
+        json!({"endpoint_id": id}),
+    )
+    .await;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+async fn act(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+    action: Action,
+) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    let before = endpoint::get(&db, &scope, &id).await?.status;
+    let row = endpoint::act(&db, &scope, &id, action, cx.now).await?;
+    if row.status != before {
+        let name = match action {
+            Action::Pause => "webhooks.endpoint.paused",
+            Action::Resume => "webhooks.endpoint.resumed",
+            Action::Disable => "webhooks.endpoint.disabled",
+        };
+        audit(
+            &req,
+            cx,
+            &db,
+            &claims,
+            name,
+            Category::Config,
+            json!({"endpoint_id": id, "from": before.name()}),
+        )
+        .await;
+    }
+    if action == Action::Resume {
+        let waiting = delivery::waiting_for(&db, &id, cx.now).await?;
+        crate::start(env, &waiting, cx.now, &cx.request_id).await;
+    }
+    Ok(answer(&row, 200, cx))
+}
+
+async fn secret(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    if claims.role() != Role::FirmAdmin || claims.is_api_key() {
+        return Err(DomainError::Forbidden(
+            "only a firm admin may read a webhook signing secret".into(),
+        ));
+    }
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    let row = endpoint::get(&db, &scope, &id).await?;
+    let secret = row.current_secret(&crate::keys(env)?)?;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.secret.read",
+        Category::DataAccess,
+        json!({"endpoint_id": id}),
+    )
+    .await;
+    Ok(http::json(
+        200,
+        &json!({"endpoint_id": id, "secret": secret.expose(), "previous_secret_expires_at": row.view(cx.now).previous_secret_expires_at}),
+        &cx.request_id,
+    ))
+}
+
+async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    endpoint::get(&db, &scope, &id).await?;
+    let body = optional_body(&mut req, env).await?;
+    let rotation = endpoint::parse_rotation(&body)?;
+    let (secret, row) =
+        endpoint::rotate(&db, &scope, &id, rotation, &crate::keys(env)?, cx.now).await?;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.secret.rotated",
+        Category::Config,
+        json!({"endpoint_id": id, "overlap_hours": rotation.overlap_hours, "forced": rotation.force}),
+    )
+    .await;
+    let view = with_secret(&row, &secret, cx)?;
+    Ok(http::json(200, &view, &cx.request_id))
+}
+
+/// A body that may be absent (an action with defaults): `null` when empty.
+async fn optional_body(req: &mut Request, env: &Env) -> Result<Value, DomainError> {
+    let bytes = http::read_body(req, edge::config::body_limit(env)).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    http::parse_json(req, &bytes)
+}
+
+async fn test(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    let row = endpoint::get(&db, &scope, &id).await?;
+    let body = optional_body(&mut req, env).await?;
+    let (kind, data) = message::parse_test(&body, &id, claims.user_id())?;
+    if row.status != EndpointStatus::Active {
+        return Err(DomainError::Conflict {
+            field: None,
+            detail: format!(
+                "the endpoint is {}; resume it to send a test",
+                row.status.name()
+            ),
+        });
+    }
+    let event = message::test_event(scope.firm_id(), &kind, data, cx.now)?;
+    let fanout = message::fan_out(&event, std::slice::from_ref(&row), Some(&id), cx.now)?
+        .ok_or(DomainError::NotFound("endpoint"))?;
+    let outcomes = db.batch(fanout.statements.clone()).await?;
+    let changes: Vec<u64> = outcomes.iter().map(|o| o.changes).collect();
+    let sends = fanout.sends(&changes);
+    crate::start(env, &sends, cx.now, &cx.request_id).await;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.test.sent",
+        Category::Config,
+        json!({"endpoint_id": id, "type": kind}),
+    )
+    .await;
+    Ok(http::json(
+        202,
+        &json!({"message_id": fanout.message_id, "delivery_id": sends.first().map(|s| s.delivery_id.clone()), "type": kind}),
+        &cx.request_id,
+    ))
+}
+
+async fn recover(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    endpoint::get(&db, &scope, &id).await?;
+    let (_, body) = read_json(&mut req, edge::config::body_limit(env)).await?;
+    let (since, until) = parse_window(&body, cx.now)?;
+    let sends = delivery::recover(&db, &scope, &id, since, until, cx.now).await?;
+    crate::start(env, &sends, cx.now, &cx.request_id).await;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.endpoint.recovered",
+        Category::Config,
+        json!({"endpoint_id": id, "since": since.to_rfc3339(), "until": until.map(Instant::to_rfc3339), "deliveries": sends.len()}),
+    )
+    .await;
+    Ok(http::json(
+        202,
+        &json!({"endpoint_id": id, "deliveries": sends.len()}),
+        &cx.request_id,
+    ))
+}
+
+/// `{since, until?}` as RFC 3339 times; `since` before `until`, neither in the future.
+fn parse_window(body: &Value, now: Instant) -> Result<(Instant, Option<Instant>), DomainError> {
+    use shared::kernel::validate::{Input, Validator};
+    let input = Input::body(body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["since", "until"]);
+    let since = input
+        .string(&mut v, "since", true)
+        .and_then(|raw| v.take(Instant::parse("since", raw)));
+    let until = input
+        .string(&mut v, "until", false)
+        .and_then(|raw| v.take(Instant::parse("until", raw)));
+    if let Some(s) = since {
+        if s.millis() > now.millis() {
+            v.add(
+                "since".to_owned(),
+                "range",
+                "since must not be in the future".to_owned(),
+            );
+        }
+        if until.is_some_and(|u| u.millis() <= s.millis()) {
+            v.add(
+                "until".to_owned(),
+                "range",
+                "until must be after since".to_owned(),
+            );
+        }
+    }
+    v.finish()?;
+    since
+        .map(|s| (s, until))
+        .ok_or_else(|| DomainError::invalid("since", "required", "since is required"))
+}
+
+async fn get_health(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let scope = reader(&req, env, cx).await?;
+    let id = endpoint_id(params)?;
+    let db = D1::from_env(env)?;
+    let row = endpoint::get(&db, &scope, &id).await?;
+    let h = health::of(&db, &row, cx.now).await?;
+    Ok(http::json(200, &h, &cx.request_id))
+}
+
+async fn list_deliveries(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let scope = reader(&req, env, cx).await?;
+    let page = http::page_request(&req)?;
+    let query = http::Query::of(&req);
+    let time = |name: &str| {
+        query
+            .get(name)
+            .map(|raw| Instant::parse(name, raw).map(Instant::millis))
+            .transpose()
+    };
+    let filter = Filter {
+        endpoint_id: query
+            .get("endpoint_id")
+            .map(|raw| id::parse("endpoint_id", "whe", raw))
+            .transpose()?,
+        message_id: query
+            .get("message_id")
+            .map(|raw| id::parse("message_id", "msg", raw))
+            .transpose()?,
+        status: query
+            .get("status")
+            .map(|raw| DeliveryStatus::parse("status", raw))
+            .transpose()?,
+        kind: query
+            .get("type")
+            .map(|raw| {
+                if shared::kernel::events::is_type_name(raw) {
+                    Ok(raw.to_owned())
+                } else {
+                    Err(DomainError::invalid(
+                        "type",
+                        "format",
+                        "type must be an event type (`invoice.paid`)",
+                    ))
+                }
+            })
+            .transpose()?,
+        created_from: time("created_from")?,
+        created_to: time("created_to")?,
+    };
+    let rows = delivery::list(&D1::from_env(env)?, &scope, &filter, &page).await?;
+    Ok(http::json(200, &rows, &cx.request_id))
+}
+
+async fn get_delivery(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let scope = reader(&req, env, cx).await?;
+    let id = delivery_id(params)?;
+    let (delivery, attempts, body) = delivery::get(&D1::from_env(env)?, &scope, &id).await?;
+    let mut value =
+        serde_json::to_value(delivery).map_err(|e| DomainError::Unavailable(e.to_string()))?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("attempts".into(), json!(attempts));
+        obj.insert("payload".into(), body);
+    }
+    Ok(http::json(200, &value, &cx.request_id))
+}
+
+async fn resend(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope) = writer(&req, env, cx).await?;
+    let id = delivery_id(params)?;
+    let db = D1::from_env(env)?;
+    let send = delivery::resend(&db, &scope, &id, cx.now).await?;
+    crate::start(env, std::slice::from_ref(&send), cx.now, &cx.request_id).await;
+    audit(
+        &req,
+        cx,
+        &db,
+        &claims,
+        "webhooks.delivery.resent",
+        Category::Config,
+        json!({"delivery_id": id}),
+    )
+    .await;
+    Ok(http::json(
+        202,
+        &json!({"delivery_id": id, "attempt": send.attempt}),
+        &cx.request_id,
+    ))
+}

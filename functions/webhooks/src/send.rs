@@ -1,0 +1,316 @@
+//! One delivery attempt: claim the delivery, check the endpoint (state, rate
+//! limit), resolve its host over DNS-over-HTTPS and refuse private addresses, sign
+//! the message's exact bytes with every live secret, POST it without following
+//! redirects, within the endpoint's timeout, and record what came of it.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use edge::{config, D1};
+use futures_util::future::{join, select, Either};
+use serde_json::{json, Map, Value};
+use shared::kernel::events::EventEnvelope;
+use shared::kernel::retry::unit_sample;
+use shared::kernel::secrets::SecretBox;
+use shared::kernel::sql::{Sql as _, Statement};
+use shared::kernel::time::Instant;
+use shared::webhooks::delivery::{self, Attempted, Claimed, Next, Send};
+use shared::webhooks::destination::{self, first_blocked, read_doh_answer, Policy, Resolved};
+use shared::webhooks::endpoint::{self, Row};
+use shared::webhooks::signature::{self, Secret};
+use shared::webhooks::{EndpointStatus, ErrorClass, EXCERPT_CHARS};
+use shared::DomainError;
+use worker::{AbortController, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+
+/// The `user-agent` of every delivery.
+const USER_AGENT: &str = "Firmament-Webhooks/1.0";
+/// Most response headers kept with an attempt.
+const MAX_HEADERS: usize = 50;
+
+/// Makes the attempt `send` asks for, if it is still due.
+pub(crate) async fn attempt(
+    env: &Env,
+    db: &D1,
+    keys: &SecretBox,
+    policy: Policy,
+    send: &Send,
+) -> Result<(), DomainError> {
+    let now = edge::now();
+    let token = shared::kernel::id::new_id("snd", now.millis())?;
+    let Some(claimed) = delivery::claim(db, send, &token, now).await? else {
+        return Ok(());
+    };
+    let endpoint = match endpoint::by_id(db, &claimed.endpoint_id).await? {
+        Some(e) if e.status == EndpointStatus::Active => e,
+        Some(e) if e.status == EndpointStatus::Paused => {
+            // Kept until the endpoint is resumed, which sends it.
+            delivery::release(db, &claimed, now, now).await?;
+            return Ok(());
+        }
+        _ => return delivery::cancel(db, &claimed, now).await,
+    };
+    if let Some(limit) = endpoint.rate_limit_per_sec {
+        if delivery::ahead_of(db, &claimed, now).await? >= limit {
+            // Past the endpoint's rate: wait a second, never drop.
+            if let Some(later) =
+                delivery::release(db, &claimed, now.plus_millis(1_000), now).await?
+            {
+                crate::start(env, &[later], now, &claimed.id).await;
+            }
+            return Ok(());
+        }
+    }
+    let attempted = deliver(env, policy, keys, &endpoint, &claimed).await?;
+    let finished = edge::now();
+    let (next, events) =
+        delivery::record(db, &claimed, &endpoint, &attempted, finished, unit_sample()).await?;
+    edge::log::event(
+        if attempted.succeeded() {
+            "info"
+        } else {
+            "warn"
+        },
+        &claimed.id,
+        "webhook attempt",
+        json!({"endpoint_id": endpoint.id, "message_id": claimed.message_id, "attempt": claimed.number(),
+               "status": attempted.status, "error_class": attempted.error_class, "ms": attempted.duration_ms,
+               "next": format!("{next:?}")}),
+    );
+    publish(env, db, &events, finished, &claimed.id).await;
+    match next {
+        Next::Retry(later) => crate::start(env, &[later], finished, &claimed.id).await,
+        Next::Gone => {
+            let why = "it answered 410 Gone, which asks senders to stop";
+            let mail = notice(
+                db,
+                env,
+                &endpoint.firm_id,
+                &endpoint.name,
+                &endpoint.url,
+                &endpoint.id,
+                why,
+                finished,
+            )
+            .await?;
+            let ids: Vec<String> = mail.iter().map(|(id, _)| id.clone()).collect();
+            db.batch(mail.into_iter().map(|(_, s)| s).collect()).await?;
+            edge::mail::deliver(env, db, Some(&ids), finished, &claimed.id).await;
+        }
+        Next::Succeeded | Next::Exhausted | Next::Lost => {}
+    }
+    Ok(())
+}
+
+async fn publish(env: &Env, db: &D1, events: &[EventEnvelope], now: Instant, request_id: &str) {
+    if !events.is_empty() {
+        edge::events::publish(env, db, events, now, request_id).await;
+    }
+}
+
+/// The mail (id and outbox statement) telling each of a firm's administrators that
+/// an endpoint was disabled, and why.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn notice(
+    db: &D1,
+    env: &Env,
+    firm_id: &str,
+    name: &str,
+    url: &str,
+    endpoint_id: &str,
+    why: &str,
+    now: Instant,
+) -> Result<Vec<(String, Statement)>, DomainError> {
+    let app_url = config::text(env, "APP_URL").unwrap_or_default();
+    let (subject, body) =
+        shared::mail::templates::webhook_endpoint_disabled(name, url, why, &app_url, endpoint_id);
+    delivery::admin_addresses(db, firm_id)
+        .await?
+        .iter()
+        .map(|to| shared::mail::enqueue(to, &subject, &body, now))
+        .collect()
+}
+
+/// Sends the claimed delivery to `endpoint`. An `Err` is our own fault (a secret
+/// that does not open): the queue retries the message.
+async fn deliver(
+    env: &Env,
+    policy: Policy,
+    keys: &SecretBox,
+    endpoint: &Row,
+    claimed: &Claimed,
+) -> Result<Attempted, DomainError> {
+    let started = edge::now();
+    let failed = |class: ErrorClass, error: String| {
+        Attempted::failed(
+            started.millis(),
+            edge::now().millis() - started.millis(),
+            class,
+            error,
+        )
+    };
+    let target = match destination::parse("url", &endpoint.url, policy) {
+        Ok(t) => t,
+        Err(e) => return Ok(failed(ErrorClass::BlockedDestination, e.detail())),
+    };
+    let local_name = policy.allow_loopback
+        && (target.host == "localhost" || target.host.ends_with(".localhost"));
+    if target.literal.is_none() && !local_name {
+        match resolve(env, &target.host).await {
+            Ok(Resolved::Addresses(addresses)) => {
+                if let Some((ip, why)) = first_blocked(&addresses, policy) {
+                    return Ok(failed(
+                        ErrorClass::BlockedDestination,
+                        format!(
+                            "{} resolves to {ip}, a {why} address; deliveries never go there",
+                            target.host
+                        ),
+                    ));
+                }
+            }
+            Ok(Resolved::NoAddress) => {
+                return Ok(failed(
+                    ErrorClass::Dns,
+                    format!("{} does not resolve to any address", target.host),
+                ))
+            }
+            Err(e) => return Ok(failed(ErrorClass::Dns, e)),
+        }
+    }
+    let secrets = endpoint.live_secrets(keys, started)?;
+    let refs: Vec<&Secret> = secrets.iter().collect();
+    let signed = signature::sign(
+        &claimed.message_id,
+        started.secs(),
+        claimed.body.as_bytes(),
+        &refs,
+    );
+    let headers = Headers::new();
+    for (name, value) in endpoint.custom_headers(keys)? {
+        let _ = headers.set(&name, &value);
+    }
+    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set("user-agent", USER_AGENT);
+    for (name, value) in signed.headers() {
+        let _ = headers.set(name, &value);
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual)
+        .with_body(Some(claimed.body.clone().into()));
+    let request = match Request::new_with_init(&target.url, &init) {
+        Ok(r) => r,
+        Err(e) => return Ok(failed(ErrorClass::Connection, format!("request: {e}"))),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async {
+        let mut answer = Fetch::Request(request).send_with_signal(&signal).await?;
+        let status = answer.status_code();
+        let headers = answer_headers(answer.headers());
+        let retry_after = answer
+            .headers()
+            .get("retry-after")
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        let text = answer.text().await.unwrap_or_default();
+        Ok::<_, worker::Error>((status, headers, retry_after, text))
+    };
+    let timeout = u64::try_from(endpoint.timeout_secs).unwrap_or(15);
+    let timer = worker::Delay::from(Duration::from_secs(timeout));
+    let result = match select(Box::pin(exchange), Box::pin(timer)).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(((), _)) => {
+            controller.abort();
+            return Ok(failed(
+                ErrorClass::Timeout,
+                format!("no answer within the endpoint's {timeout} s timeout"),
+            ));
+        }
+    };
+    let duration = edge::now().millis() - started.millis();
+    Ok(match result {
+        Ok((status, headers, retry_after, text)) => {
+            let mut attempted = Attempted::answered(started.millis(), duration, status, &text);
+            attempted.headers = Some(headers);
+            attempted.retry_after_secs = retry_after;
+            attempted
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let lower = text.to_ascii_lowercase();
+            let class = if ["certificate", "tls", "ssl", "handshake"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                ErrorClass::Tls
+            } else {
+                ErrorClass::Connection
+            };
+            Attempted::failed(
+                started.millis(),
+                duration,
+                class,
+                text.chars().take(EXCERPT_CHARS).collect::<String>(),
+            )
+        }
+    })
+}
+
+fn answer_headers(headers: &Headers) -> Value {
+    let map: Map<String, Value> = headers
+        .entries()
+        .take(MAX_HEADERS)
+        .map(|(k, v)| (k, Value::String(v.chars().take(1_000).collect())))
+        .collect();
+    Value::Object(map)
+}
+
+/// Resolves `host` over DNS-over-HTTPS (`DOH_URL`, JSON answers): its A and AAAA
+/// records together. `Err` when the resolver did not answer.
+pub(crate) async fn resolve(env: &Env, host: &str) -> Result<Resolved, String> {
+    let base = config::text(env, "DOH_URL")
+        .unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into());
+    let (a, aaaa) = join(lookup(&base, host, "A"), lookup(&base, host, "AAAA")).await;
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    for answer in [a?, aaaa?] {
+        if let Resolved::Addresses(found) = answer {
+            addresses.extend(found);
+        }
+    }
+    Ok(if addresses.is_empty() {
+        Resolved::NoAddress
+    } else {
+        Resolved::Addresses(addresses)
+    })
+}
+
+async fn lookup(base: &str, host: &str, kind: &str) -> Result<Resolved, String> {
+    let url = format!("{base}?name={host}&type={kind}");
+    let headers = Headers::new();
+    let _ = headers.set("accept", "application/dns-json");
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let request =
+        Request::new_with_init(&url, &init).map_err(|e| format!("resolver request: {e}"))?;
+    let timer = worker::Delay::from(Duration::from_secs(5));
+    let answer = async {
+        let mut response = Fetch::Request(request)
+            .send()
+            .await
+            .map_err(|e| format!("resolver unreachable: {e}"))?;
+        if response.status_code() != 200 {
+            return Err(format!("resolver answered {}", response.status_code()));
+        }
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| format!("resolver answer: {e}"))?;
+        read_doh_answer(&body).ok_or_else(|| "the resolver's answer is not DNS JSON".to_owned())
+    };
+    match select(Box::pin(answer), Box::pin(timer)).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(format!("the resolver did not answer for {host} within 5 s")),
+    }
+}
