@@ -35,20 +35,10 @@ pub async fn dispatch(
 
 /// Paths only other workers reach: the every-minute tick.
 pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    if req.path() != edge::events::TICK_PATH {
-        return Err(DomainError::NotFound("route"));
-    }
-    let now = edge::events::tick_time(&req);
-    let resent = crate::sweep(env, now).await?;
-    if resent > 0 {
-        edge::log::event(
-            "info",
-            &cx.request_id,
-            "dispatch sweep",
-            json!({"resent": resent}),
-        );
-    }
-    Ok(http::json(200, &json!({"resent": resent}), &cx.request_id))
+    edge::events::serve_tick(&req, cx, "dispatcher", |now| async move {
+        Ok(json!({"resent": crate::sweep(env, now).await?}))
+    })
+    .await
 }
 
 fn event_id(params: &Params) -> Result<String, DomainError> {

@@ -152,6 +152,32 @@ pub async fn tick(env: &Env, binding: &str, scheduled_ms: i64) -> Result<(), Dom
     Ok(())
 }
 
+/// The background side of a worker's internal path: the platform clock's tick
+/// (`TICK_PATH`) runs `tick` at the scheduled time and answers (and logs) what it
+/// did; any other path is not found.
+pub async fn serve_tick<F, Fut>(
+    req: &worker::Request,
+    cx: &crate::RequestContext,
+    worker_name: &str,
+    tick: F,
+) -> Result<worker::Response, DomainError>
+where
+    F: FnOnce(Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, DomainError>>,
+{
+    if req.path() != TICK_PATH || crate::http::method(req) != "POST" {
+        return Err(DomainError::NotFound("route"));
+    }
+    let done = tick(tick_time(req)).await?;
+    log::event(
+        "info",
+        &cx.request_id,
+        &format!("{worker_name} tick"),
+        done.clone(),
+    );
+    Ok(crate::http::json(200, &done, &cx.request_id))
+}
+
 /// The scheduled time a tick carries, or the runtime's clock.
 pub fn tick_time(req: &worker::Request) -> Instant {
     crate::http::header(req, "x-scheduled-time")

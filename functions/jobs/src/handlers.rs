@@ -53,13 +53,10 @@ pub async fn dispatch(
 
 /// Paths only other workers reach: the every-minute tick.
 pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    if req.path() != edge::events::TICK_PATH {
-        return Err(DomainError::NotFound("route"));
-    }
-    let now = edge::events::tick_time(&req);
-    let done = crate::tick(env, now, &cx.request_id).await?;
-    edge::log::event("info", &cx.request_id, "jobs tick", done.clone());
-    Ok(http::json(200, &done, &cx.request_id))
+    edge::events::serve_tick(&req, cx, "jobs", |now| {
+        crate::tick(env, now, &cx.request_id)
+    })
+    .await
 }
 
 async fn reader(req: &Request, env: &Env, cx: &RequestContext) -> Result<TenantScope, DomainError> {

@@ -60,13 +60,10 @@ pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     if path == edge::events::DELIVERY_PATH {
         return edge::events::serve_delivery(req, env, cx, crate::consume).await;
     }
-    if path != edge::events::TICK_PATH {
-        return Err(DomainError::NotFound("route"));
-    }
-    let now = edge::events::tick_time(&req);
-    let done = crate::tick(env, now, &cx.request_id).await?;
-    edge::log::event("info", &cx.request_id, "webhooks tick", done.clone());
-    Ok(http::json(200, &done, &cx.request_id))
+    edge::events::serve_tick(&req, cx, "webhooks", |now| {
+        crate::tick(env, now, &cx.request_id)
+    })
+    .await
 }
 
 async fn reader(req: &Request, env: &Env, cx: &RequestContext) -> Result<TenantScope, DomainError> {
