@@ -421,7 +421,7 @@ fn paused_endpoints_keep_their_deliveries_until_resumed() {
     assert!(block_on(delivery::sweep(&db, at(600_000)))
         .unwrap()
         .is_empty());
-    let e = block_on(endpoint::act(
+    let (before, e) = block_on(endpoint::act(
         &db,
         &scope("frm_a"),
         &id,
@@ -429,6 +429,7 @@ fn paused_endpoints_keep_their_deliveries_until_resumed() {
         at(700_000),
     ))
     .unwrap();
+    assert_eq!(before, EndpointStatus::Paused);
     assert_eq!(e.status, EndpointStatus::Active);
     let waiting = block_on(delivery::waiting_for(&db, &id, at(700_000))).unwrap();
     assert_eq!(waiting.len(), 1);

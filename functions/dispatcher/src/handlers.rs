@@ -8,7 +8,7 @@ use serde_json::json;
 use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
 use shared::dispatch::deliveries::{self, DeadFilter, Redelivery};
-use shared::kernel::audit::{Category, Entry, Outcome, Severity};
+use shared::kernel::audit::Category;
 use shared::kernel::{events, id};
 use shared::DomainError;
 use worker::{Env, Request, Response};
@@ -130,16 +130,16 @@ async fn finish_replay(
         .iter()
         .map(|r| json!({"event_id": r.event.id, "subscriber": r.subscriber}))
         .collect();
-    let entry = Entry::new(
-        replay.claims.firm_id(),
+    edge::audit::member_action(
+        db,
+        req,
+        cx,
+        replay.claims,
         Category::System,
         "events.replayed",
-        Severity::Info,
-        Outcome::Success,
+        json!({"filter": replay.filter, "replayed": items.len()}),
     )
-    .by(replay.claims.user_id())
-    .with(json!({"filter": replay.filter, "replayed": items.len()}));
-    edge::audit::record(db, entry, &cx.origin(req), cx.now).await;
+    .await;
     Ok(http::json(
         202,
         &json!({"replayed": items.len(), "items": items}),

@@ -3,7 +3,8 @@
 //! error for the caller.
 
 use serde_json::json;
-use shared::kernel::audit::{self, Entry, Origin};
+use shared::auth::claims::VerifiedClaims;
+use shared::kernel::audit::{self, Category, Entry, Origin, Outcome, Severity};
 use shared::kernel::time::Instant;
 
 use crate::{log, D1};
@@ -21,4 +22,27 @@ pub async fn record(db: &D1, entry: Entry, origin: &Origin, now: Instant) {
             json!({"action": action, "chain": chain, "error": e.to_string()}),
         );
     }
+}
+
+/// Appends a member's completed action (`action` in `category`, with `details`) to
+/// their firm's chain.
+pub async fn member_action(
+    db: &D1,
+    req: &worker::Request,
+    cx: &crate::RequestContext,
+    claims: &VerifiedClaims,
+    category: Category,
+    action: &'static str,
+    details: serde_json::Value,
+) {
+    let entry = Entry::new(
+        claims.firm_id(),
+        category,
+        action,
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(claims.user_id())
+    .with(details);
+    record(db, entry, &cx.origin(req), cx.now).await;
 }

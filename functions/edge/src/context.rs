@@ -1,6 +1,7 @@
 //! What a handler knows about the request it serves.
 
 use shared::auth::claims::VerifiedClaims;
+use shared::auth::roles::{Access, Area};
 use shared::kernel::audit::Origin;
 use shared::kernel::id::new_id;
 use shared::kernel::tenant::TenantScope;
@@ -71,6 +72,20 @@ impl RequestContext {
     ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
         let claims = self.claims(req, env).await?;
         let scope = claims.scope();
+        Ok((claims, scope))
+    }
+
+    /// [`Self::scope`] for a caller whose role and flags allow `access` to `area`
+    /// (401 without a valid token, 403 without the right).
+    pub async fn authorize(
+        &self,
+        req: &Request,
+        env: &Env,
+        area: Area,
+        access: Access,
+    ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
+        let (claims, scope) = self.scope(req, env).await?;
+        claims.require(area, access)?;
         Ok((claims, scope))
     }
 }

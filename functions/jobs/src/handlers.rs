@@ -12,7 +12,7 @@ use shared::jobs::admin::{self, Bulk, Cancelled, DeadFilter, JobFilter, Reproces
 use shared::jobs::metrics::{self, Window};
 use shared::jobs::store::{self, Dispatch, NewJob};
 use shared::jobs::types::{self, JOB_TYPES};
-use shared::kernel::audit::{Category, Entry, Outcome, Severity};
+use shared::kernel::audit::Category;
 use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::tenant::TenantScope;
@@ -60,9 +60,10 @@ pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn reader(req: &Request, env: &Env, cx: &RequestContext) -> Result<TenantScope, DomainError> {
-    let (claims, scope) = cx.scope(req, env).await?;
-    claims.require(Area::Operations, Access::Read)?;
-    Ok(scope)
+    Ok(cx
+        .authorize(req, env, Area::Operations, Access::Read)
+        .await?
+        .1)
 }
 
 async fn writer(
@@ -70,9 +71,8 @@ async fn writer(
     env: &Env,
     cx: &RequestContext,
 ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
-    let (claims, scope) = cx.scope(req, env).await?;
-    claims.require(Area::Operations, Access::Write)?;
-    Ok((claims, scope))
+    cx.authorize(req, env, Area::Operations, Access::Write)
+        .await
 }
 
 fn job_id(params: &Params) -> Result<String, DomainError> {
@@ -85,27 +85,6 @@ fn dead_letter_id(params: &Params) -> Result<String, DomainError> {
         "dlq",
         http::path_param(params, "dead_letter_id"),
     )
-}
-
-/// Audits a person's action on the firm's jobs.
-async fn audit(
-    req: &Request,
-    cx: &RequestContext,
-    db: &D1,
-    claims: &VerifiedClaims,
-    action: &'static str,
-    details: Value,
-) {
-    let entry = Entry::new(
-        claims.firm_id(),
-        Category::System,
-        action,
-        Severity::Info,
-        Outcome::Success,
-    )
-    .by(claims.user_id())
-    .with(details);
-    edge::audit::record(db, entry, &cx.origin(req), cx.now).await;
 }
 
 /// A job with its attempts, as answered.
@@ -208,11 +187,12 @@ async fn start(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
             &cx.request_id,
         )
         .await;
-        audit(
+        edge::audit::member_action(
+            &db,
             &req,
             cx,
-            &db,
             &claims,
+            Category::System,
             "jobs.started",
             json!({"job_id": found, "type": kind.name}),
         )
@@ -238,11 +218,12 @@ async fn cancel(req: Request, env: &Env, cx: &RequestContext, params: &Params) -
         Cancelled::Now => "now",
         Cancelled::AfterAttempt => "after_attempt",
     };
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
+        Category::System,
         "jobs.cancelled",
         json!({"job_id": job_id, "when": when}),
     )
@@ -260,11 +241,12 @@ async fn retry(req: Request, env: &Env, cx: &RequestContext, params: &Params) ->
     let db = D1::from_env(env)?;
     let dispatch = admin::retry_now(&db, &scope, &job_id, cx.now).await?;
     edge::jobs::start(env, &[dispatch], cx.now, &cx.request_id).await;
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
+        Category::System,
         "jobs.retried",
         json!({"job_id": job_id}),
     )
@@ -321,11 +303,12 @@ async fn act_on_dead(
                 &cx.request_id,
             )
             .await;
-            audit(
+            edge::audit::member_action(
+                &db,
                 &req,
                 cx,
-                &db,
                 &claims,
+                Category::System,
                 "jobs.dead_letter.reprocessed",
                 json!({"dead_letter_id": id, "job_id": r.job_id, "notes": notes}),
             )
@@ -333,11 +316,12 @@ async fn act_on_dead(
         }
         Bulk::Discard => {
             admin::discard(&db, &scope, &id, claims.user_id(), notes.as_deref(), cx.now).await?;
-            audit(
+            edge::audit::member_action(
+                &db,
                 &req,
                 cx,
-                &db,
                 &claims,
+                Category::System,
                 "jobs.dead_letter.discarded",
                 json!({"dead_letter_id": id, "notes": notes}),
             )
@@ -378,11 +362,12 @@ async fn bulk(mut req: Request, env: &Env, cx: &RequestContext, action: Bulk) ->
         "type": filter.kind,
         "error_class": filter.error_class,
     });
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
+        Category::System,
         action_name,
         json!({"filter": filter_json, "count": touched.len(), "notes": notes}),
     )

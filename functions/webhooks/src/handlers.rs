@@ -8,17 +8,18 @@ use edge::http::{self, read_json};
 use edge::{RequestContext, D1};
 use serde_json::{json, Value};
 use shared::auth::claims::VerifiedClaims;
-use shared::auth::roles::{Access, Area, Role};
-use shared::kernel::audit::{Category, Entry, Outcome, Severity};
+use shared::auth::roles::{Access, Area};
+use shared::kernel::audit::Category;
 use shared::kernel::etag::parse_if_match;
 use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::tenant::TenantScope;
 use shared::kernel::time::Instant;
 use shared::webhooks::delivery::{self, Filter};
-use shared::webhooks::destination::{self, first_blocked, Resolved};
 use shared::webhooks::endpoint::{self, Action, Row};
-use shared::webhooks::{health, message, DeliveryStatus, EndpointStatus};
+use shared::webhooks::{health, message, EndpointStatus, ErrorClass};
+
+use crate::send::Verdict;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -67,9 +68,10 @@ pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 async fn reader(req: &Request, env: &Env, cx: &RequestContext) -> Result<TenantScope, DomainError> {
-    let (claims, scope) = cx.scope(req, env).await?;
-    claims.require(Area::Integrations, Access::Read)?;
-    Ok(scope)
+    Ok(cx
+        .authorize(req, env, Area::Integrations, Access::Read)
+        .await?
+        .1)
 }
 
 async fn writer(
@@ -77,9 +79,8 @@ async fn writer(
     env: &Env,
     cx: &RequestContext,
 ) -> Result<(VerifiedClaims, TenantScope), DomainError> {
-    let (claims, scope) = cx.scope(req, env).await?;
-    claims.require(Area::Integrations, Access::Write)?;
-    Ok((claims, scope))
+    cx.authorize(req, env, Area::Integrations, Access::Write)
+        .await
 }
 
 fn endpoint_id(params: &Params) -> Result<String, DomainError> {
@@ -96,27 +97,6 @@ fn delivery_id(params: &Params) -> Result<String, DomainError> {
         "whd",
         http::path_param(params, "delivery_id"),
     )
-}
-
-async fn audit(
-    req: &Request,
-    cx: &RequestContext,
-    db: &D1,
-    claims: &VerifiedClaims,
-    action: &'static str,
-    category: Category,
-    details: Value,
-) {
-    let entry = Entry::new(
-        claims.firm_id(),
-        category,
-        action,
-        Severity::Info,
-        Outcome::Success,
-    )
-    .by(claims.user_id())
-    .with(details);
-    edge::audit::record(db, entry, &cx.origin(req), cx.now).await;
 }
 
 fn answer(row: &Row, status: u16, cx: &RequestContext) -> Response {
@@ -142,34 +122,18 @@ fn with_secret(
 /// Refuses a URL whose host resolves to an address deliveries may not reach, or
 /// to none; a resolver that does not answer leaves the check to each attempt.
 async fn check_resolves(env: &Env, url: &str) -> Result<(), DomainError> {
-    let policy = crate::policy(env);
-    let target = destination::parse("url", url, policy)?;
-    let local = policy.allow_loopback
-        && (target.host == "localhost" || target.host.ends_with(".localhost"));
-    if target.literal.is_some() || local {
-        return Ok(());
-    }
-    match crate::send::resolve(env, &target.host).await {
-        Ok(Resolved::Addresses(addresses)) => match first_blocked(&addresses, policy) {
-            Some((ip, why)) => Err(DomainError::invalid(
-                "url",
-                "blocked_destination",
-                format!(
-                    "url names {}, which resolves to {ip}, a {why} address",
-                    target.host
-                ),
-            )),
-            None => Ok(()),
-        },
-        Ok(Resolved::NoAddress) => Err(DomainError::invalid(
+    match crate::send::judge(env, url, crate::policy(env)).await {
+        Verdict::Go(_) | Verdict::Unknown(_) => Ok(()),
+        Verdict::Refused(ErrorClass::Dns, why) => Err(DomainError::invalid(
             "url",
             "unresolvable",
-            format!(
-                "url names {}, which does not resolve to any address",
-                target.host
-            ),
+            format!("url: {why}"),
         )),
-        Err(_) => Ok(()),
+        Verdict::Refused(_, why) => Err(DomainError::invalid(
+            "url",
+            "blocked_destination",
+            format!("url: {why}"),
+        )),
     }
 }
 
@@ -229,13 +193,13 @@ async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
         });
     }
     let row = endpoint::get(&db, &scope, &id).await?;
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
-        "webhooks.endpoint.created",
         Category::Config,
+        "webhooks.endpoint.created",
         json!({"endpoint_id": id, "url": row.url}),
     )
     .await;
@@ -273,13 +237,13 @@ async fn update(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
         .as_object()
         .map(|o| o.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
-        "webhooks.endpoint.updated",
         Category::Config,
+        "webhooks.endpoint.updated",
         json!({"endpoint_id": id, "fields": changed}),
     )
     .await;
@@ -291,13 +255,13 @@ async fn delete(req: Request, env: &Env, cx: &RequestContext, params: &Params) -
     let id = endpoint_id(params)?;
     let db = D1::from_env(env)?;
     endpoint::delete(&db, &scope, &id, cx.now).await?;
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
-        "webhooks.endpoint.deleted",
         Category::Config,
+        "webhooks.endpoint.deleted",
         json!({"endpoint_id": id}),
     )
     .await;
@@ -314,21 +278,20 @@ async fn act(
     let (claims, scope) = writer(&req, env, cx).await?;
     let id = endpoint_id(params)?;
     let db = D1::from_env(env)?;
-    let before = endpoint::get(&db, &scope, &id).await?.status;
-    let row = endpoint::act(&db, &scope, &id, action, cx.now).await?;
+    let (before, row) = endpoint::act(&db, &scope, &id, action, cx.now).await?;
     if row.status != before {
         let name = match action {
             Action::Pause => "webhooks.endpoint.paused",
             Action::Resume => "webhooks.endpoint.resumed",
             Action::Disable => "webhooks.endpoint.disabled",
         };
-        audit(
+        edge::audit::member_action(
+            &db,
             &req,
             cx,
-            &db,
             &claims,
-            name,
             Category::Config,
+            name,
             json!({"endpoint_id": id, "from": before.name()}),
         )
         .await;
@@ -342,22 +305,18 @@ async fn act(
 
 async fn secret(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    if claims.role() != Role::FirmAdmin || claims.is_api_key() {
-        return Err(DomainError::Forbidden(
-            "only a firm admin may read a webhook signing secret".into(),
-        ));
-    }
+    endpoint::may_read_secret(claims.role(), claims.is_api_key())?;
     let id = endpoint_id(params)?;
     let db = D1::from_env(env)?;
     let row = endpoint::get(&db, &scope, &id).await?;
     let secret = row.current_secret(&crate::keys(env)?)?;
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
-        "webhooks.secret.read",
         Category::DataAccess,
+        "webhooks.secret.read",
         json!({"endpoint_id": id}),
     )
     .await;
@@ -377,15 +336,7 @@ async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     let rotation = endpoint::parse_rotation(&body)?;
     let (secret, row) =
         endpoint::rotate(&db, &scope, &id, rotation, &crate::keys(env)?, cx.now).await?;
-    audit(
-        &req,
-        cx,
-        &db,
-        &claims,
-        "webhooks.secret.rotated",
-        Category::Config,
-        json!({"endpoint_id": id, "overlap_hours": rotation.overlap_hours, "forced": rotation.force}),
-    )
+    edge::audit::member_action(&db, &req, cx, &claims, Category::Config, "webhooks.secret.rotated", json!({"endpoint_id": id, "overlap_hours": rotation.overlap_hours, "forced": rotation.force}))
     .await;
     let view = with_secret(&row, &secret, cx)?;
     Ok(http::json(200, &view, &cx.request_id))
@@ -423,13 +374,13 @@ async fn test(mut req: Request, env: &Env, cx: &RequestContext, params: &Params)
     let changes: Vec<u64> = outcomes.iter().map(|o| o.changes).collect();
     let sends = fanout.sends(&changes);
     crate::start(env, &sends, cx.now, &cx.request_id).await;
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
-        "webhooks.test.sent",
         Category::Config,
+        "webhooks.test.sent",
         json!({"endpoint_id": id, "type": kind}),
     )
     .await;
@@ -446,58 +397,16 @@ async fn recover(mut req: Request, env: &Env, cx: &RequestContext, params: &Para
     let db = D1::from_env(env)?;
     endpoint::get(&db, &scope, &id).await?;
     let (_, body) = read_json(&mut req, edge::config::body_limit(env)).await?;
-    let (since, until) = parse_window(&body, cx.now)?;
+    let (since, until) = delivery::parse_recovery(&body, cx.now)?;
     let sends = delivery::recover(&db, &scope, &id, since, until, cx.now).await?;
     crate::start(env, &sends, cx.now, &cx.request_id).await;
-    audit(
-        &req,
-        cx,
-        &db,
-        &claims,
-        "webhooks.endpoint.recovered",
-        Category::Config,
-        json!({"endpoint_id": id, "since": since.to_rfc3339(), "until": until.map(Instant::to_rfc3339), "deliveries": sends.len()}),
-    )
+    edge::audit::member_action(&db, &req, cx, &claims, Category::Config, "webhooks.endpoint.recovered", json!({"endpoint_id": id, "since": since.to_rfc3339(), "until": until.map(Instant::to_rfc3339), "deliveries": sends.len()}))
     .await;
     Ok(http::json(
         202,
         &json!({"endpoint_id": id, "deliveries": sends.len()}),
         &cx.request_id,
     ))
-}
-
-/// `{since, until?}` as RFC 3339 times; `since` before `until`, neither in the future.
-fn parse_window(body: &Value, now: Instant) -> Result<(Instant, Option<Instant>), DomainError> {
-    use shared::kernel::validate::{Input, Validator};
-    let input = Input::body(body)?;
-    let mut v = Validator::new();
-    input.reject_unknown(&mut v, &["since", "until"]);
-    let since = input
-        .string(&mut v, "since", true)
-        .and_then(|raw| v.take(Instant::parse("since", raw)));
-    let until = input
-        .string(&mut v, "until", false)
-        .and_then(|raw| v.take(Instant::parse("until", raw)));
-    if let Some(s) = since {
-        if s.millis() > now.millis() {
-            v.add(
-                "since".to_owned(),
-                "range",
-                "since must not be in the future".to_owned(),
-            );
-        }
-        if until.is_some_and(|u| u.millis() <= s.millis()) {
-            v.add(
-                "until".to_owned(),
-                "range",
-                "until must be after since".to_owned(),
-            );
-        }
-    }
-    v.finish()?;
-    since
-        .map(|s| (s, until))
-        .ok_or_else(|| DomainError::invalid("since", "required", "since is required"))
 }
 
 async fn get_health(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
@@ -513,42 +422,7 @@ async fn list_deliveries(req: Request, env: &Env, cx: &RequestContext) -> Handle
     let scope = reader(&req, env, cx).await?;
     let page = http::page_request(&req)?;
     let query = http::Query::of(&req);
-    let time = |name: &str| {
-        query
-            .get(name)
-            .map(|raw| Instant::parse(name, raw).map(Instant::millis))
-            .transpose()
-    };
-    let filter = Filter {
-        endpoint_id: query
-            .get("endpoint_id")
-            .map(|raw| id::parse("endpoint_id", "whe", raw))
-            .transpose()?,
-        message_id: query
-            .get("message_id")
-            .map(|raw| id::parse("message_id", "msg", raw))
-            .transpose()?,
-        status: query
-            .get("status")
-            .map(|raw| DeliveryStatus::parse("status", raw))
-            .transpose()?,
-        kind: query
-            .get("type")
-            .map(|raw| {
-                if shared::kernel::events::is_type_name(raw) {
-                    Ok(raw.to_owned())
-                } else {
-                    Err(DomainError::invalid(
-                        "type",
-                        "format",
-                        "type must be an event type (`invoice.paid`)",
-                    ))
-                }
-            })
-            .transpose()?,
-        created_from: time("created_from")?,
-        created_to: time("created_to")?,
-    };
+    let filter = Filter::parse(|name| query.get(name))?;
     let rows = delivery::list(&D1::from_env(env)?, &scope, &filter, &page).await?;
     Ok(http::json(200, &rows, &cx.request_id))
 }
@@ -572,13 +446,13 @@ async fn resend(req: Request, env: &Env, cx: &RequestContext, params: &Params) -
     let db = D1::from_env(env)?;
     let send = delivery::resend(&db, &scope, &id, cx.now).await?;
     crate::start(env, std::slice::from_ref(&send), cx.now, &cx.request_id).await;
-    audit(
+    edge::audit::member_action(
+        &db,
         &req,
         cx,
-        &db,
         &claims,
-        "webhooks.delivery.resent",
         Category::Config,
+        "webhooks.delivery.resent",
         json!({"delivery_id": id}),
     )
     .await;

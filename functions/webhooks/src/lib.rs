@@ -138,24 +138,16 @@ pub(crate) async fn tick(env: &Env, now: Instant, request_id: &str) -> Result<Va
     let mut purged = 0;
     if shared::kernel::time::is_daily_tick(now) {
         for failing in delivery::failing(&db, now).await? {
-            let (mut statements, event) = delivery::disable_failing(&failing, now)?;
-            let why = "every attempt to deliver to it has failed for five days";
-            let mail = send::notice(
-                &db,
-                env,
-                &failing.firm_id,
-                &failing.name,
-                &failing.url,
-                &failing.id,
-                why,
-                now,
-            )
-            .await?;
-            let mail_ids: Vec<String> = mail.iter().map(|(id, _)| id.clone()).collect();
-            statements.extend(mail.into_iter().map(|(_, s)| s));
-            db.batch(statements).await?;
+            let (statements, event) = delivery::disable_failing(&failing, now)?;
+            let notice = send::Disabled {
+                firm_id: &failing.firm_id,
+                endpoint_id: &failing.id,
+                name: &failing.name,
+                url: &failing.url,
+                why: "every attempt to deliver to it has failed for five days",
+            };
+            send::tell_admins(env, &db, &notice, statements, now, request_id).await?;
             edge::events::publish(env, &db, std::slice::from_ref(&event), now, request_id).await;
-            edge::mail::deliver(env, &db, Some(&mail_ids), now, request_id).await;
             disabled += 1;
         }
         purged = delivery::purge(&db, now).await?;

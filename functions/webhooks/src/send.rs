@@ -15,7 +15,9 @@ use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::{Sql as _, Statement};
 use shared::kernel::time::Instant;
 use shared::webhooks::delivery::{self, Attempted, Claimed, Next, Send};
-use shared::webhooks::destination::{self, first_blocked, read_doh_answer, Policy, Resolved};
+use shared::webhooks::destination::{
+    self, first_blocked, read_doh_answer, Destination, Policy, Resolved,
+};
 use shared::webhooks::endpoint::{self, Row};
 use shared::webhooks::signature::{self, Secret};
 use shared::webhooks::{EndpointStatus, ErrorClass, EXCERPT_CHARS};
@@ -80,21 +82,14 @@ pub(crate) async fn attempt(
     match next {
         Next::Retry(later) => crate::start(env, &[later], finished, &claimed.id).await,
         Next::Gone => {
-            let why = "it answered 410 Gone, which asks senders to stop";
-            let mail = notice(
-                db,
-                env,
-                &endpoint.firm_id,
-                &endpoint.name,
-                &endpoint.url,
-                &endpoint.id,
-                why,
-                finished,
-            )
-            .await?;
-            let ids: Vec<String> = mail.iter().map(|(id, _)| id.clone()).collect();
-            db.batch(mail.into_iter().map(|(_, s)| s).collect()).await?;
-            edge::mail::deliver(env, db, Some(&ids), finished, &claimed.id).await;
+            let disabled = Disabled {
+                firm_id: &endpoint.firm_id,
+                endpoint_id: &endpoint.id,
+                name: &endpoint.name,
+                url: &endpoint.url,
+                why: "it answered 410 Gone, which asks senders to stop",
+            };
+            tell_admins(env, db, &disabled, Vec::new(), finished, &claimed.id).await?;
         }
         Next::Succeeded | Next::Exhausted | Next::Lost => {}
     }
@@ -107,27 +102,52 @@ async fn publish(env: &Env, db: &D1, events: &[EventEnvelope], now: Instant, req
     }
 }
 
-/// The mail (id and outbox statement) telling each of a firm's administrators that
-/// an endpoint was disabled, and why.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn notice(
-    db: &D1,
+/// An endpoint that stopped receiving without a person asking, and why (for its
+/// firm's administrators).
+pub(crate) struct Disabled<'a> {
+    /// Its firm.
+    pub firm_id: &'a str,
+    /// `whe_…`.
+    pub endpoint_id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its URL.
+    pub url: &'a str,
+    /// Why, as the end of "… because {why}".
+    pub why: &'a str,
+}
+
+/// Tells each of the firm's administrators that an endpoint was disabled: the
+/// mail is written in one batch with `change` (the disabling itself, when the
+/// caller has not written it yet), then sent at once (the mail sweep retries).
+pub(crate) async fn tell_admins(
     env: &Env,
-    firm_id: &str,
-    name: &str,
-    url: &str,
-    endpoint_id: &str,
-    why: &str,
+    db: &D1,
+    disabled: &Disabled<'_>,
+    change: Vec<Statement>,
     now: Instant,
-) -> Result<Vec<(String, Statement)>, DomainError> {
+    request_id: &str,
+) -> Result<(), DomainError> {
     let app_url = config::text(env, "APP_URL").unwrap_or_default();
-    let (subject, body) =
-        shared::mail::templates::webhook_endpoint_disabled(name, url, why, &app_url, endpoint_id);
-    delivery::admin_addresses(db, firm_id)
-        .await?
-        .iter()
-        .map(|to| shared::mail::enqueue(to, &subject, &body, now))
-        .collect()
+    let (subject, body) = shared::mail::templates::webhook_endpoint_disabled(
+        disabled.name,
+        disabled.url,
+        disabled.why,
+        &app_url,
+        disabled.endpoint_id,
+    );
+    let mut statements = change;
+    let mut ids = Vec::new();
+    for to in delivery::admin_addresses(db, disabled.firm_id).await? {
+        let (id, statement) = shared::mail::enqueue(&to, &subject, &body, now)?;
+        ids.push(id);
+        statements.push(statement);
+    }
+    if !statements.is_empty() {
+        db.batch(statements).await?;
+    }
+    edge::mail::deliver(env, db, Some(&ids), now, request_id).await;
+    Ok(())
 }
 
 /// Sends the claimed delivery to `endpoint`. An `Err` is our own fault (a secret
@@ -148,34 +168,11 @@ async fn deliver(
             error,
         )
     };
-    let target = match destination::parse("url", &endpoint.url, policy) {
-        Ok(t) => t,
-        Err(e) => return Ok(failed(ErrorClass::BlockedDestination, e.detail())),
+    let target = match judge(env, &endpoint.url, policy).await {
+        Verdict::Go(target) => target,
+        Verdict::Refused(class, why) => return Ok(failed(class, why)),
+        Verdict::Unknown(why) => return Ok(failed(ErrorClass::Dns, why)),
     };
-    let local_name = policy.allow_loopback
-        && (target.host == "localhost" || target.host.ends_with(".localhost"));
-    if target.literal.is_none() && !local_name {
-        match resolve(env, &target.host).await {
-            Ok(Resolved::Addresses(addresses)) => {
-                if let Some((ip, why)) = first_blocked(&addresses, policy) {
-                    return Ok(failed(
-                        ErrorClass::BlockedDestination,
-                        format!(
-                            "{} resolves to {ip}, a {why} address; deliveries never go there",
-                            target.host
-                        ),
-                    ));
-                }
-            }
-            Ok(Resolved::NoAddress) => {
-                return Ok(failed(
-                    ErrorClass::Dns,
-                    format!("{} does not resolve to any address", target.host),
-                ))
-            }
-            Err(e) => return Ok(failed(ErrorClass::Dns, e)),
-        }
-    }
     let secrets = endpoint.live_secrets(keys, started)?;
     let refs: Vec<&Secret> = secrets.iter().collect();
     let signed = signature::sign(
@@ -256,6 +253,45 @@ async fn deliver(
             )
         }
     })
+}
+
+/// Whether a delivery may go to a URL now.
+pub(crate) enum Verdict {
+    /// Yes: the checked destination.
+    Go(Destination),
+    /// No, for this reason (`blocked_destination`, or `dns` for a name with no address).
+    Refused(ErrorClass, String),
+    /// The resolver did not answer.
+    Unknown(String),
+}
+
+/// Judges `url` as a delivery sees it: the URL's own rules, then every address
+/// its host resolves to (over DNS-over-HTTPS), under `policy`.
+pub(crate) async fn judge(env: &Env, url: &str, policy: Policy) -> Verdict {
+    let target = match destination::parse("url", url, policy) {
+        Ok(t) => t,
+        Err(e) => return Verdict::Refused(ErrorClass::BlockedDestination, e.detail()),
+    };
+    if !target.needs_lookup(policy) {
+        return Verdict::Go(target);
+    }
+    match resolve(env, &target.host).await {
+        Ok(Resolved::Addresses(addresses)) => match first_blocked(&addresses, policy) {
+            Some((ip, why)) => Verdict::Refused(
+                ErrorClass::BlockedDestination,
+                format!(
+                    "{} resolves to {ip}, a {why} address; deliveries never go there",
+                    target.host
+                ),
+            ),
+            None => Verdict::Go(target),
+        },
+        Ok(Resolved::NoAddress) => Verdict::Refused(
+            ErrorClass::Dns,
+            format!("{} does not resolve to any address", target.host),
+        ),
+        Err(e) => Verdict::Unknown(e),
+    }
 }
 
 fn answer_headers(headers: &Headers) -> Value {

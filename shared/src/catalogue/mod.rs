@@ -55,14 +55,7 @@ macro_rules! for_each_event_type {
 
 /// Whether `kind` is a type in the published catalogue.
 pub fn is_published(kind: &str) -> bool {
-    let mut found = false;
-    macro_rules! check {
-        ($t:ty) => {
-            found |= <$t as DomainEvent>::TYPE == kind;
-        };
-    }
-    for_each_event_type!(check);
-    found
+    published_types().contains(&kind)
 }
 
 /// Every type in the published catalogue, in catalogue order.

@@ -22,6 +22,7 @@ use crate::kernel::paging::{Page, PageRequest};
 use crate::kernel::sql::{query_as, query_one, Sql, Statement};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
+use crate::kernel::validate::{Input, Validator};
 use crate::stmt;
 
 /// How long a claim holds a delivery: the longest timeout and a margin. A sender
@@ -558,6 +559,49 @@ pub struct Filter {
     pub created_to: Option<i64>,
 }
 
+impl Filter {
+    /// Reads the filters of a list request (`get` answers a query parameter); each
+    /// malformed one is a 422 naming it.
+    pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let parsed = |name: &str| get(name).filter(|s| !s.is_empty());
+        let id = |v: &mut Validator, name: &str, prefix: &str| {
+            parsed(name).and_then(|s| v.take(crate::kernel::id::parse(name, prefix, s)))
+        };
+        let endpoint_id = id(&mut v, "endpoint_id", "whe");
+        let message_id = id(&mut v, "message_id", "msg");
+        let status = parsed("status").and_then(|s| v.take(DeliveryStatus::parse("status", s)));
+        let kind = parsed("type").and_then(|s| {
+            if crate::kernel::events::is_type_name(s) {
+                Some(s.to_owned())
+            } else {
+                v.add(
+                    "type",
+                    "format",
+                    "type must be an event type (`invoice.paid`)",
+                );
+                None
+            }
+        });
+        let time = |v: &mut Validator, name: &str| {
+            parsed(name)
+                .and_then(|s| v.take(Instant::parse(name, s)))
+                .map(Instant::millis)
+        };
+        let created_from = time(&mut v, "created_from");
+        let created_to = time(&mut v, "created_to");
+        v.finish()?;
+        Ok(Self {
+            endpoint_id,
+            message_id,
+            status,
+            kind,
+            created_from,
+            created_to,
+        })
+    }
+}
+
 /// A page of the scope's deliveries, newest first.
 pub async fn list(
     db: &impl Sql,
@@ -715,6 +759,39 @@ pub async fn resend(
     })
 }
 
+/// Parses a recovery request `{since, until?}` (RFC 3339): `since` inside
+/// retention and not in the future, `until` after it.
+pub fn parse_recovery(body: &Value, now: Instant) -> DomainResult<(Instant, Option<Instant>)> {
+    let input = Input::body(body)?;
+    let mut v = Validator::new();
+    input.reject_unknown(&mut v, &["since", "until"]);
+    let since = input
+        .string(&mut v, "since", true)
+        .and_then(|raw| v.take(Instant::parse("since", raw)));
+    let until = input
+        .string(&mut v, "until", false)
+        .and_then(|raw| v.take(Instant::parse("until", raw)));
+    if let Some(s) = since {
+        if s.millis() > now.millis() {
+            v.add("since", "range", "since must not be in the future");
+        }
+        if s.millis() < now.millis() - RETENTION_MS {
+            v.add(
+                "since",
+                "range",
+                "since must be within the last 30 days (older messages are no longer kept)",
+            );
+        }
+        if until.is_some_and(|u| u.millis() <= s.millis()) {
+            v.add("until", "range", "until must be after since");
+        }
+    }
+    v.finish()?;
+    since
+        .map(|s| (s, until))
+        .ok_or_else(|| DomainError::invalid("since", "required", "since is required"))
+}
+
 /// Resends every exhausted delivery of an endpoint created in `[since, until)`,
 /// one attempt each (trigger `replay`), paced by the endpoint's rate limit. Returns
 /// the queue messages, each due at its turn.
@@ -735,13 +812,6 @@ pub async fn recover(
                 endpoint.status.name()
             ),
         });
-    }
-    if since.millis() < now.millis() - RETENTION_MS {
-        return Err(DomainError::invalid(
-            "since",
-            "range",
-            "since must be within the last 30 days (older messages are no longer kept)",
-        ));
     }
     #[derive(Deserialize)]
     struct Exhausted {
@@ -888,4 +958,68 @@ pub async fn admin_addresses(db: &impl Sql, firm_id: &str) -> DomainResult<Vec<S
     )
     .await?;
     Ok(rows.into_iter().map(|a| a.email).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules(err: DomainError) -> Vec<(String, &'static str)> {
+        match err {
+            DomainError::Validation(errs) => errs.into_iter().map(|e| (e.field, e.rule)).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_recovery_window_is_inside_retention_and_in_order() {
+        let now = Instant::parse("now", "2026-11-26T12:00:00Z").unwrap();
+        let (since, until) =
+            parse_recovery(&json!({"since": "2026-11-25T00:00:00Z"}), now).unwrap();
+        assert_eq!(since.to_rfc3339(), "2026-11-25T00:00:00.000Z");
+        assert_eq!(until, None);
+        let got = rules(
+            parse_recovery(
+                &json!({"since": "2026-10-01T00:00:00Z", "until": "2026-09-01T00:00:00Z", "x": 1}),
+                now,
+            )
+            .unwrap_err(),
+        );
+        assert!(got.contains(&("since".into(), "range")), "{got:?}");
+        assert!(got.contains(&("until".into(), "range")), "{got:?}");
+        assert!(got.contains(&("x".into(), "unknown")), "{got:?}");
+        assert_eq!(
+            rules(parse_recovery(&json!({}), now).unwrap_err())[0],
+            ("since".into(), "required")
+        );
+        assert_eq!(
+            rules(parse_recovery(&json!({"since": "2026-11-27T00:00:00Z"}), now).unwrap_err())[0].1,
+            "range"
+        );
+    }
+
+    #[test]
+    fn list_filters_name_the_parameter_they_break() {
+        let ok = Filter::parse(|n| match n {
+            "status" => Some("exhausted"),
+            "type" => Some("firm.created"),
+            "endpoint_id" => Some("whe_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(ok.status, Some(DeliveryStatus::Exhausted));
+        let got = rules(
+            Filter::parse(|n| match n {
+                "status" => Some("lost"),
+                "type" => Some("Bad Type"),
+                "message_id" => Some("whe_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                "created_from" => Some("yesterday"),
+                _ => None,
+            })
+            .unwrap_err(),
+        );
+        let fields: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["message_id", "status", "type", "created_from"]);
+    }
 }

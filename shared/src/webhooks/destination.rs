@@ -110,7 +110,7 @@ pub fn parse(field: &str, raw: &str, policy: Policy) -> Result<Destination, Doma
             if !is_host_name(&host) {
                 return Err(refuse(field, "format", "must name a valid host"));
             }
-            let local_name = host == "localhost" || host.ends_with(".localhost");
+            let local_name = is_local_name(&host);
             if local_name && !policy.allow_loopback {
                 return Err(refuse(
                     field,
@@ -138,6 +138,18 @@ pub fn parse(field: &str, raw: &str, policy: Policy) -> Result<Destination, Doma
         port,
         literal,
     })
+}
+
+impl Destination {
+    /// Whether the host must be resolved and its addresses judged before it is
+    /// reached: a name, unless it is a local name the policy allows.
+    pub fn needs_lookup(&self, policy: Policy) -> bool {
+        self.literal.is_none() && !(policy.allow_loopback && is_local_name(&self.host))
+    }
+}
+
+fn is_local_name(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {

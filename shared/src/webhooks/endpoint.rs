@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::destination::{self, Policy};
 use super::signature::Secret;
-use super::{DeliveryStatus, DisabledReason, EndpointStatus};
+use super::{DisabledReason, EndpointStatus};
+use crate::auth::roles::Role;
 use crate::catalogue;
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::events::{parse_pattern, pattern_matches};
@@ -692,24 +693,25 @@ pub enum Action {
     Disable,
 }
 
-/// Applies `action`; answers the endpoint after it. A change the state does not
-/// allow (pausing a disabled endpoint) is a 409; asking for the state it is in
-/// changes nothing.
+/// Applies `action`; answers the status before it and the endpoint after it. A
+/// change the state does not allow (pausing a disabled endpoint) is a 409; asking
+/// for the state it is in changes nothing.
 pub async fn act(
     db: &impl Sql,
     scope: &TenantScope,
     id: &str,
     action: Action,
     now: Instant,
-) -> DomainResult<Row> {
+) -> DomainResult<(EndpointStatus, Row)> {
     let row = get(db, scope, id).await?;
+    let before = row.status;
     let target = match action {
         Action::Pause => EndpointStatus::Paused,
         Action::Resume => EndpointStatus::Active,
         Action::Disable => EndpointStatus::Disabled,
     };
     if row.status == target {
-        return Ok(row);
+        return Ok((before, row));
     }
     let mut statements = Vec::new();
     match (row.status, action) {
@@ -749,7 +751,7 @@ pub async fn act(
         }
     }
     db.batch(statements).await?;
-    get(db, scope, id).await
+    Ok((before, get(db, scope, id).await?))
 }
 
 /// The statement that disables an endpoint for `reason`.
@@ -783,6 +785,18 @@ pub async fn delete(
     ])
     .await?;
     Ok(())
+}
+
+/// Whether a caller may read an endpoint's secret: a firm admin in person (not a
+/// settings manager by flag, not an API key).
+pub fn may_read_secret(role: Role, api_key: bool) -> DomainResult<()> {
+    if role == Role::FirmAdmin && !api_key {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "only a firm admin may read a webhook signing secret".into(),
+        ))
+    }
 }
 
 /// A rotation request: how long the old secret keeps signing, and whether to
@@ -882,11 +896,6 @@ pub async fn rotate(
     Ok((secret, get(db, scope, id).await?))
 }
 
-/// Whether a delivery status still waits for an attempt.
-pub fn waiting(status: DeliveryStatus) -> bool {
-    matches!(status, DeliveryStatus::Pending | DeliveryStatus::Retrying)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -970,6 +979,13 @@ mod tests {
             .1,
             "range"
         );
+    }
+
+    #[test]
+    fn only_a_firm_admin_in_person_reads_a_secret() {
+        assert!(may_read_secret(Role::FirmAdmin, false).is_ok());
+        assert!(may_read_secret(Role::FirmAdmin, true).is_err());
+        assert!(may_read_secret(Role::Staff, false).is_err());
     }
 
     #[test]
