@@ -2,20 +2,11 @@
 //! HMAC-SHA256, keyed with the subscription's signature key, of the notification
 //! URL (exactly as configured) followed by the raw body.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 /// Verifies a Square notification to `notification_url` with `body` (raw bytes).
 pub fn verify(signature_key: &str, notification_url: &str, body: &[u8], signature: &str) -> bool {
-    if signature_key.is_empty() || notification_url.is_empty() {
-        return false;
-    }
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(signature_key.as_bytes()) else {
-        return false;
-    };
-    mac.update(notification_url.as_bytes());
-    mac.update(body);
-    super::base64_matches(signature, &mac.finalize().into_bytes())
+    !notification_url.is_empty()
+        && super::hmac_sha256(signature_key, &[notification_url.as_bytes(), body])
+            .is_some_and(|mac| super::base64_matches(signature, &mac))
 }
 
 #[cfg(test)]
