@@ -51,4 +51,22 @@ render_configs() {
   done
 }
 
+# render_probe DIR PROBE_URL BINDING...: the test-only probe module
+# (tests/sims/probe, forwarding to PROBE_URL) rendered into DIR beside
+# render_configs' copies, and bound into the dispatcher's and jobs worker's copies
+# under each BINDING; prints its -c arguments.
+render_probe() {
+  local dir=$1 url=$2 w binding
+  shift 2
+  mkdir -p "$dir/probe"
+  sed -e "s|^main = \"worker.js\"|main = \"$ROOT/tests/sims/probe/worker.js\"|" \
+      -e "s|^PROBE_URL = .*|PROBE_URL = \"$url\"|" "$ROOT/tests/sims/probe/wrangler.toml" > "$dir/probe/wrangler.toml"
+  for w in dispatcher jobs; do
+    for binding in "$@"; do
+      printf '\n[[services]]\nbinding = "%s"\nservice = "firmament-probe"\n' "$binding" >> "$dir/$w/wrangler.toml"
+    done
+  done
+  printf -- '-c\n%s\n' "$dir/probe/wrangler.toml"
+}
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

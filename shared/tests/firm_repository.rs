@@ -266,7 +266,7 @@ fn idempotency_replays_the_same_request_and_refuses_a_different_one() {
     let other = IdempotencyKey::parse("public", "k-1", "POST", "/v1/firms", b"{\"a\":2}").unwrap();
     assert!(matches!(
         block_on(other.replay(&db, now)),
-        Err(DomainError::Validation(_))
+        Err(DomainError::Conflict { .. })
     ));
     let elsewhere =
         IdempotencyKey::parse("frm_x", "k-1", "POST", "/v1/firms", b"{\"a\":2}").unwrap();

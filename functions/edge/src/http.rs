@@ -32,6 +32,7 @@ fn status_of(err: &DomainError) -> u16 {
         DomainError::NotFound(_) => 404,
         DomainError::Conflict { .. } => 409,
         DomainError::PreconditionFailed(_) => 412,
+        DomainError::Gone(_) => 410,
         DomainError::RateLimited { .. } => 429,
         DomainError::Unavailable(_) => 503,
     }
@@ -48,6 +49,7 @@ fn title_of(err: &DomainError) -> &'static str {
         DomainError::NotFound(_) => "Not found",
         DomainError::Conflict { .. } => "Conflict with the current state",
         DomainError::PreconditionFailed(_) => "The resource has changed",
+        DomainError::Gone(_) => "The link no longer works",
         DomainError::RateLimited { .. } => "Too many requests",
         DomainError::Unavailable(_) => "Temporarily unavailable",
     }
@@ -113,10 +115,9 @@ pub fn problem(err: &DomainError, request_id: &str) -> Response {
     let errors = match err {
         DomainError::Validation(errs) => serde_json::to_value::<&Vec<FieldError>>(errs).ok(),
         DomainError::Conflict {
-            field: Some(field), ..
-        } => Some(json!([{
-            "field": field, "rule": "unique", "message": format!("{field} is already taken")
-        }])),
+            field: Some(field),
+            detail,
+        } => Some(json!([{"field": field, "rule": "conflict", "message": detail}])),
         _ => None,
     };
     let mut body = json!({
@@ -175,6 +176,20 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Domai
         return Err(DomainError::PayloadTooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// The JSON body of an action whose body is optional (its fields have defaults):
+/// an empty body is the empty object; anything else must be JSON, and the action's
+/// parser then wants an object (a literal `null` is refused like any non-object).
+pub async fn optional_json_body(
+    req: &mut Request,
+    limit: usize,
+) -> Result<serde_json::Value, DomainError> {
+    let bytes = read_body(req, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Value::Object(serde_json::Map::new()));
+    }
+    parse_json(req, &bytes)
 }
 
 /// Parses a JSON body already read, checking the content type.

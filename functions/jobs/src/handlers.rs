@@ -271,15 +271,6 @@ async fn get_dead(req: Request, env: &Env, cx: &RequestContext, params: &Params)
     Ok(http::json(200, &letter, &cx.request_id))
 }
 
-/// Reads an optional JSON body (an empty one is `null`).
-async fn optional_body(req: &mut Request, env: &Env) -> Result<Value, DomainError> {
-    let bytes = http::read_body(req, edge::config::body_limit(env)).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    http::parse_json(req, &bytes)
-}
-
 async fn act_on_dead(
     mut req: Request,
     env: &Env,
@@ -289,7 +280,7 @@ async fn act_on_dead(
 ) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
     let id = dead_letter_id(params)?;
-    let body = optional_body(&mut req, env).await?;
+    let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
     let notes = admin::parse_notes(&body)?;
     let db = D1::from_env(env)?;
     match action {
@@ -338,7 +329,7 @@ async fn act_on_dead(
 
 async fn bulk(mut req: Request, env: &Env, cx: &RequestContext, action: Bulk) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let body = optional_body(&mut req, env).await?;
+    let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
     let (filter, notes) = admin::parse_bulk(&body)?;
     let db = D1::from_env(env)?;
     let (touched, reprocessed) = admin::bulk(

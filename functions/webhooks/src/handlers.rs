@@ -119,16 +119,13 @@ fn with_secret(
     Ok(view)
 }
 
-/// Refuses a URL whose host resolves to an address deliveries may not reach, or
-/// to none; a resolver that does not answer leaves the check to each attempt.
+/// Refuses a URL whose host resolves to an address deliveries may not reach. A
+/// name with no address yet (DNS set up after the endpoint, as often happens) or a
+/// resolver that does not answer leaves the check to each attempt, which judges
+/// the name again and fails with class `dns` until it resolves.
 async fn check_resolves(env: &Env, url: &str) -> Result<(), DomainError> {
     match crate::send::judge(env, url, crate::policy(env)).await {
-        Verdict::Go(_) | Verdict::Unknown(_) => Ok(()),
-        Verdict::Refused(ErrorClass::Dns, why) => Err(DomainError::invalid(
-            "url",
-            "unresolvable",
-            format!("url: {why}"),
-        )),
+        Verdict::Go(_) | Verdict::Unknown(_) | Verdict::Refused(ErrorClass::Dns, _) => Ok(()),
         Verdict::Refused(_, why) => Err(DomainError::invalid(
             "url",
             "blocked_destination",
@@ -332,7 +329,7 @@ async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     let id = endpoint_id(params)?;
     let db = D1::from_env(env)?;
     endpoint::get(&db, &scope, &id).await?;
-    let body = optional_body(&mut req, env).await?;
+    let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
     let rotation = endpoint::parse_rotation(&body)?;
     let (secret, row) =
         endpoint::rotate(&db, &scope, &id, rotation, &crate::keys(env)?, cx.now).await?;
@@ -342,21 +339,12 @@ async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     Ok(http::json(200, &view, &cx.request_id))
 }
 
-/// A body that may be absent (an action with defaults): `null` when empty.
-async fn optional_body(req: &mut Request, env: &Env) -> Result<Value, DomainError> {
-    let bytes = http::read_body(req, edge::config::body_limit(env)).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    http::parse_json(req, &bytes)
-}
-
 async fn test(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
     let id = endpoint_id(params)?;
     let db = D1::from_env(env)?;
     let row = endpoint::get(&db, &scope, &id).await?;
-    let body = optional_body(&mut req, env).await?;
+    let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
     let (kind, data) = message::parse_test(&body, &id, claims.user_id())?;
     if row.status != EndpointStatus::Active {
         return Err(DomainError::Conflict {

@@ -196,22 +196,40 @@ pub enum Match {
     NotFound,
 }
 
-/// Finds the route for `method` and `path`.
+/// Finds the route for `method` and `path`. A literal segment outranks a
+/// parameter (`/v1/jobs/dead-letters/discard` is not dead letter `discard`), so
+/// the most specific template that matches decides; a method it does not declare
+/// is a 405 listing the methods it does.
 pub fn resolve(method: &str, path: &str) -> Match {
-    let mut allowed = Vec::new();
+    let mut best: Option<(&'static str, Vec<(&'static str, String)>)> = None;
     for r in ROUTES {
         if let Some(params) = match_path(r.path, path) {
-            if r.method == method || (method == "HEAD" && r.method == "GET") {
-                return Match::Found(r, params);
+            let better = best
+                .as_ref()
+                .is_none_or(|(template, _)| more_specific(r.path, template));
+            if better {
+                best = Some((r.path, params));
             }
-            allowed.push(r.method);
         }
     }
-    if allowed.is_empty() {
-        Match::NotFound
-    } else {
-        Match::MethodNotAllowed(allowed)
+    let Some((template, params)) = best else {
+        return Match::NotFound;
+    };
+    let same_path = || ROUTES.iter().filter(move |r| r.path == template);
+    match same_path().find(|r| r.method == method || (method == "HEAD" && r.method == "GET")) {
+        Some(route) => Match::Found(route, params),
+        None => Match::MethodNotAllowed(same_path().map(|r| r.method).collect()),
     }
+}
+
+/// Whether template `a` is more specific than `b` (both matching one path): at
+/// the first segment where they differ, `a` has a literal and `b` a parameter.
+fn more_specific(a: &str, b: &str) -> bool {
+    let is_param = |s: &str| s.starts_with('{');
+    a.split('/')
+        .zip(b.split('/'))
+        .find(|(x, y)| is_param(x) != is_param(y))
+        .is_some_and(|(x, _)| !is_param(x))
 }
 
 fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
@@ -261,6 +279,19 @@ mod tests {
             Match::MethodNotAllowed(vec!["GET", "PATCH"])
         );
         assert_eq!(resolve("GET", "/v1/nothing"), Match::NotFound);
+        // A literal path is its own resource, not an id of its neighbour's.
+        assert_eq!(
+            resolve("GET", "/v1/jobs/dead-letters/discard"),
+            Match::MethodNotAllowed(vec!["POST"])
+        );
+        assert_eq!(
+            resolve("DELETE", "/v1/firm/invitations/accept"),
+            Match::MethodNotAllowed(vec!["POST"])
+        );
+        assert!(matches!(
+            resolve("GET", "/v1/jobs/dead-letters/dlq_1"),
+            Match::Found(r, _) if r.operation == "getJobDeadLetter"
+        ));
         assert_eq!(
             resolve("POST", "/v1/firm/events//redeliver"),
             Match::NotFound

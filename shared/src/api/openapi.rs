@@ -9,24 +9,36 @@ use super::{Auth, Route, ROUTES};
 const SCHEMAS: &str = include_str!("schemas.json");
 
 fn schemas() -> Value {
-    serde_json::from_str(SCHEMAS).unwrap_or_default()
+    let mut all: Map<String, Value> = serde_json::from_str(SCHEMAS).unwrap_or_default();
+    all.extend(generated_schemas());
+    Value::Object(all)
 }
 
+/// The request and success-response schemas of an operation, by component name.
 fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
     match operation {
         "provisionFirm" => (Some("ProvisionFirm"), Some("Provisioned")),
         "getFirm" => (None, Some("Firm")),
         "updateFirm" => (Some("FirmPatch"), Some("Firm")),
+        "updateMember" => (Some("MemberPatch"), None),
+        "createInvitation" => (Some("NewInvitation"), None),
+        "acceptInvitation" | "acceptPortalInvitation" => (Some("AcceptInvitation"), None),
         "signIn" => (Some("SignIn"), Some("Session")),
         "refreshSession" => (Some("Refresh"), Some("Session")),
-        "answerMfaChallenge" => (Some("SecondFactor"), Some("Session")),
+        "switchFirm" => (Some("SwitchFirm"), Some("Session")),
+        "answerMfaChallenge" => (Some("ChallengeAnswer"), Some("Session")),
         "stepUp" => (Some("SecondFactor"), Some("Session")),
-        "finishOidc" | "switchFirm" => (None, Some("Session")),
+        "finishOidc" => (None, Some("Session")),
+        "confirmTotp" => (Some("TotpConfirmation"), None),
+        "enrolSms" => (Some("SmsEnrolment"), None),
+        "confirmSms" => (Some("SmsConfirmation"), None),
+        "sendChallengeSms" => (Some("ChallengeSms"), None),
         "createApiKey" => (Some("NewApiKey"), Some("ApiKey")),
-        "createInvitation" => (Some("NewInvitation"), None),
-        "acceptInvitation" => (Some("AcceptInvitation"), None),
-        "resetPassword" => (Some("PasswordReset"), None),
         "changePassword" => (Some("PasswordChange"), None),
+        "forgotPassword" => (Some("ForgotPassword"), None),
+        "resetPassword" => (Some("PasswordReset"), None),
+        "verifyEmail" => (Some("EmailVerification"), None),
+        "putSamlConfig" => (Some("SamlConfig"), None),
         "createClient" => (Some("NewClient"), Some("Client")),
         "getClient" | "getPortalClient" => (None, Some("Client")),
         "updateClient" => (Some("ClientPatch"), Some("Client")),
@@ -36,11 +48,277 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "updateClientPortalUser" | "updatePortalUser" => {
             (Some("PortalUserPatch"), Some("PortalUser"))
         }
-        "acceptPortalInvitation" => (Some("AcceptInvitation"), None),
+        "replayDeadEvents" => (Some("DeadEventReplay"), None),
         "startJob" => (Some("StartJob"), Some("Job")),
         "getJob" | "cancelJob" | "retryJob" => (None, Some("Job")),
+        "reprocessJobDeadLetters" | "discardJobDeadLetters" => (Some("DeadLetterBulk"), None),
+        "reprocessJobDeadLetter" | "discardJobDeadLetter" => (Some("DeadLetterNotes"), None),
+        "createWebhookEndpoint" => (Some("NewWebhookEndpoint"), None),
+        "updateWebhookEndpoint" => (Some("WebhookEndpointPatch"), None),
+        "rotateWebhookEndpointSecret" => (Some("SecretRotation"), None),
+        "sendWebhookTest" => (Some("WebhookTest"), None),
+        "recoverWebhookEndpoint" => (Some("WebhookRecovery"), None),
         _ => (None, None),
     }
+}
+
+/// Operations whose body may be left out (every field has a default).
+const OPTIONAL_BODY: &[&str] = &[
+    "reprocessJobDeadLetters",
+    "discardJobDeadLetters",
+    "reprocessJobDeadLetter",
+    "discardJobDeadLetter",
+    "rotateWebhookEndpointSecret",
+    "sendWebhookTest",
+];
+
+/// The query parameters of an operation: name and component schema.
+fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
+    const PAGE: [(&str, &str); 2] = [("limit", "PageLimit"), ("cursor", "PageCursor")];
+    match operation {
+        "listFirmEvents" | "listFirmAudit" => &PAGE,
+        "listClients" => &[PAGE[0], PAGE[1], ("status", "ClientStatus")],
+        "listDeadEvents" => &[
+            PAGE[0],
+            PAGE[1],
+            ("subscriber", "ModuleName"),
+            ("type", "EventTypeName"),
+        ],
+        "listJobs" => &[
+            PAGE[0],
+            PAGE[1],
+            ("status", "JobStatus"),
+            ("category", "JobCategory"),
+            ("type", "JobTypeName"),
+            ("priority", "JobPriority"),
+            ("error_class", "JobErrorClass"),
+            ("correlation_id", "Uuid"),
+            ("created_from", "DateTime"),
+            ("created_to", "DateTime"),
+        ],
+        "listJobDeadLetters" => &[
+            PAGE[0],
+            PAGE[1],
+            ("status", "DeadLetterStatus"),
+            ("category", "JobCategory"),
+            ("type", "JobTypeName"),
+            ("error_class", "JobErrorClass"),
+        ],
+        "getJobMetrics" | "getWebhookEndpointHealth" => &[("window", "Window")],
+        "listWebhookEndpoints" => &[PAGE[0], PAGE[1], ("status", "EndpointStatus")],
+        "listWebhookDeliveries" => &[
+            PAGE[0],
+            PAGE[1],
+            ("endpoint_id", "EndpointId"),
+            ("message_id", "MessageId"),
+            ("status", "DeliveryStatus"),
+            ("type", "EventTypeName"),
+            ("created_from", "DateTime"),
+            ("created_to", "DateTime"),
+        ],
+        "startSaml" => &[("mode", "SessionMode")],
+        "startOidc" => &[
+            ("firm", "FirmHint"),
+            ("login_hint", "LoginHint"),
+            ("mode", "SessionMode"),
+        ],
+        "finishOidc" => &[
+            ("code", "OidcCode"),
+            ("state", "OidcState"),
+            ("error", "OidcError"),
+        ],
+        _ => &[],
+    }
+}
+
+/// Query parameters without which an operation refuses the request.
+const REQUIRED_QUERY: &[(&str, &str)] = &[("finishOidc", "code"), ("finishOidc", "state")];
+
+/// Crockford base32, the 26 characters of a ULID after an id's prefix.
+const ULID: &str = "[0-9A-HJKMNP-TV-Z]{26}";
+
+fn id_pattern(prefix: &str) -> Value {
+    json!({"type": "string", "pattern": format!("^{prefix}_{ULID}$")})
+}
+
+/// The schema of a path parameter: ids by their prefix (what `id::parse` accepts).
+fn path_parameter(path: &str, name: &str) -> Value {
+    let prefix = match name {
+        "client_id" => "cli",
+        "event_id" => "evt",
+        "job_id" => "job",
+        "key_id" => "key",
+        "session_id" => "ses",
+        "user_id" => "usr",
+        "endpoint_id" => "whe",
+        "delivery_id" => "whd",
+        "dead_letter_id" => "dlq",
+        "invitation_id" if path.starts_with("/v1/clients/") => "pin",
+        "invitation_id" => "inv",
+        "slug" => return json!({"$ref": "#/components/schemas/Slug"}),
+        "provider" => return json!({"type": "string", "enum": ["google", "microsoft"]}),
+        _ => return json!({"type": "string"}),
+    };
+    id_pattern(prefix)
+}
+
+fn string_enum<'a>(names: impl IntoIterator<Item = &'a str>) -> Value {
+    json!({"type": "string", "enum": names.into_iter().collect::<Vec<_>>()})
+}
+
+/// `[Hh][Oo][Ss][Tt]` for `host`: ECMA-262 patterns have no case-insensitive flag.
+fn any_case(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+            } else {
+                regex_escape(c)
+            }
+        })
+        .collect()
+}
+
+fn regex_escape(c: char) -> String {
+    if "\\^$.|?*+()[]{}/-".contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+/// Component schemas made from the Rust types the parsers check against, so the
+/// document cannot drift from them.
+fn generated_schemas() -> Map<String, Value> {
+    use crate::auth::roles::{Flag, PortalRole, Role};
+    use crate::jobs::{Category, DeadStatus, ErrorClass, Priority, Status};
+    use crate::webhooks::{DeliveryStatus, EndpointStatus};
+    let mut out = Map::new();
+    let mut put = |name: &str, schema: Value| {
+        out.insert(name.to_owned(), schema);
+    };
+    put(
+        "StaffRole",
+        string_enum(
+            Role::ALL
+                .iter()
+                .filter(|r| !r.is_portal())
+                .map(|r| r.name()),
+        ),
+    );
+    put("StaffFlag", string_enum(Flag::ALL.iter().map(|f| f.name())));
+    put(
+        "PortalFlag",
+        string_enum(Flag::PORTAL.iter().map(|f| f.name())),
+    );
+    put(
+        "PortalRole",
+        string_enum(PortalRole::ALL.iter().map(|r| r.name())),
+    );
+    put(
+        "ClientKind",
+        string_enum(
+            crate::clients::model::ClientKind::ALL
+                .iter()
+                .map(|k| k.name()),
+        ),
+    );
+    put(
+        "ClientStatus",
+        string_enum(
+            crate::clients::model::ClientStatus::ALL
+                .iter()
+                .map(|k| k.name()),
+        ),
+    );
+    put(
+        "Window",
+        string_enum(crate::kernel::stats::Window::ALL.iter().map(|w| w.name())),
+    );
+    put(
+        "JobStatus",
+        string_enum(Status::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "JobCategory",
+        string_enum(Category::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "JobPriority",
+        string_enum(Priority::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "JobErrorClass",
+        string_enum(ErrorClass::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "DeadLetterStatus",
+        string_enum(DeadStatus::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "EndpointStatus",
+        string_enum(EndpointStatus::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "DeliveryStatus",
+        string_enum(DeliveryStatus::ALL.iter().map(|v| v.name())),
+    );
+    let scopes = crate::auth::api_keys::Scope::grantable();
+    put(
+        "ApiKeyScope",
+        string_enum(scopes.iter().map(String::as_str)),
+    );
+    let manual = crate::jobs::types::JOB_TYPES.iter().filter(|t| t.manual);
+    put("ManualJobType", string_enum(manual.map(|t| t.name)));
+    let types = crate::catalogue::published_types();
+    put("EventType", string_enum(types.iter().copied()));
+    let mut filters: Vec<String> = vec!["*".to_owned()];
+    for kind in &types {
+        let segments: Vec<&str> = kind.split('.').collect();
+        for n in 1..segments.len() {
+            let group = format!("{}.*", segments.get(..n).unwrap_or_default().join("."));
+            if !filters.contains(&group) {
+                filters.push(group);
+            }
+        }
+        filters.push((*kind).to_owned());
+    }
+    put(
+        "EventTypeFilter",
+        string_enum(filters.iter().map(String::as_str)),
+    );
+    let reserved: Vec<String> = std::iter::once(format!("{}.*", any_case("webhook-")))
+        .chain(
+            crate::webhooks::endpoint::RESERVED_HEADERS
+                .iter()
+                .map(|h| any_case(h)),
+        )
+        .collect();
+    put(
+        "CustomHeaderName",
+        json!({"type": "string", "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$",
+               "not": {"pattern": format!("^(?:{})$", reserved.join("|"))}}),
+    );
+    let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+    put("TimeZone", string_enum(zones));
+    put(
+        "Currency",
+        string_enum(
+            <iso_currency::Currency as iso_currency::IntoEnumIterator>::iter().map(|c| c.code()),
+        ),
+    );
+    for (name, prefix) in [
+        ("EndpointId", "whe"),
+        ("MessageId", "msg"),
+        ("ClientId", "cli"),
+    ] {
+        put(name, id_pattern(prefix));
+    }
+    out
+}
+
+fn component(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
 fn operation(r: &Route) -> Value {
@@ -51,13 +329,23 @@ fn operation(r: &Route) -> Value {
         .path
         .split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_parameter(r.path, name)}))
         .collect();
+    for (name, schema) in query(r.operation) {
+        let required = REQUIRED_QUERY.contains(&(r.operation, *name));
+        parameters.push(
+            json!({"name": name, "in": "query", "required": required, "schema": component(schema)}),
+        );
+    }
     if r.idempotent {
-        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
+        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "Retries with the same key answer the first response; the key for a different request is a 409.",
+            "schema": component("IdempotencyKey")}));
     }
     if r.method == "PATCH" {
-        parameters.push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+        parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
+            "description": "The etag last read; a stale one is a 412. Absent or * changes whatever is current.",
+            "schema": component("IfMatch")}));
     }
     if !parameters.is_empty() {
         op.insert("parameters".into(), parameters.into());
@@ -67,18 +355,19 @@ fn operation(r: &Route) -> Value {
     }
     let (request, response) = bodies(r.operation);
     if let Some(schema) = request {
+        let required = !OPTIONAL_BODY.contains(&r.operation);
         op.insert(
             "requestBody".into(),
-            json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            json!({"required": required, "content": {"application/json": {"schema": component(schema)}}}),
         );
     }
     let success = match response {
         Some(schema) => {
-            json!({"description": "Success", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+            json!({"description": "Success", "content": {"application/json": {"schema": component(schema)}}})
         }
         None => json!({"description": "Success"}),
     };
-    let problem = json!({"description": "Problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    let problem = json!({"description": "Problem", "content": {"application/problem+json": {"schema": component("Problem")}}});
     let mut responses = Map::new();
     responses.insert(r.success.to_string(), success);
     responses.insert("default".into(), problem);
@@ -184,5 +473,104 @@ mod tests {
         for name in doc["components"]["schemas"].as_object().unwrap().keys() {
             assert!(text.contains(&format!("#/components/schemas/{name}")) || name == "Problem");
         }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_every_parameter_is_typed() {
+        let doc = document();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        for piece in text.split("#/components/schemas/").skip(1) {
+            let name: String = piece.chars().take_while(|c| *c != '"').collect();
+            assert!(
+                schemas.contains_key(&name),
+                "{name} is referenced but not defined"
+            );
+        }
+        for r in ROUTES {
+            for name in r.path.split('/').filter_map(|s| s.strip_prefix('{')) {
+                let name = name.trim_end_matches('}');
+                assert_ne!(
+                    path_parameter(r.path, name),
+                    json!({"type": "string"}),
+                    "{} {name} has no schema of its own",
+                    r.path
+                );
+            }
+            let (request, _) = bodies(r.operation);
+            if matches!(r.method, "POST" | "PUT" | "PATCH") && request.is_none() {
+                // An action without a body: it must not read one.
+                assert!(
+                    !OPTIONAL_BODY.contains(&r.operation),
+                    "{} lists an optional body but has none",
+                    r.operation
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn generated_enums_are_what_the_parsers_accept() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let names = |name: &str| -> Vec<String> {
+            schemas[name]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        for zone in names("TimeZone") {
+            assert!(
+                crate::kernel::time::TimeZone::parse("z", &zone).is_ok(),
+                "{zone}"
+            );
+        }
+        assert!(names("TimeZone").contains(&"Europe/Paris".to_owned()));
+        let currencies = names("Currency");
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                for c in b'A'..=b'Z' {
+                    let code = String::from_utf8(vec![a, b, c]).unwrap();
+                    assert_eq!(
+                        crate::kernel::money::Currency::parse("c", &code).is_ok(),
+                        currencies.contains(&code),
+                        "{code}"
+                    );
+                }
+            }
+        }
+        for scope in names("ApiKeyScope") {
+            assert!(
+                crate::auth::api_keys::Scope::parse("s", &scope).is_ok(),
+                "{scope}"
+            );
+        }
+        assert!(!names("ApiKeyScope").contains(&"admin:write".to_owned()));
+        for filter in names("EventTypeFilter") {
+            assert!(
+                crate::webhooks::endpoint::parse_filter(&[json!(filter)]).is_ok(),
+                "{filter}"
+            );
+        }
+        let header = schemas["CustomHeaderName"]["not"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert!(header.contains("[Hh][Oo][Ss][Tt]"), "{header}");
+    }
+
+    #[test]
+    fn header_patterns_match_their_parsers() {
+        let doc = document();
+        let pattern = |name: &str| doc["components"]["schemas"][name]["pattern"].clone();
+        assert_eq!(
+            pattern("IfMatch"),
+            json!("^(?:\\*|(?:W/)?\"[0-9]{1,18}\")$")
+        );
+        for ok in ["*", "\"7\"", "W/\"7\""] {
+            assert!(crate::kernel::etag::parse_if_match(Some(ok)).is_ok());
+        }
+        assert_eq!(pattern("IdempotencyKey"), json!("^[!-~]{1,255}$"));
     }
 }

@@ -45,6 +45,17 @@ const AREAS: &[(&str, Area)] = &[
 ];
 
 impl Scope {
+    /// Every scope a key may be given, in wire form.
+    pub fn grantable() -> Vec<String> {
+        AREAS
+            .iter()
+            .flat_map(|(area, a)| {
+                let write = (*a != Area::Admin).then(|| format!("{area}:write"));
+                std::iter::once(format!("{area}:read")).chain(write)
+            })
+            .collect()
+    }
+
     /// Parses `area:read` or `area:write`. Keys never administer members or keys,
     /// so `admin:write` is refused.
     pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {

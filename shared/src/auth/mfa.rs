@@ -140,12 +140,10 @@ pub async fn start_enrolment(
     })
 }
 
-fn wrong_code() -> DomainError {
-    DomainError::invalid(
-        "code",
-        "mismatch",
-        "the code is wrong, expired or already used",
-    )
+/// A code that proves nothing while enrolling a factor: the caller is signed in,
+/// so this is a refusal (403), not a sign-in failure.
+pub fn wrong_code() -> DomainError {
+    DomainError::Forbidden("the code is wrong, expired or already used".into())
 }
 
 fn read_code(code: &str) -> DomainResult<String> {

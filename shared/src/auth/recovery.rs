@@ -110,11 +110,7 @@ pub async fn consume(
 }
 
 fn invalid_token() -> DomainError {
-    DomainError::invalid(
-        "token",
-        "invalid",
-        "the link is invalid, expired or already used; ask for a new one",
-    )
+    DomainError::Gone("the link is invalid, expired or already used; ask for a new one".into())
 }
 
 /// Reads `{"email"}` for a reset request.

@@ -120,6 +120,9 @@ pub enum PortalRole {
 }
 
 impl PortalRole {
+    /// Every portal role.
+    pub const ALL: [PortalRole; 3] = [PortalRole::Admin, PortalRole::Member, PortalRole::Viewer];
+
     /// Parses `admin`, `member` or `viewer`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
         serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
@@ -217,7 +220,7 @@ impl Flag {
         allowed: &[Flag],
     ) -> Vec<Flag> {
         match value {
-            None | Some(serde_json::Value::Null) => Vec::new(),
+            None => Vec::new(),
             Some(serde_json::Value::Array(items)) => {
                 let mut flags = Vec::new();
                 for (i, item) in items.iter().enumerate() {

@@ -17,6 +17,9 @@ pub enum ClientKind {
 }
 
 impl ClientKind {
+    /// Every kind.
+    pub const ALL: [ClientKind; 2] = [ClientKind::Organization, ClientKind::Individual];
+
     /// Parses `organization` or `individual`.
     pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
         match raw {
@@ -50,6 +53,9 @@ pub enum ClientStatus {
 }
 
 impl ClientStatus {
+    /// Every status.
+    pub const ALL: [ClientStatus; 2] = [ClientStatus::Active, ClientStatus::Archived];
+
     /// Parses `active` or `archived`.
     pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
         match raw {

@@ -49,7 +49,6 @@ pub struct PortalUser {
 /// The portal flags of a request: every one when absent, the named ones otherwise.
 fn parse_portal_flags(v: &mut Validator, body: &serde_json::Value) -> Option<Vec<Flag>> {
     body.get("flags")
-        .filter(|f| !f.is_null())
         .map(|f| Flag::parse_list(v, "flags", Some(f), &Flag::PORTAL))
 }
 
@@ -360,14 +359,8 @@ pub fn explain_conflict(e: DomainError) -> DomainError {
     }
 }
 
-/// The link is no good.
-pub fn refused() -> DomainError {
-    DomainError::invalid(
-        "token",
-        "invalid",
-        "the invitation is invalid, expired, withdrawn or already used",
-    )
-}
+/// The link is no good (the same answer as a staff invitation's).
+pub use crate::firm::invitations::refused;
 
 const USER_COLUMNS: &str = "p.user_id, p.client_id, u.email, u.name, p.role, p.flags, p.is_active, p.last_active_at, p.created_at
                FROM clients_portal_users p JOIN auth_users u ON u.id = p.user_id";

@@ -319,11 +319,7 @@ pub fn accept(found: &Found, user_id: &str, now: Instant) -> Vec<Statement> {
 
 /// The invitation link is no good.
 pub fn refused() -> DomainError {
-    DomainError::invalid(
-        "token",
-        "invalid",
-        "the invitation is invalid, expired, withdrawn or already used",
-    )
+    DomainError::Gone("the invitation is invalid, expired, withdrawn or already used".into())
 }
 
 /// Whether the firm still has a seat for one more active member (checked at acceptance).

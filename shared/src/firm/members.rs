@@ -233,7 +233,6 @@ impl MemberPatch {
             .and_then(|s| v.take(Role::parse("role", s)));
         let flags = body
             .get("flags")
-            .filter(|f| !f.is_null())
             .map(|f| Flag::parse_list(&mut v, "flags", Some(f), &Flag::ALL));
         let is_active = input.boolean(&mut v, "is_active", false);
         v.finish()?;

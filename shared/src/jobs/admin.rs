@@ -117,7 +117,7 @@ impl JobFilter {
     /// value is named.
     pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
         let mut v = Validator::new();
-        let parsed = |name: &str| get(name).filter(|s| !s.is_empty());
+        let parsed = |name: &str| get(name);
         let status = parsed("status").and_then(|s| v.take(Status::parse("status", s)));
         let category = parsed("category").and_then(|s| v.take(Category::parse("category", s)));
         let priority = parsed("priority").and_then(|s| v.take(Priority::parse("priority", s)));
@@ -396,7 +396,7 @@ impl DeadFilter {
     /// Parses the list's query parameters or a bulk body's fields.
     pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
         let mut v = Validator::new();
-        let parsed = |name: &str| get(name).filter(|s| !s.is_empty());
+        let parsed = |name: &str| get(name);
         let status = parsed("status").and_then(|s| v.take(DeadStatus::parse("status", s)));
         let category = parsed("category").and_then(|s| v.take(Category::parse("category", s)));
         let error_class =
@@ -465,9 +465,6 @@ pub async fn dead_letter(db: &impl Sql, scope: &TenantScope, id: &str) -> Domain
 
 /// A reviewer's notes on a dead-letter action (≤ 2,000 characters), from a body.
 pub fn parse_notes(body: &Value) -> DomainResult<Option<String>> {
-    if body.is_null() {
-        return Ok(None);
-    }
     let input = Input::body(body)?;
     let mut v = Validator::new();
     input.reject_unknown(&mut v, &["notes"]);
@@ -733,7 +730,7 @@ pub struct StartJob<'a> {
 }
 
 /// Parses `POST /v1/jobs`: `type` (registered, startable by hand), `payload`
-/// (an object), `payload_version`, `priority`, `run_at` (RFC 3339, within a year),
+/// (an object), `payload_version`, `priority`, `run_at` (RFC 3339; a past time runs now),
 /// `max_attempts` (1–10). `header_key` is the request's `Idempotency-Key`, used as
 /// the job's key when the payload has none. Every broken rule is named.
 pub fn parse_start<'a>(
@@ -770,7 +767,7 @@ pub fn parse_start<'a>(
         }
     });
     let mut payload = match body.get("payload") {
-        None | Some(Value::Null) => Some(serde_json::Map::new()),
+        None => Some(serde_json::Map::new()),
         Some(Value::Object(o)) => Some(o.clone()),
         Some(_) => {
             v.add("payload", "type", "payload must be a JSON object");
@@ -788,9 +785,6 @@ pub fn parse_start<'a>(
     let run_at = input
         .string(&mut v, "run_at", false)
         .and_then(|raw| v.take(Instant::parse("run_at", raw)));
-    if run_at.is_some_and(|t| t.millis() > now.millis() + 366 * 86_400_000) {
-        v.add("run_at", "range", "run_at must be within a year");
-    }
     let max_attempts = match input.integer(&mut v, "max_attempts", false) {
         None => 1,
         Some(n) if (1..=MANUAL_MAX_ATTEMPTS).contains(&n) => u32::try_from(n).unwrap_or(1),
@@ -846,9 +840,6 @@ pub fn parse_start<'a>(
 /// Parses a bulk dead-letter request: an optional filter (`category`, `type`,
 /// `error_class`; the entries pending review that match all of them) and `notes`.
 pub fn parse_bulk(body: &Value) -> DomainResult<(DeadFilter, Option<String>)> {
-    if body.is_null() {
-        return Ok((DeadFilter::default(), None));
-    }
     let input = Input::body(body)?;
     let mut v = Validator::new();
     input.reject_unknown(&mut v, &["category", "type", "error_class", "notes"]);

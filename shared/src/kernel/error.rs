@@ -40,7 +40,8 @@ pub enum DomainError {
     /// The resource does not exist in the caller's firm (or at all).
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The change conflicts with existing state (a unique handle already taken …).
+    /// The request conflicts with existing state: a unique handle already taken, an
+    /// idempotency key already used for another request, a step the state does not allow.
     #[error("conflict: {detail}")]
     Conflict {
         /// Field that conflicts, when there is one.
@@ -48,6 +49,10 @@ pub enum DomainError {
         /// Human explanation.
         detail: String,
     },
+    /// A link or one-time token that worked once and no longer does (used, expired
+    /// or withdrawn; unknown ones answer the same, so nothing is learnt by guessing).
+    #[error("gone: {0}")]
+    Gone(String),
     /// `If-Match` named a version that is no longer current.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
@@ -99,6 +104,7 @@ impl DomainError {
             | DomainError::Unauthenticated(d)
             | DomainError::Forbidden(d)
             | DomainError::PreconditionFailed(d)
+            | DomainError::Gone(d)
             | DomainError::Unavailable(d)
             | DomainError::Conflict { detail: d, .. } => d.clone(),
             DomainError::PayloadTooLarge { limit } => {
@@ -126,6 +132,7 @@ impl DomainError {
             DomainError::NotFound(_) => "not-found",
             DomainError::Conflict { .. } => "conflict",
             DomainError::PreconditionFailed(_) => "precondition-failed",
+            DomainError::Gone(_) => "gone",
             DomainError::RateLimited { .. } => "rate-limited",
             DomainError::Unavailable(_) => "unavailable",
         }

@@ -13,15 +13,20 @@ pub fn parse_if_match(raw: Option<&str>) -> Result<Option<i64>, DomainError> {
     match raw.map(str::trim) {
         None | Some("*") => Ok(None),
         Some(tag) => tag
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .parse::<i64>()
+            .strip_prefix("W/")
+            .unwrap_or(tag)
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .filter(|digits| {
+                (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+            })
+            .and_then(|digits| digits.parse::<i64>().ok())
             .map(Some)
-            .map_err(|_| {
+            .ok_or_else(|| {
                 DomainError::invalid(
                     "If-Match",
                     "format",
-                    "If-Match must be an etag returned by this API",
+                    "If-Match must be an etag returned by this API (\"7\") or *",
                 )
             }),
     }
@@ -37,6 +42,8 @@ mod tests {
         assert_eq!(parse_if_match(Some("*")).unwrap(), None);
         assert_eq!(parse_if_match(Some(&of(3))).unwrap(), Some(3));
         assert_eq!(parse_if_match(Some("W/\"3\"")).unwrap(), Some(3));
-        assert!(parse_if_match(Some("\"abc\"")).is_err());
+        for bad in ["\"abc\"", "3", "\"-3\"", "\"+3\"", "W/3", "\"3", "\"\"", ""] {
+            assert!(parse_if_match(Some(bad)).is_err(), "{bad} accepted");
+        }
     }
 }

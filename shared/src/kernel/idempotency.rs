@@ -79,9 +79,8 @@ impl IdempotencyKey {
         )
         .await?;
         match stored {
-            Some(s) if s.fingerprint != self.fingerprint => Err(DomainError::invalid(
+            Some(s) if s.fingerprint != self.fingerprint => Err(DomainError::conflict(
                 "Idempotency-Key",
-                "reused",
                 "this Idempotency-Key was already used for a different request",
             )),
             other => Ok(other),

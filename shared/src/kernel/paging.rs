@@ -80,10 +80,12 @@ fn encode_cursor(key: &str) -> String {
 }
 
 fn decode_cursor(raw: &str) -> Result<String, DomainError> {
+    // Any well-formed cursor is taken: one not made here is just a position
+    // between keys, which pages on from there.
     URL_SAFE_NO_PAD
         .decode(raw.as_bytes())
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .ok_or_else(|| {
             DomainError::invalid(
                 "cursor",

@@ -41,10 +41,13 @@ pub enum Window {
 }
 
 impl Window {
+    /// Both windows.
+    pub const ALL: [Window; 2] = [Window::Day, Window::Week];
+
     /// Parses `24h` or `7d` (absent: `24h`).
     pub fn parse(field: &str, raw: Option<&str>) -> crate::kernel::error::DomainResult<Self> {
         match raw.unwrap_or("24h") {
-            "24h" | "" => Ok(Window::Day),
+            "24h" => Ok(Window::Day),
             "7d" => Ok(Window::Week),
             _ => Err(crate::kernel::error::DomainError::invalid(
                 field,

@@ -139,6 +139,18 @@ impl EmailAddress {
     }
 }
 
+/// A JSON number that is a whole number: `3`, and `3.0` too (JSON does not tell
+/// them apart, and JSON Schema calls both integers), within ±2^53.
+fn whole_number(value: &serde_json::Value) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            .and_then(|f| format!("{f:.0}").parse().ok())
+    })
+}
+
 /// A JSON object from a request body, read field by field so that every problem is
 /// reported with its dotted path (`owner.email`) and rule.
 pub struct Input<'a> {
@@ -165,8 +177,12 @@ impl<'a> Input<'a> {
         format!("{}{key}", self.prefix)
     }
 
-    /// Reads `key` as a `T` with `convert`: absent or null is `None` (an error if
-    /// required), a value of the wrong type is `None` with a `type` error saying `what`.
+    /// Reads `key` as a `T` with `convert`: absent is `None` (an error if required),
+    /// a value of the wrong type is `None` with a `type` error saying `what`. `null`
+    /// is a value, and the wrong one: an optional field is left out, not sent empty
+    /// (the few fields that `null` clears are read with [`Self::has`] and
+    /// [`Self::raw`]), so a body means exactly one thing and the API document can
+    /// say which bodies are valid.
     fn typed<T>(
         &self,
         v: &mut Validator,
@@ -177,9 +193,21 @@ impl<'a> Input<'a> {
     ) -> Option<T> {
         let path = self.path(key);
         match self.obj.get(key) {
-            None | Some(serde_json::Value::Null) => {
+            None => {
                 if required {
                     v.add(path.clone(), "required", format!("{path} is required"));
+                }
+                None
+            }
+            Some(serde_json::Value::Null) => {
+                if required {
+                    v.add(path.clone(), "required", format!("{path} is required"));
+                } else {
+                    v.add(
+                        path.clone(),
+                        "type",
+                        format!("{path} must be {what}; leave it out rather than send null"),
+                    );
                 }
                 None
             }
@@ -208,13 +236,7 @@ impl<'a> Input<'a> {
 
     /// An integer field; `None` when absent (recorded if required) or not an integer.
     pub fn integer(&self, v: &mut Validator, key: &str, required: bool) -> Option<i64> {
-        self.typed(
-            v,
-            key,
-            required,
-            "a whole number",
-            serde_json::Value::as_i64,
-        )
+        self.typed(v, key, required, "a whole number", whole_number)
     }
 
     /// A `true`/`false` field; `None` when absent (recorded if required) or not a boolean.
@@ -327,6 +349,24 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(Input::body(&serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn null_is_a_value_and_whole_floats_are_integers() {
+        let body = serde_json::json!({"name": null, "count": 3.0, "half": 2.5, "big": 1e300});
+        let input = Input::body(&body).unwrap();
+        let mut v = Validator::new();
+        assert_eq!(input.string(&mut v, "name", false), None);
+        assert_eq!(input.integer(&mut v, "count", true), Some(3));
+        assert_eq!(input.integer(&mut v, "half", true), None);
+        assert_eq!(input.integer(&mut v, "big", true), None);
+        match v.finish() {
+            Err(DomainError::Validation(errs)) => {
+                let got: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+                assert_eq!(got, [("name", "type"), ("half", "type"), ("big", "type")]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

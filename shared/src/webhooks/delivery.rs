@@ -564,7 +564,7 @@ impl Filter {
     /// malformed one is a 422 naming it.
     pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
         let mut v = Validator::new();
-        let parsed = |name: &str| get(name).filter(|s| !s.is_empty());
+        let parsed = |name: &str| get(name);
         let id = |v: &mut Validator, name: &str, prefix: &str| {
             parsed(name).and_then(|s| v.take(crate::kernel::id::parse(name, prefix, s)))
         };
@@ -759,8 +759,10 @@ pub async fn resend(
     })
 }
 
-/// Parses a recovery request `{since, until?}` (RFC 3339): `since` inside
-/// retention and not in the future, `until` after it.
+/// Parses a recovery request `{since, until?}` (RFC 3339). Nothing older than
+/// the retention window is kept, so an earlier `since` means "everything kept"; a
+/// window that is empty (`since` in the future, `until` not after it) recovers
+/// nothing rather than being an error.
 pub fn parse_recovery(body: &Value, now: Instant) -> DomainResult<(Instant, Option<Instant>)> {
     let input = Input::body(body)?;
     let mut v = Validator::new();
@@ -771,24 +773,10 @@ pub fn parse_recovery(body: &Value, now: Instant) -> DomainResult<(Instant, Opti
     let until = input
         .string(&mut v, "until", false)
         .and_then(|raw| v.take(Instant::parse("until", raw)));
-    if let Some(s) = since {
-        if s.millis() > now.millis() {
-            v.add("since", "range", "since must not be in the future");
-        }
-        if s.millis() < now.millis() - RETENTION_MS {
-            v.add(
-                "since",
-                "range",
-                "since must be within the last 30 days (older messages are no longer kept)",
-            );
-        }
-        if until.is_some_and(|u| u.millis() <= s.millis()) {
-            v.add("until", "range", "until must be after since");
-        }
-    }
     v.finish()?;
+    let kept_from = now.millis() - RETENTION_MS;
     since
-        .map(|s| (s, until))
+        .map(|s| (Instant::from_millis(s.millis().max(kept_from)), until))
         .ok_or_else(|| DomainError::invalid("since", "required", "since is required"))
 }
 
@@ -973,29 +961,29 @@ mod tests {
     }
 
     #[test]
-    fn a_recovery_window_is_inside_retention_and_in_order() {
+    fn a_recovery_window_starts_inside_retention() {
         let now = Instant::parse("now", "2026-11-26T12:00:00Z").unwrap();
         let (since, until) =
             parse_recovery(&json!({"since": "2026-11-25T00:00:00Z"}), now).unwrap();
         assert_eq!(since.to_rfc3339(), "2026-11-25T00:00:00.000Z");
         assert_eq!(until, None);
+        // Before retention: everything kept, from the window's start.
+        let (since, until) = parse_recovery(
+            &json!({"since": "2001-01-01T00:00:00Z", "until": "2026-11-26T00:00:00Z"}),
+            now,
+        )
+        .unwrap();
+        assert_eq!(since.millis(), now.millis() - RETENTION_MS);
+        assert_eq!(until.unwrap().to_rfc3339(), "2026-11-26T00:00:00.000Z");
         let got = rules(
-            parse_recovery(
-                &json!({"since": "2026-10-01T00:00:00Z", "until": "2026-09-01T00:00:00Z", "x": 1}),
-                now,
-            )
-            .unwrap_err(),
+            parse_recovery(&json!({"since": "yesterday", "until": 5, "x": 1}), now).unwrap_err(),
         );
-        assert!(got.contains(&("since".into(), "range")), "{got:?}");
-        assert!(got.contains(&("until".into(), "range")), "{got:?}");
+        assert!(got.contains(&("since".into(), "format")), "{got:?}");
+        assert!(got.contains(&("until".into(), "type")), "{got:?}");
         assert!(got.contains(&("x".into(), "unknown")), "{got:?}");
         assert_eq!(
             rules(parse_recovery(&json!({}), now).unwrap_err())[0],
             ("since".into(), "required")
-        );
-        assert_eq!(
-            rules(parse_recovery(&json!({"since": "2026-11-27T00:00:00Z"}), now).unwrap_err())[0].1,
-            "range"
         );
     }
 

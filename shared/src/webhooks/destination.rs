@@ -50,11 +50,11 @@ pub fn parse(field: &str, raw: &str, policy: Policy) -> Result<Destination, Doma
             format!("must be a URL of 1 to {MAX_URL_CHARS} characters"),
         ));
     }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !is_uri_text(url) {
         return Err(refuse(
             field,
             "format",
-            "must not contain spaces or control characters",
+            "must be a URI: letters, digits and -._~:/?#[]@!$&'()*+,;= only, anything else percent-encoded",
         ));
     }
     let (scheme, rest) = url
@@ -138,6 +138,21 @@ pub fn parse(field: &str, raw: &str, policy: Policy) -> Result<Destination, Doma
         port,
         literal,
     })
+}
+
+/// Whether `url` holds only the characters RFC 3986 allows, every `%` starting a
+/// two-digit hex escape.
+fn is_uri_text(url: &str) -> bool {
+    let mut rest = url.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = match (b, tail) {
+            (b'%', [h1, h2, more @ ..]) if h1.is_ascii_hexdigit() && h2.is_ascii_hexdigit() => more,
+            (b'%', _) => return false,
+            _ if b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b) => tail,
+            _ => return false,
+        };
+    }
+    true
 }
 
 impl Destination {
@@ -402,6 +417,9 @@ mod tests {
             ("https://db.internal/", "blocked_destination"),
             ("https://printer/", "blocked_destination"),
             ("https://exa mple.com/", "format"),
+            ("https://hooks.example.com/a|b", "format"),
+            ("https://hooks.example.com/%zz", "format"),
+            ("https://hooks.example.com/caf\u{e9}", "format"),
             ("https://-bad-.example.com/", "format"),
             ("", "length"),
         ];
@@ -411,6 +429,7 @@ mod tests {
                 other => panic!("{url}: {other:?}"),
             }
         }
+        assert!(parse("url", "https://hooks.example.com/caf%C3%A9?q=[1]", PUBLIC).is_ok());
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS));
         assert!(parse("url", &long, PUBLIC).is_err());
     }

@@ -45,7 +45,7 @@ pub const OVERLAP_HOURS: (i64, i64) = (24, 168);
 pub const MAX_ENDPOINTS: i64 = 50;
 
 /// Header names a firm may not set: the signature's, and those the transport owns.
-const RESERVED_HEADERS: &[&str] = &[
+pub const RESERVED_HEADERS: &[&str] = &[
     "content-type",
     "content-length",
     "host",
@@ -154,7 +154,9 @@ fn parse(body: &Value, policy: Policy, create: bool) -> DomainResult<Settings> {
     let attempts = input.integer(&mut v, "max_attempts", false);
     s.max_attempts = bounded(&mut v, "max_attempts", attempts, MAX_ATTEMPTS);
     if input.has("rate_limit_per_sec") {
-        let limit = input.integer(&mut v, "rate_limit_per_sec", false);
+        let limit = input
+            .raw("rate_limit_per_sec")
+            .and_then(|_| input.integer(&mut v, "rate_limit_per_sec", false));
         match limit {
             Some(n) if !(1..=1_000).contains(&n) => v.add(
                 "rate_limit_per_sec".to_owned(),
@@ -811,13 +813,7 @@ pub struct Rotation {
 
 /// Parses `{overlap_hours?, force?}` (an empty body is the defaults).
 pub fn parse_rotation(body: &Value) -> DomainResult<Rotation> {
-    let empty = serde_json::Map::new();
-    let body = if body.is_null() {
-        Value::Object(empty)
-    } else {
-        body.clone()
-    };
-    let input = Input::body(&body)?;
+    let input = Input::body(body)?;
     let mut v = Validator::new();
     input.reject_unknown(&mut v, &["overlap_hours", "force"]);
     let overlap = input.integer(&mut v, "overlap_hours", false);
@@ -991,7 +987,7 @@ mod tests {
     #[test]
     fn rotation_defaults_to_a_day_of_overlap() {
         assert_eq!(
-            parse_rotation(&Value::Null).unwrap(),
+            parse_rotation(&json!({})).unwrap(),
             Rotation {
                 overlap_hours: 24,
                 force: false

@@ -82,7 +82,7 @@ fn an_invited_person_joins_with_a_new_account() {
         json!({"token": token, "name": "Pat", "password": INVITEE_PASSWORD}),
         None,
     )
-    .problem(422);
+    .problem(410);
     let session = sign_in(&email, INVITEE_PASSWORD, None);
     assert_eq!(session.status, 200, "{}", session.text);
     assert_eq!(
@@ -270,7 +270,7 @@ fn member_and_invitation_requests_are_checked() {
         json!({"token": "fin_made_up", "name": "X", "password": INVITEE_PASSWORD}),
         None,
     )
-    .problem(422);
+    .problem(410);
     let staff = firm.token_with(|c| {
         c["role"] = json!("staff");
         c["flags"] = json!([]);

@@ -293,7 +293,7 @@ fn someone_with_an_account_joins_a_portal_and_switches_firms() {
     let joined = accept(&token, Some(&staff_firm.token));
     assert_eq!(joined.status, 201, "{}", joined.text);
     assert_eq!(joined.json()["new_account"], false);
-    accept(&token, Some(&staff_firm.token)).problem(422);
+    accept(&token, Some(&staff_firm.token)).problem(410);
     let switched = call("POST", "/v1/auth/switch-firm")
         .token(&staff_firm.token)
         .json(&json!({"firm": client_firm.firm["slug"]}))
@@ -352,7 +352,7 @@ fn client_routes_check_input_credentials_roles_and_firm() {
     call("POST", "/v1/portal/invitations/accept")
         .json(&json!({"token": "fpi_forged"}))
         .send()
-        .problem(422);
+        .problem(410);
 
     // Credentials.
     call("GET", "/v1/clients").send().problem(401);
@@ -468,5 +468,5 @@ fn client_creation_is_idempotent_and_invitations_can_be_withdrawn() {
     assert_eq!(call("DELETE", &path).token(&firm.token).send().status, 204);
     call("DELETE", &path).token(&firm.token).send().problem(404);
     let token = mailed_token(&email, "portal/accept-invitation#token=").unwrap();
-    accept(&token, None).problem(422);
+    accept(&token, None).problem(410);
 }

@@ -157,7 +157,7 @@ fn an_idempotency_key_replays_the_first_response() {
         .header("idempotency-key", &key)
         .json(&other)
         .send();
-    reused.problem(422);
+    reused.problem(409);
     assert_eq!(reused.error_fields(), ["Idempotency-Key"]);
     // A bad key is refused before anything happens.
     call("POST", "/v1/firms")

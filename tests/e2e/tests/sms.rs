@@ -106,7 +106,7 @@ fn enrolment_checks_the_number_and_the_code() {
         .token(&firm.token)
         .json(&json!({"sms_code": wrong}))
         .send()
-        .problem(422);
+        .problem(403);
     assert_eq!(
         call("GET", "/v1/auth/mfa").token(&firm.token).send().json()["sms"],
         false

@@ -486,8 +486,12 @@ fn destinations_on_private_networks_are_refused_by_address_and_by_name() {
     refused("https://api.private.test/hook", "blocked_destination");
     refused("https://metadata.test/hook", "blocked_destination");
     refused("https://v6.private.test/hook", "blocked_destination");
-    refused("https://nowhere.test/hook", "unresolvable");
     refused("ftp://example.com/hook", "scheme");
+    // A name with no address yet is saved (DNS often follows the endpoint); each
+    // attempt resolves it again and fails as `dns` until it resolves.
+    let (pending, _) = endpoint(&firm, "https://nowhere.test/hook", json!(["*"]), json!({}));
+    let d = after_attempts(&firm, &test_message(&firm, &pending), 1);
+    assert_eq!(d["attempts"][0]["error_class"], "dns", "{d}");
     // A name that was public at save and turns private is refused at the attempt.
     let host = format!("{}.example.test", unique("turncoat"));
     receiver_dns(&host, &["93.184.216.34"]);

@@ -133,10 +133,8 @@ pub(super) async fn change_password(mut req: Request, env: &Env, cx: &RequestCon
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let change = ChangePassword::parse(&body)?;
     if !recovery::is_current_password(&db, &user_id, &change.current_password).await? {
-        return Err(DomainError::invalid(
-            "current_password",
-            "mismatch",
-            "current_password is not the account's password",
+        return Err(DomainError::Forbidden(
+            "current_password is not the account's password".into(),
         ));
     }
     let email = shared::kernel::validate::EmailAddress::parse(

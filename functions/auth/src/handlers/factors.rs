@@ -288,11 +288,7 @@ pub(super) async fn text_code(
         .await?
         .filter(|f| f.confirmed_at.is_some())
         .ok_or_else(|| {
-            DomainError::invalid(
-                "method",
-                "no_phone",
-                "no confirmed phone for text-message codes",
-            )
+            DomainError::conflict("method", "no confirmed phone for text-message codes")
         })?
         .phone;
     let (code, stored) = sms::new_code(db, user_id, sms::Purpose::SecondFactor, cx.now).await?;
@@ -349,11 +345,7 @@ pub(super) async fn confirm_sms(mut req: Request, env: &Env, cx: &RequestContext
     )
     .await?
     {
-        return Err(DomainError::invalid(
-            "sms_code",
-            "mismatch",
-            "the code is wrong, expired or already used",
-        ));
+        return Err(mfa::wrong_code());
     }
     let (codes, mut statements) = mfa::codes_if_none(&db, &user_id, cx.now).await?;
     statements.push(sms::confirm(&user_id, cx.now));
