@@ -22,8 +22,10 @@ import sys
 import threading
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from simserver import Server
 
 ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCK = threading.Lock()
@@ -91,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port, token = int(sys.argv[1]), sys.argv[2]
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     server.token = token
     print("ready", flush=True)
     server.serve_forever()

@@ -25,11 +25,13 @@ import secrets
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from simserver import Server
 
 LOCK = threading.Lock()
 USERS = {}
@@ -184,7 +186,7 @@ def main():
     port, client_id, client_secret = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     for provider in ("google", "microsoft"):
         new_key(provider)
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     server.client_id, server.client_secret = client_id, client_secret
     print("ready", flush=True)
     server.serve_forever()

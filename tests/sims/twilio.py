@@ -21,8 +21,10 @@ import secrets
 import sys
 import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from simserver import Server
 
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 LOCK = threading.Lock()
@@ -81,7 +83,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port, sid, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     server.sid, server.token = sid, token
     print("ready", flush=True)
     server.serve_forever()

@@ -31,10 +31,12 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from simserver import Server
 
 LOCK = threading.Lock()
 ENDPOINTS = {}  # name -> {"secrets": [...], "plan": [...], "default": {...}}
@@ -162,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port = int(sys.argv[1])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print("ready", flush=True)
     server.serve_forever()

@@ -16,7 +16,6 @@ use shared::clients::repository;
 use shared::firm::invitations::Acceptance;
 use shared::kernel::audit::{Category, Entry, Outcome, Severity};
 use shared::kernel::etag::parse_if_match;
-use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::tenant::TenantScope;
 use shared::mail;
@@ -72,7 +71,7 @@ async fn target(
             .to_owned()
     } else {
         claims.require(Area::Crm, access)?;
-        id::parse("client_id", "cli", raw)?
+        http::path_id(params, "client_id")?
     };
     Ok((claims, scope, client_id))
 }
@@ -205,7 +204,7 @@ async fn list_users(req: Request, env: &Env, cx: &RequestContext, params: &Param
 
 async fn update_user(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope, client_id) = target(&req, env, cx, params, Access::Write).await?;
-    let user_id = id::parse("user_id", "usr", http::path_param(params, "user_id"))?;
+    let user_id = http::path_id(params, "user_id")?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let patch = PortalUserPatch::parse(&body)?;
     let db = D1::from_env(env)?;
@@ -234,11 +233,7 @@ async fn revoke_invitation(
     params: &Params,
 ) -> Handled {
     let (claims, scope, client_id) = target(&req, env, cx, params, Access::Write).await?;
-    let invitation_id = id::parse(
-        "invitation_id",
-        "pin",
-        http::path_param(params, "invitation_id"),
-    )?;
+    let invitation_id = http::path_id(params, "portal_invitation_id")?;
     let db = D1::from_env(env)?;
     if !portal::revoke_invitation(&db, &scope, &client_id, &invitation_id, cx.now).await? {
         return Err(DomainError::NotFound("invitation"));

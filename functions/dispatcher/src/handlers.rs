@@ -9,7 +9,7 @@ use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
 use shared::dispatch::deliveries::{self, DeadFilter, Redelivery};
 use shared::kernel::audit::Category;
-use shared::kernel::{events, id};
+use shared::kernel::events;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -42,7 +42,7 @@ pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 }
 
 fn event_id(params: &Params) -> Result<String, DomainError> {
-    id::parse("event_id", "evt", http::path_param(params, "event_id"))
+    http::path_id(params, "event_id")
 }
 
 async fn get_event(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {

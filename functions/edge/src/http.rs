@@ -310,6 +310,15 @@ pub fn path_param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a s
         .unwrap_or_default()
 }
 
+/// The record id in path parameter `name`, checked against the prefix
+/// `shared::api::PATH_IDS` gives it (a 422 problem naming the parameter otherwise).
+pub fn path_id(params: &[(&'static str, String)], name: &str) -> Result<String, DomainError> {
+    let prefix = shared::api::id_prefix(name).ok_or_else(|| {
+        DomainError::Unavailable(format!("path parameter {name} has no id prefix"))
+    })?;
+    shared::kernel::id::parse(name, prefix, path_param(params, name))
+}
+
 /// Adds `Set-Cookie` headers.
 pub fn with_cookies(response: Response, cookies: &[String]) -> Response {
     for cookie in cookies {

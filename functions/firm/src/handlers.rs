@@ -15,7 +15,6 @@ use shared::firm::settings::FirmPatch;
 use shared::kernel::audit::{self, Category, Entry, Outcome, Severity};
 use shared::kernel::etag::parse_if_match;
 use shared::kernel::events;
-use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
 use shared::mail;
 use shared::DomainError;
@@ -172,8 +171,7 @@ async fn redeliver_event(
 ) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let raw = http::path_param(params, "event_id");
-    let event_id = id::parse("event_id", "evt", raw)?;
+    let event_id = http::path_id(params, "event_id")?;
     if !events::redeliver(&D1::from_env(env)?, &scope, &event_id, cx.now).await? {
         return Err(DomainError::NotFound("event"));
     }
@@ -231,7 +229,7 @@ async fn update_member(
 ) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let user_id = id::parse("user_id", "usr", http::path_param(params, "user_id"))?;
+    let user_id = http::path_id(params, "user_id")?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let patch = MemberPatch::parse(&body)?;
     let db = D1::from_env(env)?;
@@ -287,11 +285,7 @@ async fn revoke_invitation(
 ) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let invitation_id = id::parse(
-        "invitation_id",
-        "inv",
-        http::path_param(params, "invitation_id"),
-    )?;
+    let invitation_id = http::path_id(params, "invitation_id")?;
     let db = D1::from_env(env)?;
     if !invitations::revoke(&db, &scope, &invitation_id, cx.now).await? {
         return Err(DomainError::NotFound("invitation"));

@@ -13,7 +13,6 @@ use shared::jobs::metrics::{self, Window};
 use shared::jobs::store::{self, Dispatch, NewJob};
 use shared::jobs::types::{self, JOB_TYPES};
 use shared::kernel::audit::Category;
-use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::tenant::TenantScope;
 use shared::DomainError;
@@ -76,15 +75,11 @@ async fn writer(
 }
 
 fn job_id(params: &Params) -> Result<String, DomainError> {
-    id::parse("job_id", "job", http::path_param(params, "job_id"))
+    http::path_id(params, "job_id")
 }
 
 fn dead_letter_id(params: &Params) -> Result<String, DomainError> {
-    id::parse(
-        "dead_letter_id",
-        "dlq",
-        http::path_param(params, "dead_letter_id"),
-    )
+    http::path_id(params, "dead_letter_id")
 }
 
 /// A job with its attempts, as answered.

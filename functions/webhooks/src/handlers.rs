@@ -11,7 +11,6 @@ use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
 use shared::kernel::audit::Category;
 use shared::kernel::etag::parse_if_match;
-use shared::kernel::id;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::tenant::TenantScope;
 use shared::kernel::time::Instant;
@@ -84,19 +83,11 @@ async fn writer(
 }
 
 fn endpoint_id(params: &Params) -> Result<String, DomainError> {
-    id::parse(
-        "endpoint_id",
-        "whe",
-        http::path_param(params, "endpoint_id"),
-    )
+    http::path_id(params, "endpoint_id")
 }
 
 fn delivery_id(params: &Params) -> Result<String, DomainError> {
-    id::parse(
-        "delivery_id",
-        "whd",
-        http::path_param(params, "delivery_id"),
-    )
+    http::path_id(params, "delivery_id")
 }
 
 fn answer(row: &Row, status: u16, cx: &RequestContext) -> Response {

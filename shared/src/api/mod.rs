@@ -83,6 +83,31 @@ pub const JOBS: Option<&str> = Some("JOBS");
 /// Binding name of the webhooks worker (endpoints, deliveries, health).
 pub const WEBHOOKS: Option<&str> = Some("WEBHOOKS");
 
+/// The record id each path parameter names, with the prefix it must carry: one table
+/// for the handlers that parse them (`edge::http::path_id`), the document that
+/// describes them and the tests that call every route.
+pub const PATH_IDS: &[(&str, &str)] = &[
+    ("client_id", "cli"),
+    ("dead_letter_id", "dlq"),
+    ("delivery_id", "whd"),
+    ("endpoint_id", "whe"),
+    ("event_id", "evt"),
+    ("invitation_id", "inv"),
+    ("job_id", "job"),
+    ("key_id", "key"),
+    ("portal_invitation_id", "pin"),
+    ("session_id", "ses"),
+    ("user_id", "usr"),
+];
+
+/// The id prefix path parameter `name` carries (see [`PATH_IDS`]).
+pub fn id_prefix(name: &str) -> Option<&'static str> {
+    PATH_IDS
+        .iter()
+        .find(|(param, _)| *param == name)
+        .map(|(_, prefix)| *prefix)
+}
+
 /// Every route of the API.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -144,7 +169,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/clients/{client_id}/portal-users", CLIENTS, "listClientPortalUsers", "The client's portal users", Auth::Bearer, 200),
     route("PATCH", "/v1/clients/{client_id}/portal-users/{user_id}", CLIENTS, "updateClientPortalUser", "Change a portal user's role or flags, or (de)activate them", Auth::Bearer, 200),
     route("GET", "/v1/clients/{client_id}/portal-invitations", CLIENTS, "listClientPortalInvitations", "Pending invitations to the client's portal", Auth::Bearer, 200),
-    route("DELETE", "/v1/clients/{client_id}/portal-invitations/{invitation_id}", CLIENTS, "revokeClientPortalInvitation", "Withdraw a pending portal invitation", Auth::Bearer, 204),
+    route("DELETE", "/v1/clients/{client_id}/portal-invitations/{portal_invitation_id}", CLIENTS, "revokeClientPortalInvitation", "Withdraw a pending portal invitation", Auth::Bearer, 204),
     route("POST", "/v1/portal/invitations/accept", CLIENTS, "acceptPortalInvitation", "Join a client's portal with a mailed invitation (creates the account if needed)", Auth::Public, 201),
     route("GET", "/v1/portal/client", CLIENTS, "getPortalClient", "A portal user's own client", Auth::Bearer, 200),
     route("GET", "/v1/portal/users", CLIENTS, "listPortalUsers", "The portal users of the caller's client", Auth::Bearer, 200),
@@ -261,6 +286,27 @@ fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_record_id_in_a_path_has_its_prefix_and_every_prefix_its_path() {
+        let params: Vec<&str> = ROUTES
+            .iter()
+            .flat_map(|r| r.path.split('/'))
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        for name in &params {
+            assert!(
+                matches!(*name, "slug" | "provider") || id_prefix(name).is_some(),
+                "path parameter {name} names no id prefix in PATH_IDS"
+            );
+        }
+        for (name, prefix) in PATH_IDS {
+            assert!(params.contains(name), "{name} is in no path");
+            assert!(prefix.len() == 3 && prefix.bytes().all(|b| b.is_ascii_lowercase()));
+        }
+        assert_eq!(id_prefix("portal_invitation_id"), Some("pin"));
+        assert_eq!(id_prefix("invitation_id"), Some("inv"));
+    }
 
     #[test]
     fn routes_resolve_with_parameters() {

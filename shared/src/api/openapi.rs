@@ -141,25 +141,13 @@ fn id_pattern(prefix: &str) -> Value {
     json!({"type": "string", "pattern": format!("^{prefix}_{ULID}$")})
 }
 
-/// The schema of a path parameter: ids by their prefix (what `id::parse` accepts).
-fn path_parameter(path: &str, name: &str) -> Value {
-    let prefix = match name {
-        "client_id" => "cli",
-        "event_id" => "evt",
-        "job_id" => "job",
-        "key_id" => "key",
-        "session_id" => "ses",
-        "user_id" => "usr",
-        "endpoint_id" => "whe",
-        "delivery_id" => "whd",
-        "dead_letter_id" => "dlq",
-        "invitation_id" if path.starts_with("/v1/clients/") => "pin",
-        "invitation_id" => "inv",
-        "slug" => return json!({"$ref": "#/components/schemas/Slug"}),
-        "provider" => return json!({"type": "string", "enum": ["google", "microsoft"]}),
-        _ => return json!({"type": "string"}),
-    };
-    id_pattern(prefix)
+/// The schema of a path parameter: ids by their prefix (what the handlers accept).
+fn path_parameter(name: &str) -> Value {
+    match name {
+        "slug" => json!({"$ref": "#/components/schemas/Slug"}),
+        "provider" => json!({"type": "string", "enum": ["google", "microsoft"]}),
+        _ => super::id_prefix(name).map_or_else(|| json!({"type": "string"}), id_pattern),
+    }
 }
 
 fn string_enum<'a>(names: impl IntoIterator<Item = &'a str>) -> Value {
@@ -329,7 +317,7 @@ fn operation(r: &Route) -> Value {
         .path
         .split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_parameter(r.path, name)}))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_parameter(name)}))
         .collect();
     for (name, schema) in query(r.operation) {
         let required = REQUIRED_QUERY.contains(&(r.operation, *name));
@@ -491,7 +479,7 @@ mod tests {
             for name in r.path.split('/').filter_map(|s| s.strip_prefix('{')) {
                 let name = name.trim_end_matches('}');
                 assert_ne!(
-                    path_parameter(r.path, name),
+                    path_parameter(name),
                     json!({"type": "string"}),
                     "{} {name} has no schema of its own",
                     r.path

@@ -453,19 +453,16 @@ pub fn texted_code(phone: &str) -> Option<String> {
 /// A route's path template with a well-formed sample for each parameter (ids that
 /// exist nowhere), so a test can call every route in the table.
 pub fn sample_path(template: &str) -> String {
-    template
-        .replace("{event_id}", "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{session_id}", "ses_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{key_id}", "key_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{user_id}", "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{invitation_id}", "inv_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{client_id}", "cli_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{job_id}", "job_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{dead_letter_id}", "dlq_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{endpoint_id}", "whe_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .replace("{delivery_id}", "whd_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    let mut path = template
         .replace("{provider}", "google")
-        .replace("{slug}", "no-such-firm")
+        .replace("{slug}", "no-such-firm");
+    for (name, prefix) in shared::api::PATH_IDS {
+        path = path.replace(
+            &format!("{{{name}}}"),
+            &format!("{prefix}_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        );
+    }
+    path
 }
 
 /// Scripts the probe module's answers to its next job hand-overs whose body

@@ -22,6 +22,9 @@ export default {
     const out = new Headers({ "content-type": "application/json" });
     const retryAfter = answer.headers.get("retry-after");
     if (retryAfter) out.set("retry-after", retryAfter);
-    return new Response(await answer.text(), { status: answer.status, headers: out });
+    const text = await answer.text();
+    // A 204 or 205 must carry no body at all (workerd warns on an empty one).
+    const body = answer.status === 204 || answer.status === 205 ? null : text;
+    return new Response(body, { status: answer.status, headers: out });
   },
 };

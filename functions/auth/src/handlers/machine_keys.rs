@@ -39,8 +39,7 @@ pub(super) async fn revoke_api_key(
     let (claims, scope) = cx.scope(&req, env).await?;
     let user_id = claims.person()?.to_owned();
     claims.require(Area::Admin, Access::Write)?;
-    let raw = http::path_param(params, "key_id");
-    let key_id = id::parse("key_id", "key", raw)?;
+    let key_id = http::path_id(params, "key_id")?;
     let db = D1::from_env(env)?;
     if !api_keys::revoke(&db, &scope, &key_id, cx.now).await? {
         return Err(DomainError::NotFound("API key"));

@@ -16,7 +16,6 @@ use shared::auth::sms;
 use shared::auth::users;
 use shared::firm::members;
 use shared::kernel::audit::{Category, Entry, Origin, Outcome, Severity, PLATFORM_CHAIN};
-use shared::kernel::id;
 use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::validate::{Input, Validator};

@@ -328,8 +328,7 @@ pub(super) async fn revoke_session(
 ) -> Handled {
     let claims = cx.claims(&req, env).await?;
     claims.person()?;
-    let raw = http::path_param(params, "session_id");
-    let session_id = id::parse("session_id", "ses", raw)?;
+    let session_id = http::path_id(params, "session_id")?;
     let db = D1::from_env(env)?;
     if !sessions::revoke_own(
         &db,
