@@ -17,28 +17,42 @@ fn schemas() -> Value {
 /// The request and success-response schemas of an operation, by component name.
 fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
     match operation {
+        "getHealth" => (None, Some("Health")),
+        "getOpenApi" => (None, Some("OpenApiDocument")),
+        "listEventTypes" => (None, Some("EventTypeCatalogue")),
         "provisionFirm" => (Some("ProvisionFirm"), Some("Provisioned")),
         "getFirm" => (None, Some("Firm")),
         "updateFirm" => (Some("FirmPatch"), Some("Firm")),
-        "updateMember" => (Some("MemberPatch"), None),
-        "createInvitation" => (Some("NewInvitation"), None),
-        "acceptInvitation" | "acceptPortalInvitation" => (Some("AcceptInvitation"), None),
+        "getFirmProvisioning" => (None, Some("Provisioning")),
+        "redeliverFirmEvent" => (None, Some("Redelivery")),
+        "verifyFirmAudit" => (None, Some("AuditVerification")),
+        "updateMember" => (Some("MemberPatch"), Some("Member")),
+        "createInvitation" => (Some("NewInvitation"), Some("Invitation")),
+        "acceptInvitation" => (Some("AcceptInvitation"), Some("AcceptedInvitation")),
+        "acceptPortalInvitation" => (Some("AcceptInvitation"), Some("AcceptedPortalInvitation")),
         "signIn" => (Some("SignIn"), Some("Session")),
         "refreshSession" => (Some("Refresh"), Some("Session")),
         "switchFirm" => (Some("SwitchFirm"), Some("Session")),
         "answerMfaChallenge" => (Some("ChallengeAnswer"), Some("Session")),
         "stepUp" => (Some("SecondFactor"), Some("Session")),
-        "finishOidc" => (None, Some("Session")),
-        "confirmTotp" => (Some("TotpConfirmation"), None),
-        "enrolSms" => (Some("SmsEnrolment"), None),
-        "confirmSms" => (Some("SmsConfirmation"), None),
-        "sendChallengeSms" => (Some("ChallengeSms"), None),
+        "finishOidc" | "finishSaml" => (None, Some("Session")),
+        "startOidc" | "startSaml" => (None, Some("Redirect")),
+        "getMfa" => (None, Some("MfaFactors")),
+        "enrolTotp" => (None, Some("TotpEnrolment")),
+        "confirmTotp" => (Some("TotpConfirmation"), Some("RecoveryCodes")),
+        "regenerateRecoveryCodes" => (None, Some("RecoveryCodes")),
+        "enrolSms" => (Some("SmsEnrolment"), Some("SmsCodeSent")),
+        "confirmSms" => (Some("SmsConfirmation"), Some("RecoveryCodes")),
+        "sendChallengeSms" => (Some("ChallengeSms"), Some("SmsCodeSent")),
+        "sendSmsCode" => (None, Some("SmsCodeSent")),
         "createApiKey" => (Some("NewApiKey"), Some("ApiKey")),
         "changePassword" => (Some("PasswordChange"), None),
-        "forgotPassword" => (Some("ForgotPassword"), None),
+        "forgotPassword" => (Some("ForgotPassword"), Some("Accepted")),
+        "requestEmailVerification" => (None, Some("Accepted")),
         "resetPassword" => (Some("PasswordReset"), None),
         "verifyEmail" => (Some("EmailVerification"), None),
-        "putSamlConfig" => (Some("SamlConfig"), None),
+        "getSamlConfig" => (None, Some("SamlSettings")),
+        "putSamlConfig" => (Some("SamlConfig"), Some("SamlSettings")),
         "createClient" => (Some("NewClient"), Some("Client")),
         "getClient" | "getPortalClient" => (None, Some("Client")),
         "updateClient" => (Some("ClientPatch"), Some("Client")),
@@ -48,17 +62,68 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "updateClientPortalUser" | "updatePortalUser" => {
             (Some("PortalUserPatch"), Some("PortalUser"))
         }
-        "replayDeadEvents" => (Some("DeadEventReplay"), None),
+        "getEvent" => (None, Some("EventDeliveries")),
+        "replayDeadEvents" => (Some("DeadEventReplay"), Some("Replayed")),
+        "replayEvent" => (None, Some("Replayed")),
         "startJob" => (Some("StartJob"), Some("Job")),
         "getJob" | "cancelJob" | "retryJob" => (None, Some("Job")),
-        "reprocessJobDeadLetters" | "discardJobDeadLetters" => (Some("DeadLetterBulk"), None),
-        "reprocessJobDeadLetter" | "discardJobDeadLetter" => (Some("DeadLetterNotes"), None),
-        "createWebhookEndpoint" => (Some("NewWebhookEndpoint"), None),
-        "updateWebhookEndpoint" => (Some("WebhookEndpointPatch"), None),
-        "rotateWebhookEndpointSecret" => (Some("SecretRotation"), None),
-        "sendWebhookTest" => (Some("WebhookTest"), None),
-        "recoverWebhookEndpoint" => (Some("WebhookRecovery"), None),
+        "getJobMetrics" => (None, Some("JobMetrics")),
+        "getJobDeadLetter" => (None, Some("DeadLetter")),
+        "reprocessJobDeadLetters" | "discardJobDeadLetters" => {
+            (Some("DeadLetterBulk"), Some("DeadLetterBulkResult"))
+        }
+        "reprocessJobDeadLetter" | "discardJobDeadLetter" => {
+            (Some("DeadLetterNotes"), Some("DeadLetter"))
+        }
+        "createWebhookEndpoint" => (
+            Some("NewWebhookEndpoint"),
+            Some("WebhookEndpointWithSecret"),
+        ),
+        "getWebhookEndpoint"
+        | "pauseWebhookEndpoint"
+        | "resumeWebhookEndpoint"
+        | "disableWebhookEndpoint" => (None, Some("WebhookEndpoint")),
+        "updateWebhookEndpoint" => (Some("WebhookEndpointPatch"), Some("WebhookEndpoint")),
+        "getWebhookEndpointSecret" => (None, Some("EndpointSecret")),
+        "rotateWebhookEndpointSecret" => (Some("SecretRotation"), Some("SecretRotated")),
+        "sendWebhookTest" => (Some("WebhookTest"), Some("WebhookQueued")),
+        "recoverWebhookEndpoint" => (Some("WebhookRecovery"), Some("WebhookRecoveryStarted")),
+        "getWebhookEndpointHealth" => (None, Some("EndpointHealth")),
+        "getWebhookDelivery" => (None, Some("WebhookDelivery")),
+        "resendWebhookDelivery" => (None, Some("WebhookResent")),
         _ => (None, None),
+    }
+}
+
+/// The list operations and the schema of one item: each answers a page,
+/// `{"items": [...], "next_cursor": ...}` (`null` on the last page).
+fn page_of(operation: &str) -> Option<&'static str> {
+    Some(match operation {
+        "listFirmEvents" => "FirmEvent",
+        "listMembers" => "Member",
+        "listInvitations" => "Invitation",
+        "listFirmAudit" => "AuditEntry",
+        "listSessions" => "SessionSummary",
+        "listApiKeys" => "ApiKeySummary",
+        "listClients" => "Client",
+        "listClientPortalUsers" | "listPortalUsers" => "PortalUser",
+        "listClientPortalInvitations" => "PortalInvitation",
+        "listDeadEvents" => "DeadEvent",
+        "listJobs" => "JobSummary",
+        "listJobTypes" => "JobType",
+        "listJobDeadLetters" => "DeadLetter",
+        "listWebhookEndpoints" => "WebhookEndpoint",
+        "listWebhookDeliveries" => "WebhookDeliverySummary",
+        _ => return None,
+    })
+}
+
+/// Success statuses an operation answers besides its own: starting a job with an
+/// idempotency key already used answers that job with 200.
+fn also_succeeds(operation: &str) -> &'static [u16] {
+    match operation {
+        "startJob" => &[200],
+        _ => &[],
     }
 }
 
@@ -104,7 +169,7 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
             ("type", "JobTypeName"),
             ("error_class", "JobErrorClass"),
         ],
-        "getJobMetrics" | "getWebhookEndpointHealth" => &[("window", "Window")],
+        "getJobMetrics" => &[("window", "Window")],
         "listWebhookEndpoints" => &[PAGE[0], PAGE[1], ("status", "EndpointStatus")],
         "listWebhookDeliveries" => &[
             PAGE[0],
@@ -349,14 +414,25 @@ fn operation(r: &Route) -> Value {
             json!({"required": required, "content": {"application/json": {"schema": component(schema)}}}),
         );
     }
-    let success = match response {
+    let body = match (page_of(r.operation), response) {
+        (Some(item), _) => Some(json!({"type": "object", "additionalProperties": false,
+            "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": component(item)},
+                           "next_cursor": {"type": ["string", "null"]}}})),
+        (None, Some(schema)) => Some(component(schema)),
+        (None, None) => None,
+    };
+    let success = match body {
         Some(schema) => {
-            json!({"description": "Success", "content": {"application/json": {"schema": component(schema)}}})
+            json!({"description": "Success", "content": {"application/json": {"schema": schema}}})
         }
         None => json!({"description": "Success"}),
     };
     let problem = json!({"description": "Problem", "content": {"application/problem+json": {"schema": component("Problem")}}});
     let mut responses = Map::new();
+    for status in also_succeeds(r.operation) {
+        responses.insert(status.to_string(), success.clone());
+    }
     responses.insert(r.success.to_string(), success);
     responses.insert("default".into(), problem);
     op.insert("responses".into(), responses.into());

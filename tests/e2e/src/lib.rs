@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
+pub mod contract;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -187,11 +189,13 @@ impl Call {
             })
             .collect();
         let text = resp.into_string().unwrap_or_default();
-        Reply {
+        let reply = Reply {
             status,
             headers,
             text,
-        }
+        };
+        contract::check(self.method, &self.path, &reply);
+        reply
     }
 }
 
