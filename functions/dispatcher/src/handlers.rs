@@ -41,14 +41,10 @@ pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     .await
 }
 
-fn event_id(params: &Params) -> Result<String, DomainError> {
-    http::path_id(params, "event_id")
-}
-
 async fn get_event(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Read)?;
-    let event_id = event_id(params)?;
+    let event_id = http::path_id(params, "event_id")?;
     let db = D1::from_env(env)?;
     let event = events::get(&db, &scope, &event_id).await?;
     let deliveries = deliveries::of_event(&db, &scope, &event_id).await?;
@@ -74,7 +70,7 @@ async fn list_dead(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 async fn replay_event(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Admin, Access::Write)?;
-    let event_id = event_id(params)?;
+    let event_id = http::path_id(params, "event_id")?;
     let db = D1::from_env(env)?;
     let replayed = deliveries::replay_event(&db, &scope, &event_id, cx.now).await?;
     let replay = Replay {

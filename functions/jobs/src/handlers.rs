@@ -74,14 +74,6 @@ async fn writer(
         .await
 }
 
-fn job_id(params: &Params) -> Result<String, DomainError> {
-    http::path_id(params, "job_id")
-}
-
-fn dead_letter_id(params: &Params) -> Result<String, DomainError> {
-    http::path_id(params, "dead_letter_id")
-}
-
 /// A job with its attempts, as answered.
 async fn job_with_attempts(
     db: &D1,
@@ -109,7 +101,7 @@ async fn list(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 
 async fn get(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let scope = reader(&req, env, cx).await?;
-    let job_id = job_id(params)?;
+    let job_id = http::path_id(params, "job_id")?;
     let value = job_with_attempts(&D1::from_env(env)?, &scope, &job_id).await?;
     Ok(http::json(200, &value, &cx.request_id))
 }
@@ -206,7 +198,7 @@ async fn start(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
 
 async fn cancel(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let job_id = job_id(params)?;
+    let job_id = http::path_id(params, "job_id")?;
     let db = D1::from_env(env)?;
     let how = admin::cancel(&db, &scope, &job_id, cx.now).await?;
     let when = match how {
@@ -232,7 +224,7 @@ async fn cancel(req: Request, env: &Env, cx: &RequestContext, params: &Params) -
 
 async fn retry(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let job_id = job_id(params)?;
+    let job_id = http::path_id(params, "job_id")?;
     let db = D1::from_env(env)?;
     let dispatch = admin::retry_now(&db, &scope, &job_id, cx.now).await?;
     edge::jobs::start(env, &[dispatch], cx.now, &cx.request_id).await;
@@ -261,7 +253,7 @@ async fn list_dead(req: Request, env: &Env, cx: &RequestContext) -> Handled {
 
 async fn get_dead(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let scope = reader(&req, env, cx).await?;
-    let id = dead_letter_id(params)?;
+    let id = http::path_id(params, "dead_letter_id")?;
     let letter = admin::dead_letter(&D1::from_env(env)?, &scope, &id).await?;
     Ok(http::json(200, &letter, &cx.request_id))
 }
@@ -274,7 +266,7 @@ async fn act_on_dead(
     action: Bulk,
 ) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = dead_letter_id(params)?;
+    let id = http::path_id(params, "dead_letter_id")?;
     let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
     let notes = admin::parse_notes(&body)?;
     let db = D1::from_env(env)?;

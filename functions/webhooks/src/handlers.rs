@@ -82,14 +82,6 @@ async fn writer(
         .await
 }
 
-fn endpoint_id(params: &Params) -> Result<String, DomainError> {
-    http::path_id(params, "endpoint_id")
-}
-
-fn delivery_id(params: &Params) -> Result<String, DomainError> {
-    http::path_id(params, "delivery_id")
-}
-
 fn answer(row: &Row, status: u16, cx: &RequestContext) -> Response {
     let view = row.view(cx.now);
     let response = http::json(status, &view, &cx.request_id);
@@ -202,14 +194,14 @@ async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
 
 async fn get(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let scope = reader(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let row = endpoint::get(&D1::from_env(env)?, &scope, &id).await?;
     Ok(answer(&row, 200, cx))
 }
 
 async fn update(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     endpoint::get(&db, &scope, &id).await?;
     let expected = parse_if_match(http::header(&req, "if-match").as_deref())?;
@@ -240,7 +232,7 @@ async fn update(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
 
 async fn delete(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     endpoint::delete(&db, &scope, &id, cx.now).await?;
     edge::audit::member_action(
@@ -264,7 +256,7 @@ async fn act(
     action: Action,
 ) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     let (before, row) = endpoint::act(&db, &scope, &id, action, cx.now).await?;
     if row.status != before {
@@ -294,7 +286,7 @@ async fn act(
 async fn secret(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
     endpoint::may_read_secret(claims.role(), claims.is_api_key())?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     let row = endpoint::get(&db, &scope, &id).await?;
     let secret = row.current_secret(&crate::keys(env)?)?;
@@ -317,7 +309,7 @@ async fn secret(req: Request, env: &Env, cx: &RequestContext, params: &Params) -
 
 async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     endpoint::get(&db, &scope, &id).await?;
     let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
@@ -332,7 +324,7 @@ async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
 
 async fn test(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     let row = endpoint::get(&db, &scope, &id).await?;
     let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
@@ -372,7 +364,7 @@ async fn test(mut req: Request, env: &Env, cx: &RequestContext, params: &Params)
 
 async fn recover(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     endpoint::get(&db, &scope, &id).await?;
     let (_, body) = read_json(&mut req, edge::config::body_limit(env)).await?;
@@ -390,7 +382,7 @@ async fn recover(mut req: Request, env: &Env, cx: &RequestContext, params: &Para
 
 async fn get_health(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let scope = reader(&req, env, cx).await?;
-    let id = endpoint_id(params)?;
+    let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     let row = endpoint::get(&db, &scope, &id).await?;
     let h = health::of(&db, &row, cx.now).await?;
@@ -408,7 +400,7 @@ async fn list_deliveries(req: Request, env: &Env, cx: &RequestContext) -> Handle
 
 async fn get_delivery(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let scope = reader(&req, env, cx).await?;
-    let id = delivery_id(params)?;
+    let id = http::path_id(params, "delivery_id")?;
     let (delivery, attempts, body) = delivery::get(&D1::from_env(env)?, &scope, &id).await?;
     let mut value =
         serde_json::to_value(delivery).map_err(|e| DomainError::Unavailable(e.to_string()))?;
@@ -421,7 +413,7 @@ async fn get_delivery(req: Request, env: &Env, cx: &RequestContext, params: &Par
 
 async fn resend(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope) = writer(&req, env, cx).await?;
-    let id = delivery_id(params)?;
+    let id = http::path_id(params, "delivery_id")?;
     let db = D1::from_env(env)?;
     let send = delivery::resend(&db, &scope, &id, cx.now).await?;
     crate::start(env, std::slice::from_ref(&send), cx.now, &cx.request_id).await;
