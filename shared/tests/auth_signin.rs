@@ -330,10 +330,12 @@ fn totp_enrolment_codes_and_recovery_codes() {
     use shared::auth::mfa::{self, Proof};
     use shared::auth::totp::Totp;
     use shared::kernel::secrets::SecretBox;
+    use shared::kernel::vault;
     let db = MemoryDb::migrated().unwrap();
     let plan = firm(&db, "acme", "ada@acme.test");
     let user = plan.owner.id.as_str();
-    let keys = SecretBox::from_config(SECRETS).unwrap();
+    let root = SecretBox::from_config(SECRETS).unwrap();
+    let keys = block_on(vault::keyring(&db, &root, user, at(0))).unwrap();
     let enrol = block_on(mfa::start_enrolment(
         &db,
         &keys,

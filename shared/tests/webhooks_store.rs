@@ -18,6 +18,7 @@ use shared::kernel::sql::Sql;
 use shared::kernel::sqlite::MemoryDb;
 use shared::kernel::tenant::TenantScope;
 use shared::kernel::time::Instant;
+use shared::kernel::vault::{self, Keyring};
 use shared::webhooks::delivery::{self, Attempted, Next, Send};
 use shared::webhooks::destination::Policy;
 use shared::webhooks::endpoint::{self, Action, Rotation};
@@ -33,8 +34,14 @@ fn at(ms: i64) -> Instant {
     Instant::from_millis(NOW + ms)
 }
 
-fn keys() -> SecretBox {
-    SecretBox::from_config(KEYS).unwrap()
+fn keys(db: &MemoryDb, firm: &str) -> Keyring {
+    block_on(vault::keyring(
+        db,
+        &SecretBox::from_config(KEYS).unwrap(),
+        firm,
+        at(0),
+    ))
+    .unwrap()
 }
 
 fn scope(firm: &str) -> TenantScope {
@@ -44,7 +51,7 @@ fn scope(firm: &str) -> TenantScope {
 fn create(db: &MemoryDb, firm: &str, body: Value) -> (String, signature::Secret) {
     let settings = endpoint::parse_new(&body, Policy::default()).unwrap();
     let (id, secret, stmt) =
-        endpoint::insert(&scope(firm), &settings, &keys(), "usr_1", at(0)).unwrap();
+        endpoint::insert(&scope(firm), &settings, &keys(db, firm), "usr_1", at(0)).unwrap();
     block_on(db.batch(vec![stmt])).unwrap();
     (id, secret)
 }
@@ -521,14 +528,15 @@ fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap() {
             overlap_hours: 24,
             force: false,
         },
-        &keys(),
+        &keys(&db, "frm_a"),
         at(0),
     ))
     .unwrap();
-    let live = row.live_secrets(&keys(), at(1)).unwrap();
+    let live = row.live_secrets(&keys(&db, "frm_a"), at(1)).unwrap();
     assert_eq!(live, vec![second.clone(), first.clone()]);
     assert_eq!(
-        row.live_secrets(&keys(), at(24 * 3_600_000)).unwrap(),
+        row.live_secrets(&keys(&db, "frm_a"), at(24 * 3_600_000))
+            .unwrap(),
         vec![second.clone()]
     );
     // Inside the window: a 409 unless forced.
@@ -541,7 +549,7 @@ fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap() {
                 overlap_hours: 24,
                 force: false
             },
-            &keys(),
+            &keys(&db, "frm_a"),
             at(1_000)
         )),
         Err(DomainError::Conflict {
@@ -557,15 +565,18 @@ fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap() {
             overlap_hours: 0,
             force: true,
         },
-        &keys(),
+        &keys(&db, "frm_a"),
         at(2_000),
     ))
     .unwrap();
-    assert_eq!(row.live_secrets(&keys(), at(2_001)).unwrap(), vec![third]);
+    assert_eq!(
+        row.live_secrets(&keys(&db, "frm_a"), at(2_001)).unwrap(),
+        vec![third]
+    );
     // Secrets and headers are sealed to the endpoint: no plain text in the row.
     assert!(!row.secret.contains("whsec_"));
     assert_eq!(
-        row.custom_headers(&keys()).unwrap(),
+        row.custom_headers(&keys(&db, "frm_a")).unwrap(),
         vec![("X-Tenant".to_owned(), "acme".to_owned())]
     );
     assert_eq!(row.view(at(0)).header_names, json!(["X-Tenant"]));
@@ -586,7 +597,7 @@ fn updates_check_the_version_and_another_firm_sees_nothing() {
         &id,
         &patch,
         Some(1),
-        &keys(),
+        &keys(&db, "frm_a"),
         at(1),
     ))
     .unwrap();
@@ -601,7 +612,7 @@ fn updates_check_the_version_and_another_firm_sees_nothing() {
             &id,
             &patch,
             Some(1),
-            &keys(),
+            &keys(&db, "frm_a"),
             at(2)
         )),
         Err(DomainError::PreconditionFailed(_))
@@ -613,7 +624,7 @@ fn updates_check_the_version_and_another_firm_sees_nothing() {
             &id,
             &patch,
             None,
-            &keys(),
+            &keys(&db, "frm_a"),
             at(2)
         ))
         .unwrap_err(),

@@ -68,6 +68,7 @@ pub async fn serve_delivery<F, Fut>(
     mut req: worker::Request,
     env: &Env,
     cx: &crate::RequestContext,
+    worker_name: &str,
     consume: F,
 ) -> Result<worker::Response, DomainError>
 where
@@ -83,7 +84,19 @@ where
         .map_err(|e| DomainError::BadRequest(format!("event body: {e}")))?;
     let event: EventEnvelope = serde_json::from_slice(&bytes)
         .map_err(|e| DomainError::BadRequest(format!("not an event envelope: {e}")))?;
-    consume(env.clone(), event, cx.now).await?;
+    let started = crate::now();
+    let fields = serde_json::json!({"event.id": event.id, "event.type": event.kind, "firm.id": event.firm_id});
+    let outcome = consume(env.clone(), event, cx.now).await;
+    let error = outcome.as_ref().err().map(ToString::to_string);
+    log::task(
+        worker_name,
+        "event",
+        &cx.request_id,
+        started,
+        error.as_deref(),
+        fields,
+    );
+    outcome?;
     Ok(crate::http::empty(204, &cx.request_id))
 }
 
@@ -168,14 +181,31 @@ where
     if req.path() != TICK_PATH || crate::http::method(req) != "POST" {
         return Err(DomainError::NotFound("route"));
     }
-    let done = tick(tick_time(req)).await?;
-    log::event(
-        "info",
-        &cx.request_id,
-        &format!("{worker_name} tick"),
-        done.clone(),
-    );
-    Ok(crate::http::json(200, &done, &cx.request_id))
+    let started = crate::now();
+    match tick(tick_time(req)).await {
+        Ok(done) => {
+            log::task(
+                worker_name,
+                "tick",
+                &cx.request_id,
+                started,
+                None,
+                done.clone(),
+            );
+            Ok(crate::http::json(200, &done, &cx.request_id))
+        }
+        Err(e) => {
+            log::task(
+                worker_name,
+                "tick",
+                &cx.request_id,
+                started,
+                Some(&e.to_string()),
+                serde_json::Value::Null,
+            );
+            Err(e)
+        }
+    }
 }
 
 /// The scheduled time a tick carries, or the runtime's clock.

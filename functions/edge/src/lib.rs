@@ -14,6 +14,7 @@ pub mod http;
 pub mod idempotency;
 pub mod invitation;
 pub mod jobs;
+pub mod keys;
 pub mod log;
 pub mod mail;
 pub mod oidc;
@@ -45,7 +46,7 @@ pub fn now() -> Instant {
 macro_rules! module_worker {
     ($module:expr, $dispatch:path, events: $consume:path) => {
         $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
-            $crate::events::serve_delivery(req, env, cx, $consume).await
+            $crate::events::serve_delivery(req, env, cx, &$module.unwrap_or("module").to_ascii_lowercase(), $consume).await
         });
     };
     ($module:expr, $dispatch:path, internal: $internal:path) => {

@@ -39,14 +39,23 @@ pub async fn consume<T, P, H, Fut>(
                     message.ack();
                     return;
                 };
+                let started = crate::now();
+                let fields = json!({"message.id": message.id()});
                 match handle(work).await {
-                    Ok(()) => message.ack(),
+                    Ok(()) => {
+                        crate::log::task(worker_name, "queue", worker_name, started, None, fields);
+                        message.ack();
+                    }
                     Err(e) => {
-                        crate::log::event(
-                            "error",
+                        // The queue retries it.
+                        let error = e.to_string();
+                        crate::log::task(
                             worker_name,
-                            "a message failed; the queue will retry it",
-                            json!({"id": message.id(), "error": e.to_string()}),
+                            "queue",
+                            worker_name,
+                            started,
+                            Some(&error),
+                            fields,
                         );
                         message.retry();
                     }

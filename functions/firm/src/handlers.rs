@@ -16,6 +16,7 @@ use shared::kernel::audit::{self, Category, Entry, Outcome, Severity};
 use shared::kernel::etag::parse_if_match;
 use shared::kernel::events;
 use shared::kernel::sql::Sql as _;
+use shared::kernel::vault;
 use shared::mail;
 use shared::DomainError;
 use worker::{Env, Request, Response};
@@ -45,6 +46,8 @@ pub async fn dispatch(
         "revokeInvitation" => revoke_invitation(req, env, cx, &params).await,
         "acceptInvitation" => accept_invitation(req, env, cx).await,
         "verifyFirmAudit" => verify_audit(req, env, cx).await,
+        "listFirmKeys" => list_keys(req, env, cx).await,
+        "rotateFirmKey" => rotate_key(req, env, cx).await,
         _ => Err(DomainError::NotFound("route")),
     }
 }
@@ -195,6 +198,53 @@ async fn verify_audit(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     claims.require(Area::Admin, Access::Read)?;
     let report = audit::verify(&D1::from_env(env)?, scope.firm_id()).await?;
     Ok(http::json(200, &report, &cx.request_id))
+}
+
+async fn list_keys(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (_, scope) = cx.authorize(&req, env, Area::Admin, Access::Read).await?;
+    let items = vault::versions(&D1::from_env(env)?, scope.firm_id()).await?;
+    Ok(http::json(200, &json!({"items": items}), &cx.request_id))
+}
+
+/// A new data key for the firm; the first batch of its sealed values moves onto it
+/// at once, the rest with the daily key run.
+async fn rotate_key(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope) = cx.authorize(&req, env, Area::Admin, Access::Write).await?;
+    let db = D1::from_env(env)?;
+    let root = edge::keys::root(env)?;
+    let version = vault::rotate(&db, &root, scope.firm_id(), cx.now).await?;
+    let resealed = vault::reseal_owner(&db, &root, scope.firm_id()).await?;
+    edge::audit::member_action(
+        &db,
+        &req,
+        cx,
+        &claims,
+        Category::Config,
+        "firm.key_rotated",
+        json!({"version": version, "resealed": resealed}),
+    )
+    .await;
+    Ok(http::json(
+        201,
+        &json!({"version": version, "resealed": resealed}),
+        &cx.request_id,
+    ))
+}
+
+/// Paths only other workers reach: events from the dispatcher; the platform clock,
+/// which once a day runs the key work (see `vault::maintain`).
+pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    if req.path() == edge::events::DELIVERY_PATH {
+        return edge::events::serve_delivery(req, env, cx, "firm", crate::consume).await;
+    }
+    edge::events::serve_tick(&req, cx, "firm", |now| async move {
+        if !shared::kernel::time::is_daily_tick(now) {
+            return Ok(json!({"keys": null}));
+        }
+        let done = vault::maintain(&D1::from_env(env)?, &edge::keys::root(env)?, now).await?;
+        Ok(json!({"keys": done}))
+    })
+    .await
 }
 
 fn permissions_entry(

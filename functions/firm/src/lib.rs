@@ -1,6 +1,7 @@
 //! The firm module worker. Reachable only through the gateway's service binding; it
 //! still verifies the caller's token itself. It subscribes to `firm.created` to
-//! finish a new firm's provisioning in the background.
+//! finish a new firm's provisioning in the background, and runs the daily key work
+//! on the platform clock's tick.
 
 use shared::kernel::events::EventEnvelope;
 use shared::kernel::time::Instant;
@@ -9,10 +10,14 @@ use worker::Env;
 
 mod handlers;
 
-edge::module_worker!(shared::api::FIRM, handlers::dispatch, events: consume);
+edge::module_worker!(shared::api::FIRM, handlers::dispatch, internal: handlers::internal);
 
 /// Acts on an event the dispatcher hands over (idempotent by event id).
-async fn consume(env: Env, event: EventEnvelope, now: Instant) -> Result<(), DomainError> {
+pub(crate) async fn consume(
+    env: Env,
+    event: EventEnvelope,
+    now: Instant,
+) -> Result<(), DomainError> {
     let db = edge::D1::from_env(&env)?;
     shared::firm::consumer::handle(&db, &event, now).await?;
     Ok(())

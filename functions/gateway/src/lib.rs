@@ -22,25 +22,38 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let cx = RequestContext::of(&req);
     let origin = http::header(&req, "origin");
     let allowed_origins = config::text(&env, "CORS_ALLOWED_ORIGINS").unwrap_or_default();
-    if req.method() == Method::Options {
-        return Ok(cors::preflight(
-            &allowed_origins,
-            origin.as_deref(),
-            &cx.request_id,
-        ));
-    }
-    let response = serve(req, &env, &cx).await;
-    if origin.is_none() {
-        return Ok(http::with_header(response, "x-request-id", &cx.request_id));
-    }
-    let response = cors::decorate(response, &allowed_origins, origin.as_deref());
+    let method = http::method(&req);
+    let mut served = edge::log::Served {
+        method: &method,
+        ..Default::default()
+    };
+    let response = if req.method() == Method::Options {
+        cors::preflight(&allowed_origins, origin.as_deref(), &cx.request_id)
+    } else {
+        let response = serve(req, &env, &cx, &mut served).await;
+        match origin {
+            None => response,
+            Some(_) => cors::decorate(response, &allowed_origins, origin.as_deref()),
+        }
+    };
+    served.status = response.status_code();
+    edge::log::request(&cx.request_id, &served, cx.now);
     Ok(http::with_header(response, "x-request-id", &cx.request_id))
 }
 
-async fn serve(req: Request, env: &Env, cx: &RequestContext) -> Response {
+async fn serve(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    served: &mut edge::log::Served<'_>,
+) -> Response {
     let method = http::method(&req);
     let path = req.path();
-    match api::resolve(&method, &path) {
+    let found = api::resolve(&method, &path);
+    if let Match::Found(route, _) = &found {
+        served.route = Some(route.path);
+    }
+    match found {
         Match::NotFound => http::route_problem(
             &RouteProblem {
                 status: 404,
@@ -71,7 +84,7 @@ async fn serve(req: Request, env: &Env, cx: &RequestContext) -> Response {
                 shared::catalogue::EVENT_TYPES_JSON.to_owned(),
                 &cx.request_id,
             ),
-            _ => forward(req, env, cx, route)
+            _ => forward(req, env, cx, route, served)
                 .await
                 .unwrap_or_else(|e| http::problem(&e, &cx.request_id)),
         },
@@ -116,9 +129,12 @@ async fn forward(
     env: &Env,
     cx: &RequestContext,
     route: &Route,
+    served: &mut edge::log::Served<'_>,
 ) -> Result<Response, DomainError> {
     if route.auth == Auth::Bearer {
-        cx.claims(&req, env).await?;
+        let claims = cx.claims(&req, env).await?;
+        served.firm_id = Some(claims.firm_id().to_owned());
+        served.user_id = Some(claims.user_id().to_owned());
     }
     let has_body = !matches!(req.method(), Method::Get | Method::Head);
     let body = if has_body {
@@ -169,7 +185,7 @@ async fn forward(
 }
 
 /// Background workers the platform clock ticks every minute, over their bindings.
-const TICKED: &[&str] = &["DISPATCHER", "JOBS", "WEBHOOKS"];
+const TICKED: &[&str] = &["DISPATCHER", "JOBS", "WEBHOOKS", "FIRM"];
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {

@@ -58,7 +58,7 @@ pub async fn dispatch(
 pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let path = req.path();
     if path == edge::events::DELIVERY_PATH {
-        return edge::events::serve_delivery(req, env, cx, crate::consume).await;
+        return edge::events::serve_delivery(req, env, cx, "webhooks", crate::consume).await;
     }
     edge::events::serve_tick(&req, cx, "webhooks", |now| {
         crate::tick(env, now, &cx.request_id)
@@ -160,10 +160,13 @@ async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let db = D1::from_env(env)?;
     check_client(&db, &scope, settings.client_id.clone().flatten().as_deref()).await?;
     check_resolves(env, settings.url.as_deref().unwrap_or_default()).await?;
-    let keys = crate::keys(env)?;
+    let keys = edge::keys::keyring(env, &db, scope.firm_id(), cx.now).await?;
     let (id, secret, statement) =
         endpoint::insert(&scope, &settings, &keys, claims.user_id(), cx.now)?;
-    if db.execute(statement).await? == 0 {
+    let mut statements = vec![statement];
+    statements.extend(keys.usage());
+    let inserted = db.batch(statements).await?.first().map_or(0, |o| o.changes);
+    if inserted == 0 {
         return Err(DomainError::Conflict {
             field: None,
             detail: format!(
@@ -211,7 +214,7 @@ async fn update(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     if let Some(url) = &settings.url {
         check_resolves(env, url).await?;
     }
-    let keys = crate::keys(env)?;
+    let keys = edge::keys::keyring(env, &db, scope.firm_id(), cx.now).await?;
     let row = endpoint::update(&db, &scope, &id, &settings, expected, &keys, cx.now).await?;
     let changed: Vec<&str> = body
         .as_object()
@@ -289,7 +292,7 @@ async fn secret(req: Request, env: &Env, cx: &RequestContext, params: &Params) -
     let id = http::path_id(params, "endpoint_id")?;
     let db = D1::from_env(env)?;
     let row = endpoint::get(&db, &scope, &id).await?;
-    let secret = row.current_secret(&crate::keys(env)?)?;
+    let secret = row.current_secret(&edge::keys::existing(env, &db, scope.firm_id()).await?)?;
     edge::audit::member_action(
         &db,
         &req,
@@ -314,8 +317,15 @@ async fn rotate(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     endpoint::get(&db, &scope, &id).await?;
     let body = http::optional_json_body(&mut req, edge::config::body_limit(env)).await?;
     let rotation = endpoint::parse_rotation(&body)?;
-    let (secret, row) =
-        endpoint::rotate(&db, &scope, &id, rotation, &crate::keys(env)?, cx.now).await?;
+    let (secret, row) = endpoint::rotate(
+        &db,
+        &scope,
+        &id,
+        rotation,
+        &edge::keys::keyring(env, &db, scope.firm_id(), cx.now).await?,
+        cx.now,
+    )
+    .await?;
     edge::audit::member_action(&db, &req, cx, &claims, Category::Config, "webhooks.secret.rotated", json!({"endpoint_id": id, "overlap_hours": rotation.overlap_hours, "forced": rotation.force}))
     .await;
     let view = with_secret(&row, &secret, cx)?;

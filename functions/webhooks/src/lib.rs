@@ -8,7 +8,6 @@
 use edge::{config, D1};
 use serde_json::{json, Value};
 use shared::kernel::events::EventEnvelope;
-use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::time::Instant;
 use shared::webhooks::delivery::{self, Send};
@@ -38,11 +37,6 @@ pub(crate) fn policy(env: &Env) -> Policy {
     }
 }
 
-/// The keys that seal endpoint secrets and headers.
-pub(crate) fn keys(env: &Env) -> Result<SecretBox, DomainError> {
-    SecretBox::from_config(&config::required(env, "SECRETS_KEYS")?)
-}
-
 #[event(queue)]
 async fn queue(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> worker::Result<()> {
     let db = D1::from_env(&env).map_err(|e| worker::Error::RustError(e.to_string()))?;
@@ -61,7 +55,7 @@ async fn queue(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> worker::R
         .await;
         return Ok(());
     }
-    let keys = keys(&env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let keys = edge::keys::root(&env).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let policy = policy(&env);
     edge::queue::consume(&batch, CONCURRENCY, "webhooks", parse, |s| {
         let (env, db, keys) = (&env, &db, &keys);

@@ -14,6 +14,7 @@ use shared::kernel::retry::unit_sample;
 use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::{Sql as _, Statement};
 use shared::kernel::time::Instant;
+use shared::kernel::vault::{self, Keyring};
 use shared::webhooks::delivery::{self, Attempted, Claimed, Next, Send};
 use shared::webhooks::destination::{
     self, first_blocked, read_doh_answer, Destination, Policy, Resolved,
@@ -33,7 +34,7 @@ const MAX_HEADERS: usize = 50;
 pub(crate) async fn attempt(
     env: &Env,
     db: &D1,
-    keys: &SecretBox,
+    root: &SecretBox,
     policy: Policy,
     send: &Send,
 ) -> Result<(), DomainError> {
@@ -62,7 +63,8 @@ pub(crate) async fn attempt(
             return Ok(());
         }
     }
-    let attempted = deliver(env, policy, keys, &endpoint, &claimed).await?;
+    let keys = vault::existing(db, root, &endpoint.firm_id).await?;
+    let attempted = deliver(env, policy, &keys, &endpoint, &claimed).await?;
     let finished = edge::now();
     let (next, events) =
         delivery::record(db, &claimed, &endpoint, &attempted, finished, unit_sample()).await?;
@@ -155,7 +157,7 @@ pub(crate) async fn tell_admins(
 async fn deliver(
     env: &Env,
     policy: Policy,
-    keys: &SecretBox,
+    keys: &Keyring,
     endpoint: &Row,
     claimed: &Claimed,
 ) -> Result<Attempted, DomainError> {

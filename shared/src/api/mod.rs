@@ -128,6 +128,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/firm/invitations/accept", FIRM, "acceptInvitation", "Join a firm with a mailed invitation (creates the account if needed)", Auth::Public, 201),
     route("GET", "/v1/firm/audit", FIRM, "listFirmAudit", "The firm's audit log, newest first", Auth::Bearer, 200),
     route("GET", "/v1/firm/audit/verify", FIRM, "verifyFirmAudit", "Check the firm's audit hash chain from its first entry", Auth::Bearer, 200),
+    route("GET", "/v1/firm/keys", FIRM, "listFirmKeys", "The firm's data-key versions (never the keys)", Auth::Bearer, 200),
+    route("POST", "/v1/firm/keys/rotate", FIRM, "rotateFirmKey", "Make a new data key and move the firm's sealed values onto it", Auth::Bearer, 201),
     route("POST", "/v1/auth/sign-in", AUTH, "signIn", "Sign in with e-mail and password; returns access and refresh tokens", Auth::Public, 200),
     route("POST", "/v1/auth/refresh", AUTH, "refreshSession", "Exchange a refresh token for new tokens (the old one stops working)", Auth::Public, 200),
     route("POST", "/v1/auth/sign-out", AUTH, "signOut", "End the current session", Auth::Bearer, 204),

@@ -26,6 +26,8 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "getFirmProvisioning" => (None, Some("Provisioning")),
         "redeliverFirmEvent" => (None, Some("Redelivery")),
         "verifyFirmAudit" => (None, Some("AuditVerification")),
+        "listFirmKeys" => (None, Some("DataKeys")),
+        "rotateFirmKey" => (None, Some("DataKeyRotated")),
         "updateMember" => (Some("MemberPatch"), Some("Member")),
         "createInvitation" => (Some("NewInvitation"), Some("Invitation")),
         "acceptInvitation" => (Some("AcceptInvitation"), Some("AcceptedInvitation")),

@@ -12,9 +12,9 @@ use super::sessions::hash_token;
 use super::totp::{qr_svg, Totp};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::random_bytes;
-use crate::kernel::secrets::SecretBox;
 use crate::kernel::sql::{query_one, Sql, Statement};
 use crate::kernel::time::Instant;
+use crate::kernel::vault::{Field, Keyring};
 use crate::stmt;
 
 /// Recovery codes issued at a time.
@@ -96,6 +96,12 @@ pub async fn status(db: &impl Sql, user_id: &str) -> DomainResult<Status> {
     })
 }
 
+/// Where a person's TOTP secret is sealed: under their own data keys (a person
+/// may belong to several firms), bound to their row.
+pub fn totp_field(user_id: &str) -> Field<'_> {
+    Field::new("auth_totp_factors", "secret_sealed", user_id)
+}
+
 /// What an authenticator app needs to enrol.
 #[derive(Debug, Clone, Serialize)]
 pub struct Enrolment {
@@ -110,7 +116,7 @@ pub struct Enrolment {
 /// Starts (or restarts) TOTP enrolment; refused while a confirmed factor exists.
 pub async fn start_enrolment(
     db: &impl Sql,
-    keys: &SecretBox,
+    keys: &Keyring,
     user_id: &str,
     account: &str,
     now: Instant,
@@ -122,16 +128,17 @@ pub async fn start_enrolment(
         });
     }
     let totp = Totp::generate()?;
-    let sealed = keys.seal(totp.secret(), user_id)?;
-    db.execute(stmt!(
+    let sealed = keys.seal(totp_field(user_id), totp.secret())?;
+    let mut statements = vec![stmt!(
         "INSERT INTO auth_totp_factors (user_id, secret_sealed, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at,
            confirmed_at = NULL, last_used_step = NULL",
         user_id,
         sealed,
         now.millis()
-    ))
-    .await?;
+    )];
+    statements.extend(keys.usage());
+    db.batch(statements).await?;
     let uri = totp.uri(account);
     Ok(Enrolment {
         secret: totp.secret_base32(),
@@ -163,7 +170,7 @@ fn read_code(code: &str) -> DomainResult<String> {
 /// pass: spending is conditional on the step being newer than the last one spent.
 async fn spend_totp(
     db: &impl Sql,
-    keys: &SecretBox,
+    keys: &Keyring,
     user_id: &str,
     code: &str,
     now: Instant,
@@ -176,7 +183,7 @@ async fn spend_totp(
     if f.confirmed_at.is_some() != confirmed {
         return Ok(false);
     }
-    let totp = Totp::from_bytes(keys.open(&f.secret_sealed, user_id)?);
+    let totp = Totp::from_bytes(keys.open(totp_field(user_id), &f.secret_sealed)?);
     let Some(step) = totp.verify(&code, now.secs(), f.last_used_step) else {
         return Ok(false);
     };
@@ -235,7 +242,7 @@ pub fn new_recovery_codes(
 /// Confirms enrolment with the first code from the app; returns the recovery codes.
 pub async fn confirm_enrolment(
     db: &impl Sql,
-    keys: &SecretBox,
+    keys: &Keyring,
     user_id: &str,
     code: &str,
     now: Instant,
@@ -324,7 +331,7 @@ impl Proof {
 /// Checks and spends a second factor of a user with a confirmed factor.
 pub async fn verify(
     db: &impl Sql,
-    keys: &SecretBox,
+    keys: &Keyring,
     user_id: &str,
     proof: &Proof,
     now: Instant,

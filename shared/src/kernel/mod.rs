@@ -18,6 +18,7 @@ pub mod stats;
 pub mod tenant;
 pub mod time;
 pub mod validate;
+pub mod vault;
 
 /// Declares a closed set of wire names (statuses, classes) as an enum with `ALL`,
 /// `name()` and a `parse()` that answers a 422 naming the field and the choices.

@@ -1,7 +1,7 @@
-//! Sensitive values at rest (TOTP secrets, provider credentials) are sealed with
-//! AES-256-GCM under a key from the deployment's secrets, with a key id so keys can
-//! rotate, and with associated data that binds each value to its owner (a value
-//! copied onto another row does not open).
+//! The deployment's root key (`SECRETS_KEYS`): AES-256-GCM with a key id, so it
+//! can rotate (the first configured key seals, every configured key opens). It
+//! wraps the per-owner data keys of [`super::vault`], which seal the values at
+//! rest; associated data binds each wrapped key to its owner and version.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -40,6 +40,11 @@ impl SecretBox {
             return Err(unavailable("no key configured"));
         }
         Ok(Self { keys })
+    }
+
+    /// The key id that seals.
+    pub fn current_kid(&self) -> &str {
+        self.keys.first().map_or("", |(kid, _)| kid.as_str())
     }
 
     /// `v1.<kid>.<base64url(nonce ‖ ciphertext)>`

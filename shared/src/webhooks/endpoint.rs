@@ -18,11 +18,11 @@ use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::events::{parse_pattern, pattern_matches};
 use crate::kernel::id::new_id;
 use crate::kernel::paging::{Page, PageRequest};
-use crate::kernel::secrets::SecretBox;
 use crate::kernel::sql::{columns, query_as, query_one, Sql, Statement};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
 use crate::kernel::validate::{self, Input, Validator};
+use crate::kernel::vault::{Field, Keyring};
 use crate::stmt;
 
 /// Longest endpoint name.
@@ -439,27 +439,31 @@ impl Row {
 
     /// The secrets that sign at `now`: the current one, and the previous one
     /// inside its overlap.
-    pub fn live_secrets(&self, keys: &SecretBox, now: Instant) -> DomainResult<Vec<Secret>> {
-        let mut live = vec![open_secret(keys, &self.id, &self.secret)?];
+    pub fn live_secrets(&self, keys: &Keyring, now: Instant) -> DomainResult<Vec<Secret>> {
+        let mut live = vec![open_secret(keys, field("secret", &self.id), &self.secret)?];
         if let (Some(sealed), Some(until)) = (&self.previous_secret, self.previous_expires_at) {
             if until > now.millis() {
-                live.push(open_secret(keys, &self.id, sealed)?);
+                live.push(open_secret(
+                    keys,
+                    field("previous_secret", &self.id),
+                    sealed,
+                )?);
             }
         }
         Ok(live)
     }
 
     /// The current secret.
-    pub fn current_secret(&self, keys: &SecretBox) -> DomainResult<Secret> {
-        open_secret(keys, &self.id, &self.secret)
+    pub fn current_secret(&self, keys: &Keyring) -> DomainResult<Secret> {
+        open_secret(keys, field("secret", &self.id), &self.secret)
     }
 
     /// The custom headers, opened.
-    pub fn custom_headers(&self, keys: &SecretBox) -> DomainResult<Vec<(String, String)>> {
+    pub fn custom_headers(&self, keys: &Keyring) -> DomainResult<Vec<(String, String)>> {
         let Some(sealed) = &self.headers else {
             return Ok(Vec::new());
         };
-        let bytes = keys.open(sealed, &headers_owner(&self.id))?;
+        let bytes = keys.open(field("headers", &self.id), sealed)?;
         let map: serde_json::Map<String, Value> = serde_json::from_slice(&bytes)
             .map_err(|e| DomainError::Unavailable(format!("sealed headers: {e}")))?;
         Ok(map
@@ -469,18 +473,19 @@ impl Row {
     }
 }
 
-fn headers_owner(endpoint_id: &str) -> String {
-    format!("{endpoint_id}/headers")
+/// Where an endpoint's sealed `column` lives (under the firm's data keys).
+fn field<'a>(column: &'a str, endpoint_id: &'a str) -> Field<'a> {
+    Field::new("webhooks_endpoints", column, endpoint_id)
 }
 
-fn open_secret(keys: &SecretBox, endpoint_id: &str, sealed: &str) -> DomainResult<Secret> {
-    let text = keys.open(sealed, endpoint_id)?;
+fn open_secret(keys: &Keyring, at: Field<'_>, sealed: &str) -> DomainResult<Secret> {
+    let text = keys.open(at, sealed)?;
     Secret::parse("secret", &String::from_utf8_lossy(&text))
         .map_err(|_| DomainError::Unavailable("a sealed secret does not parse".into()))
 }
 
 fn seal_headers(
-    keys: &SecretBox,
+    keys: &Keyring,
     endpoint_id: &str,
     headers: &[(String, String)],
 ) -> DomainResult<(Option<String>, String)> {
@@ -495,7 +500,7 @@ fn seal_headers(
         .collect();
     let text = Value::Object(map).to_string();
     Ok((
-        Some(keys.seal(text.as_bytes(), &headers_owner(endpoint_id))?),
+        Some(keys.seal(field("headers", endpoint_id), text.as_bytes())?),
         names,
     ))
 }
@@ -509,13 +514,13 @@ fn filter_text(types: &[String]) -> String {
 pub fn insert(
     scope: &TenantScope,
     settings: &Settings,
-    keys: &SecretBox,
+    keys: &Keyring,
     created_by: &str,
     now: Instant,
 ) -> DomainResult<(String, Secret, Statement)> {
     let id = new_id("whe", now.millis())?;
     let secret = Secret::generate()?;
-    let sealed = keys.seal(secret.expose().as_bytes(), &id)?;
+    let sealed = keys.seal(field("secret", &id), secret.expose().as_bytes())?;
     let (headers, header_names) =
         seal_headers(keys, &id, settings.headers.as_deref().unwrap_or_default())?;
     let statement = stmt!(
@@ -618,7 +623,7 @@ pub async fn update(
     id: &str,
     settings: &Settings,
     expected: Option<i64>,
-    keys: &SecretBox,
+    keys: &Keyring,
     now: Instant,
 ) -> DomainResult<Row> {
     let current = get(db, scope, id).await?;
@@ -670,6 +675,9 @@ pub async fn update(
         return Err(DomainError::PreconditionFailed(
             "the endpoint changed meanwhile; read it again".into(),
         ));
+    }
+    if let Some(usage) = keys.usage() {
+        db.execute(usage).await?;
     }
     get(db, scope, id).await
 }
@@ -848,7 +856,7 @@ pub async fn rotate(
     scope: &TenantScope,
     id: &str,
     rotation: Rotation,
-    keys: &SecretBox,
+    keys: &Keyring,
     now: Instant,
 ) -> DomainResult<(Secret, Row)> {
     let row = get(db, scope, id).await?;
@@ -860,29 +868,31 @@ pub async fn rotate(
         });
     }
     let secret = Secret::generate()?;
-    let sealed = keys.seal(secret.expose().as_bytes(), id)?;
+    let sealed = keys.seal(field("secret", id), secret.expose().as_bytes())?;
+    // The old secret moves column, so it is sealed again for its new place.
     let (previous, until) = if rotation.overlap_hours == 0 {
         (None, None)
     } else {
+        let old = keys.open(field("secret", id), &row.secret)?;
         (
-            Some(row.secret.clone()),
+            Some(keys.seal(field("previous_secret", id), &old)?),
             Some(now.millis() + rotation.overlap_hours * 3_600_000),
         )
     };
-    let changed = db
-        .execute(stmt!(
-            "UPDATE webhooks_endpoints SET secret = ?1, previous_secret = ?2, previous_expires_at = ?3,
+    let mut statements = vec![stmt!(
+        "UPDATE webhooks_endpoints SET secret = ?1, previous_secret = ?2, previous_expires_at = ?3,
                     version = version + 1, updated_at = ?4
               WHERE id = ?5 AND firm_id = ?6 AND version = ?7",
-            sealed,
-            previous,
-            until,
-            now.millis(),
-            id,
-            scope.firm_id(),
-            row.version
-        ))
-        .await?;
+        sealed,
+        previous,
+        until,
+        now.millis(),
+        id,
+        scope.firm_id(),
+        row.version
+    )];
+    statements.extend(keys.usage());
+    let changed = db.batch(statements).await?.first().map_or(0, |o| o.changes);
     if changed == 0 {
         return Err(DomainError::Conflict {
             field: None,

@@ -523,3 +523,51 @@ pub fn receiver_dns(name: &str, addresses: &[&str]) {
         .send_string(&body);
     assert!(reply.is_ok(), "the DNS simulator refused a record");
 }
+
+/// Runs `sql` on the local D1 database of the running workers, as an operator with
+/// a shell on the database would (`wrangler d1 execute`); returns the rows.
+pub fn d1_execute(sql: &str) -> Vec<Value> {
+    let state = std::env::var("FIRMAMENT_STATE").expect("FIRMAMENT_STATE (set by tests/run-e2e)");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new("wrangler")
+        .args([
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--json",
+            "--persist-to",
+            &state,
+        ])
+        .args(["-c", &format!("{root}/wrangler.toml"), "--command", sql])
+        .current_dir(root)
+        .output()
+        .expect("wrangler d1 execute");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    answer[0]["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// The workers' log lines so far that are our structured JSON lines.
+pub fn log_lines() -> Vec<Value> {
+    let path = std::env::var("FIRMAMENT_LOG").expect("FIRMAMENT_LOG (set by tests/run-e2e)");
+    let text = std::fs::read(path).unwrap_or_default();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(|line| {
+            let start = line.find('{')?;
+            serde_json::from_str::<Value>(line.get(start..)?).ok()
+        })
+        .filter(|v| v.get("severity_number").is_some())
+        .collect()
+}
+
+/// The whole of the workers' log so far, as text.
+pub fn log_text() -> String {
+    let path = std::env::var("FIRMAMENT_LOG").expect("FIRMAMENT_LOG (set by tests/run-e2e)");
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}

@@ -37,7 +37,15 @@ pub(super) async fn answer_challenge(mut req: Request, env: &Env, cx: &RequestCo
             "the challenge is unknown, expired or used up; sign in again".into(),
         ));
     };
-    if !mfa::verify(&db, &secret_box(env)?, &challenged.user_id, &proof, cx.now).await? {
+    if !mfa::verify(
+        &db,
+        &edge::keys::existing(env, &db, &challenged.user_id).await?,
+        &challenged.user_id,
+        &proof,
+        cx.now,
+    )
+    .await?
+    {
         let entry = auth_entry(
             &challenged.firm_id,
             "mfa.failed",
@@ -102,8 +110,14 @@ pub(super) async fn enrol_totp(req: Request, env: &Env, cx: &RequestContext) -> 
     let db = D1::from_env(env)?;
     stepped_up(&db, &claims, cx).await?;
     let email = users::email_of(&db, claims.user_id()).await?;
-    let enrolment =
-        mfa::start_enrolment(&db, &secret_box(env)?, claims.user_id(), &email, cx.now).await?;
+    let enrolment = mfa::start_enrolment(
+        &db,
+        &edge::keys::keyring(env, &db, claims.user_id(), cx.now).await?,
+        claims.user_id(),
+        &email,
+        cx.now,
+    )
+    .await?;
     Ok(http::json(201, &enrolment, &cx.request_id))
 }
 
@@ -120,7 +134,7 @@ pub(super) async fn confirm_totp(mut req: Request, env: &Env, cx: &RequestContex
     let db = D1::from_env(env)?;
     let codes = mfa::confirm_enrolment(
         &db,
-        &secret_box(env)?,
+        &edge::keys::existing(env, &db, claims.user_id()).await?,
         claims.user_id(),
         &code.unwrap_or_default(),
         cx.now,
@@ -226,7 +240,15 @@ pub(super) async fn step_up(mut req: Request, env: &Env, cx: &RequestContext) ->
             "the session has ended; sign in again".into(),
         ));
     }
-    if !mfa::verify(&db, &secret_box(env)?, claims.user_id(), &proof, cx.now).await? {
+    if !mfa::verify(
+        &db,
+        &edge::keys::existing(env, &db, claims.user_id()).await?,
+        claims.user_id(),
+        &proof,
+        cx.now,
+    )
+    .await?
+    {
         let entry = auth_entry(
             claims.firm_id(),
             "mfa.step_up_failed",

@@ -16,7 +16,6 @@ use shared::auth::sms;
 use shared::auth::users;
 use shared::firm::members;
 use shared::kernel::audit::{Category, Entry, Origin, Outcome, Severity, PLATFORM_CHAIN};
-use shared::kernel::secrets::SecretBox;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::validate::{Input, Validator};
 use shared::mail;
@@ -90,10 +89,6 @@ pub async fn dispatch(
         "revokeApiKey" => revoke_api_key(req, env, cx, &params).await,
         _ => Err(DomainError::NotFound("route")),
     }
-}
-
-pub(super) fn secret_box(env: &Env) -> Result<SecretBox, DomainError> {
-    SecretBox::from_config(&config::required(env, "SECRETS_KEYS")?)
 }
 
 /// Sensitive MFA changes need a recent second factor once one exists.
