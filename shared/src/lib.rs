@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod clients;
 pub mod dispatch;
 pub mod firm;
+pub mod flags;
 pub mod inbound;
 pub mod jobs;
 pub mod kernel;

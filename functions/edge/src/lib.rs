@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod d1;
 pub mod events;
+pub mod flags;
 pub mod http;
 pub mod idempotency;
 pub mod invitation;

@@ -48,6 +48,12 @@ pub async fn dispatch(
         "verifyFirmAudit" => verify_audit(req, env, cx).await,
         "listFirmKeys" => list_keys(req, env, cx).await,
         "rotateFirmKey" => rotate_key(req, env, cx).await,
+        "listFlags" => crate::flags::list(req, env, cx).await,
+        "getFlag" => crate::flags::get(req, env, cx, &params).await,
+        "putFlag" => crate::flags::put(req, env, cx, &params).await,
+        "deleteFlag" => crate::flags::delete(req, env, cx, &params).await,
+        "getFlagExposures" => crate::flags::exposures(req, env, cx, &params).await,
+        "evaluateFlags" => crate::flags::evaluate(req, env, cx).await,
         _ => Err(DomainError::NotFound("route")),
     }
 }

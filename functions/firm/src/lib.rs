@@ -8,6 +8,7 @@ use shared::kernel::time::Instant;
 use shared::DomainError;
 use worker::Env;
 
+mod flags;
 mod handlers;
 
 edge::module_worker!(shared::api::FIRM, handlers::dispatch, internal: handlers::internal);

@@ -130,6 +130,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/firm/audit/verify", FIRM, "verifyFirmAudit", "Check the firm's audit hash chain from its first entry", Auth::Bearer, 200),
     route("GET", "/v1/firm/keys", FIRM, "listFirmKeys", "The firm's data-key versions (never the keys)", Auth::Bearer, 200),
     route("POST", "/v1/firm/keys/rotate", FIRM, "rotateFirmKey", "Make a new data key and move the firm's sealed values onto it", Auth::Bearer, 201),
+    route("GET", "/v1/flags", FIRM, "listFlags", "The firm's feature flags", Auth::Bearer, 200),
+    route("GET", "/v1/flags/{flag_key}", FIRM, "getFlag", "One feature flag", Auth::Bearer, 200),
+    route("PUT", "/v1/flags/{flag_key}", FIRM, "putFlag", "Create (201) or replace (200, If-Match with its etag) a feature flag", Auth::Bearer, 200),
+    route("DELETE", "/v1/flags/{flag_key}", FIRM, "deleteFlag", "Delete a feature flag (its history stays)", Auth::Bearer, 204),
+    route("GET", "/v1/flags/{flag_key}/exposures", FIRM, "getFlagExposures", "An experiment's exposures per arm and its sample-ratio check", Auth::Bearer, 200),
+    route("POST", "/v1/flag-evaluations", FIRM, "evaluateFlags", "Evaluate the firm's flags for the caller (OpenFeature results)", Auth::Bearer, 200),
     route("POST", "/v1/auth/sign-in", AUTH, "signIn", "Sign in with e-mail and password; returns access and refresh tokens", Auth::Public, 200),
     route("POST", "/v1/auth/refresh", AUTH, "refreshSession", "Exchange a refresh token for new tokens (the old one stops working)", Auth::Public, 200),
     route("POST", "/v1/auth/sign-out", AUTH, "signOut", "End the current session", Auth::Bearer, 204),
@@ -298,7 +304,7 @@ mod tests {
             .collect();
         for name in &params {
             assert!(
-                matches!(*name, "slug" | "provider") || id_prefix(name).is_some(),
+                matches!(*name, "slug" | "provider" | "flag_key") || id_prefix(name).is_some(),
                 "path parameter {name} names no id prefix in PATH_IDS"
             );
         }

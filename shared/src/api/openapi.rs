@@ -28,6 +28,10 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "verifyFirmAudit" => (None, Some("AuditVerification")),
         "listFirmKeys" => (None, Some("DataKeys")),
         "rotateFirmKey" => (None, Some("DataKeyRotated")),
+        "getFlag" => (None, Some("Flag")),
+        "putFlag" => (Some("FlagInput"), Some("Flag")),
+        "getFlagExposures" => (None, Some("FlagExposures")),
+        "evaluateFlags" => (Some("FlagEvaluationRequest"), Some("FlagEvaluations")),
         "updateMember" => (Some("MemberPatch"), Some("Member")),
         "createInvitation" => (Some("NewInvitation"), Some("Invitation")),
         "acceptInvitation" => (Some("AcceptInvitation"), Some("AcceptedInvitation")),
@@ -116,6 +120,7 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listJobDeadLetters" => "DeadLetter",
         "listWebhookEndpoints" => "WebhookEndpoint",
         "listWebhookDeliveries" => "WebhookDeliverySummary",
+        "listFlags" => "Flag",
         _ => return None,
     })
 }
@@ -125,6 +130,7 @@ fn page_of(operation: &str) -> Option<&'static str> {
 fn also_succeeds(operation: &str) -> &'static [u16] {
     match operation {
         "startJob" => &[200],
+        "putFlag" => &[201],
         _ => &[],
     }
 }
@@ -137,13 +143,16 @@ const OPTIONAL_BODY: &[&str] = &[
     "discardJobDeadLetter",
     "rotateWebhookEndpointSecret",
     "sendWebhookTest",
+    "putFlag",
+    "evaluateFlags",
 ];
 
 /// The query parameters of an operation: name and component schema.
 fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
     const PAGE: [(&str, &str); 2] = [("limit", "PageLimit"), ("cursor", "PageCursor")];
     match operation {
-        "listFirmEvents" | "listFirmAudit" => &PAGE,
+        "listFirmEvents" | "listFirmAudit" | "listFlags" => &PAGE,
+        "getFlagExposures" => &[("since", "Date")],
         "listClients" => &[PAGE[0], PAGE[1], ("status", "ClientStatus")],
         "listDeadEvents" => &[
             PAGE[0],
@@ -212,6 +221,7 @@ fn id_pattern(prefix: &str) -> Value {
 fn path_parameter(name: &str) -> Value {
     match name {
         "slug" => json!({"$ref": "#/components/schemas/Slug"}),
+        "flag_key" => json!({"$ref": "#/components/schemas/FlagKey"}),
         "provider" => json!({"type": "string", "enum": ["google", "microsoft"]}),
         _ => super::id_prefix(name).map_or_else(|| json!({"type": "string"}), id_pattern),
     }
@@ -313,6 +323,18 @@ fn generated_schemas() -> Map<String, Value> {
     put(
         "EndpointStatus",
         string_enum(EndpointStatus::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "FlagType",
+        string_enum(crate::flags::FlagType::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "FlagKind",
+        string_enum(crate::flags::FlagKind::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "FlagOp",
+        string_enum(crate::flags::model::Op::ALL.iter().map(|v| v.name())),
     );
     put(
         "DeliveryStatus",

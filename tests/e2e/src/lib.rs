@@ -459,7 +459,8 @@ pub fn texted_code(phone: &str) -> Option<String> {
 pub fn sample_path(template: &str) -> String {
     let mut path = template
         .replace("{provider}", "google")
-        .replace("{slug}", "no-such-firm");
+        .replace("{slug}", "no-such-firm")
+        .replace("{flag_key}", "no-such-flag");
     for (name, prefix) in shared::api::PATH_IDS {
         path = path.replace(
             &format!("{{{name}}}"),
