@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod jobs;
 pub mod kernel;
 pub mod mail;
+pub mod notify;
 pub mod webhooks;
 
 pub use kernel::error::{DomainError, DomainResult};

@@ -18,7 +18,6 @@ use shared::kernel::audit::{Category, Entry, Outcome, Severity};
 use shared::kernel::etag::parse_if_match;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::tenant::TenantScope;
-use shared::mail;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -181,13 +180,19 @@ async fn invite(mut req: Request, env: &Env, cx: &RequestContext, params: &Param
     let planned = portal::plan_invitation(&db, &scope, &client_id, &inviter, input, cx.now).await?;
     let app_url =
         config::text(env, "APP_URL").unwrap_or_else(|| "https://app.firmament.app".to_owned());
-    let message = mail::templates::portal_invitation(
-        &firm.name,
-        &planned.client_name,
-        &app_url,
-        &planned.token,
-    );
-    edge::mail::queue_and_send(&db, env, cx, &to, message, vec![planned.statement])
+    let notice = edge::notify::Notice {
+        template: "clients.portal_invitation",
+        recipients: vec![shared::notify::Recipient::address(&to)],
+        variables: edge::notify::vars([
+            ("firm_name", firm.name.as_str()),
+            ("client_name", planned.client_name.as_str()),
+        ]),
+        secrets: edge::notify::vars([(
+            "link",
+            &format!("{app_url}/portal/accept-invitation#token={}", planned.token),
+        )]),
+    };
+    edge::notify::tell(&db, env, cx, &scope, notice, vec![planned.statement])
         .await
         .map_err(portal::explain_conflict)?;
     let invited = entry(scope.firm_id(), "portal_user.invited", &inviter, &planned.invitation.id)

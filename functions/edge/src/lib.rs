@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod keys;
 pub mod log;
 pub mod mail;
+pub mod notify;
 pub mod oidc;
 pub mod queue;
 pub mod ratelimit;

@@ -17,7 +17,6 @@ use shared::kernel::etag::parse_if_match;
 use shared::kernel::events;
 use shared::kernel::sql::Sql as _;
 use shared::kernel::vault;
-use shared::mail;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -289,7 +288,10 @@ async fn update_member(
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let patch = MemberPatch::parse(&body)?;
     let db = D1::from_env(env)?;
-    let member = members::update(&db, &scope, &user_id, &patch, cx.now).await?;
+    let (member, told) = members::update(&db, &scope, &user_id, &patch, cx.now).await?;
+    if let Some(event) = told {
+        edge::events::publish(env, &db, &[event], cx.now, &cx.request_id).await;
+    }
     let entry =
         permissions_entry(&scope, "member.changed", claims.user_id(), &user_id).with(json!({
             "role": member.role, "flags": member.flags, "is_active": member.is_active
@@ -310,8 +312,16 @@ async fn create_invitation(mut req: Request, env: &Env, cx: &RequestContext) -> 
     let planned = invitations::plan(&db, &scope, firm.tier, &inviter, input, cx.now).await?;
     let app_url =
         config::text(env, "APP_URL").unwrap_or_else(|| "https://app.firmament.app".to_owned());
-    let message = mail::templates::invitation(&firm.name, &app_url, &planned.token);
-    edge::mail::queue_and_send(&db, env, cx, &to, message, vec![planned.statement])
+    let notice = edge::notify::Notice {
+        template: "firm.invitation",
+        recipients: vec![shared::notify::Recipient::address(&to)],
+        variables: edge::notify::vars([("firm_name", firm.name.as_str())]),
+        secrets: edge::notify::vars([(
+            "link",
+            &format!("{app_url}/accept-invitation#token={}", planned.token),
+        )]),
+    };
+    edge::notify::tell(&db, env, cx, &scope, notice, vec![planned.statement])
         .await
         .map_err(|e| {
             if shared::kernel::sql::violates_unique(&e, "firm_invitations.firm_id") {

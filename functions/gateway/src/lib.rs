@@ -185,7 +185,7 @@ async fn forward(
 }
 
 /// Background workers the platform clock ticks every minute, over their bindings.
-const TICKED: &[&str] = &["DISPATCHER", "JOBS", "WEBHOOKS", "FIRM"];
+const TICKED: &[&str] = &["DISPATCHER", "JOBS", "WEBHOOKS", "FIRM", "NOTIFICATIONS"];
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {

@@ -119,9 +119,9 @@ pub(crate) struct Disabled<'a> {
     pub why: &'a str,
 }
 
-/// Tells each of the firm's administrators that an endpoint was disabled: the
-/// mail is written in one batch with `change` (the disabling itself, when the
-/// caller has not written it yet), then sent at once (the mail sweep retries).
+/// Tells the firm's administrators that an endpoint was disabled, through the
+/// notifications module: the request is written in one batch with `change` (the
+/// disabling itself, when the caller has not written it yet) and published.
 pub(crate) async fn tell_admins(
     env: &Env,
     db: &D1,
@@ -131,24 +131,23 @@ pub(crate) async fn tell_admins(
     request_id: &str,
 ) -> Result<(), DomainError> {
     let app_url = config::text(env, "APP_URL").unwrap_or_default();
-    let (subject, body) = shared::mail::templates::webhook_endpoint_disabled(
-        disabled.name,
-        disabled.url,
-        disabled.why,
-        &app_url,
-        disabled.endpoint_id,
-    );
+    let link = format!("{app_url}/settings/webhooks/{}", disabled.endpoint_id);
+    let event = delivery::disabled_notice(
+        db,
+        disabled.firm_id,
+        [
+            ("name", disabled.name),
+            ("url", disabled.url),
+            ("why", disabled.why),
+            ("link", &link),
+        ],
+        now,
+    )
+    .await?;
     let mut statements = change;
-    let mut ids = Vec::new();
-    for to in delivery::admin_addresses(db, disabled.firm_id).await? {
-        let (id, statement) = shared::mail::enqueue(&to, &subject, &body, now)?;
-        ids.push(id);
-        statements.push(statement);
-    }
-    if !statements.is_empty() {
-        db.batch(statements).await?;
-    }
-    edge::mail::deliver(env, db, Some(&ids), now, request_id).await;
+    statements.push(shared::kernel::events::record(&event, now)?);
+    db.batch(statements).await?;
+    publish(env, db, &[event], now, request_id).await;
     Ok(())
 }
 

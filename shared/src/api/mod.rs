@@ -82,6 +82,8 @@ pub const JOBS: Option<&str> = Some("JOBS");
 
 /// Binding name of the webhooks worker (endpoints, deliveries, health).
 pub const WEBHOOKS: Option<&str> = Some("WEBHOOKS");
+/// The notifications module.
+pub const NOTIFICATIONS: Option<&str> = Some("NOTIFICATIONS");
 
 /// The record id each path parameter names, with the prefix it must carry: one table
 /// for the handlers that parse them (`edge::http::path_id`), the document that
@@ -94,6 +96,7 @@ pub const PATH_IDS: &[(&str, &str)] = &[
     ("event_id", "evt"),
     ("invitation_id", "inv"),
     ("job_id", "job"),
+    ("notification_id", "ntf"),
     ("key_id", "key"),
     ("portal_invitation_id", "pin"),
     ("session_id", "ses"),
@@ -130,6 +133,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/firm/audit/verify", FIRM, "verifyFirmAudit", "Check the firm's audit hash chain from its first entry", Auth::Bearer, 200),
     route("GET", "/v1/firm/keys", FIRM, "listFirmKeys", "The firm's data-key versions (never the keys)", Auth::Bearer, 200),
     route("POST", "/v1/firm/keys/rotate", FIRM, "rotateFirmKey", "Make a new data key and move the firm's sealed values onto it", Auth::Bearer, 201),
+    route("GET", "/v1/notifications", NOTIFICATIONS, "listNotifications", "The caller's in-app notifications, newest first (unread=true for the unread ones)", Auth::Bearer, 200),
+    route("GET", "/v1/notifications/unread-count", NOTIFICATIONS, "getUnreadNotificationCount", "How many of the caller's notifications are unread (the bell)", Auth::Bearer, 200),
+    route("POST", "/v1/notifications/{notification_id}/read", NOTIFICATIONS, "markNotificationRead", "Mark one of the caller's notifications read", Auth::Bearer, 204),
+    route("POST", "/v1/notifications/read-all", NOTIFICATIONS, "markAllNotificationsRead", "Mark all of the caller's notifications read", Auth::Bearer, 200),
+    route("GET", "/v1/notifications/preferences", NOTIFICATIONS, "getNotificationPreferences", "The caller's notification preferences in this firm", Auth::Bearer, 200),
+    route("PUT", "/v1/notifications/preferences", NOTIFICATIONS, "putNotificationPreferences", "Change the caller's preferences: categories per channel, quiet hours, digest", Auth::Bearer, 200),
     route("GET", "/v1/flags", FIRM, "listFlags", "The firm's feature flags", Auth::Bearer, 200),
     route("GET", "/v1/flags/{flag_key}", FIRM, "getFlag", "One feature flag", Auth::Bearer, 200),
     route("PUT", "/v1/flags/{flag_key}", FIRM, "putFlag", "Create (201) or replace (200, If-Match with its etag) a feature flag", Auth::Bearer, 200),

@@ -29,6 +29,13 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "listFirmKeys" => (None, Some("DataKeys")),
         "rotateFirmKey" => (None, Some("DataKeyRotated")),
         "getFlag" => (None, Some("Flag")),
+        "getUnreadNotificationCount" => (None, Some("UnreadCount")),
+        "markAllNotificationsRead" => (None, Some("MarkedRead")),
+        "getNotificationPreferences" => (None, Some("NotificationPreferences")),
+        "putNotificationPreferences" => (
+            Some("NotificationPreferencesInput"),
+            Some("NotificationPreferences"),
+        ),
         "putFlag" => (Some("FlagInput"), Some("Flag")),
         "getFlagExposures" => (None, Some("FlagExposures")),
         "evaluateFlags" => (Some("FlagEvaluationRequest"), Some("FlagEvaluations")),
@@ -121,6 +128,7 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listWebhookEndpoints" => "WebhookEndpoint",
         "listWebhookDeliveries" => "WebhookDeliverySummary",
         "listFlags" => "Flag",
+        "listNotifications" => "Notification",
         _ => return None,
     })
 }
@@ -153,6 +161,7 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
     match operation {
         "listFirmEvents" | "listFirmAudit" | "listFlags" => &PAGE,
         "getFlagExposures" => &[("since", "Date")],
+        "listNotifications" => &[PAGE[0], PAGE[1], ("unread", "BooleanText")],
         "listClients" => &[PAGE[0], PAGE[1], ("status", "ClientStatus")],
         "listDeadEvents" => &[
             PAGE[0],
@@ -323,6 +332,22 @@ fn generated_schemas() -> Map<String, Value> {
     put(
         "EndpointStatus",
         string_enum(EndpointStatus::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "NotificationCategory",
+        string_enum(crate::notify::Category::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "NotificationChannel",
+        string_enum(crate::notify::Channel::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "DigestFrequency",
+        string_enum(
+            crate::notify::pipeline::DigestFrequency::ALL
+                .iter()
+                .map(|v| v.name()),
+        ),
     );
     put(
         "FlagType",

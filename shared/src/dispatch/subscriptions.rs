@@ -23,6 +23,8 @@ pub const SUBSCRIPTIONS: &[Subscription<'static>] = &[
     sub("firm.created", "firm"),
     // Outbound webhooks: every event; the module sends those in the public catalogue.
     sub("*", "webhooks"),
+    // Telling people: every module's notification requests.
+    sub("notification.requested", "notifications"),
 ];
 
 /// The modules subscribed to `kind`, each once, in table order.

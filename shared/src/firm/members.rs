@@ -252,7 +252,8 @@ impl MemberPatch {
     }
 }
 
-/// Applies `patch` to a member of the scope's firm. The firm always keeps one active
+/// Applies `patch` to a member of the scope's firm (returning the event that tells
+/// them of a new role, already in the batch). The firm always keeps one active
 /// firm admin: a change that would remove the last one is refused.
 pub async fn update(
     db: &impl Sql,
@@ -260,7 +261,7 @@ pub async fn update(
     user_id: &str,
     patch: &MemberPatch,
     now: Instant,
-) -> DomainResult<Member> {
+) -> DomainResult<(Member, Option<crate::kernel::events::EventEnvelope>)> {
     let current = list(db, scope).await?;
     let member = current
         .iter()
@@ -302,10 +303,32 @@ pub async fn update(
             user_id
         ));
     }
+    // The member hears of a new role through the notifications module.
+    let told = match patch.role.filter(|r| *r != member.role) {
+        Some(role) => {
+            let firm = crate::firm::repository::get(db, scope).await?;
+            let mut vars = serde_json::Map::new();
+            vars.insert("firm_name".into(), firm.name.into());
+            vars.insert("role".into(), role.name().into());
+            vars.insert("path".into(), "/account".into());
+            let event = crate::notify::request(
+                scope,
+                "firm.role_changed",
+                vec![crate::notify::Recipient::user(user_id)],
+                vars,
+                None,
+                now,
+            )?;
+            statements.push(crate::kernel::events::record(&event, now)?);
+            Some(event)
+        }
+        None => None,
+    };
     db.batch(statements).await?;
-    list(db, scope)
+    let updated = list(db, scope)
         .await?
         .into_iter()
         .find(|m| m.user_id == user_id)
-        .ok_or(DomainError::NotFound("member"))
+        .ok_or(DomainError::NotFound("member"))?;
+    Ok((updated, told))
 }

@@ -46,15 +46,41 @@ pub fn enqueue(
     body: &str,
     now: Instant,
 ) -> DomainResult<(String, Statement)> {
+    insert(to, subject, body, now, "")
+}
+
+/// [`enqueue`] only if the statement just before it in the batch changed a row
+/// (a claim that another run may have taken first).
+pub fn enqueue_if_changed(
+    to: &str,
+    subject: &str,
+    body: &str,
+    now: Instant,
+) -> DomainResult<(String, Statement)> {
+    insert(to, subject, body, now, " WHERE changes() > 0")
+}
+
+fn insert(
+    to: &str,
+    subject: &str,
+    body: &str,
+    now: Instant,
+    guard: &'static str,
+) -> DomainResult<(String, Statement)> {
     let id = new_id("mail", now.millis())?;
-    let statement = stmt!(
-        "INSERT INTO kernel_mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        id.as_str(),
-        to,
-        subject,
-        body,
-        now.millis(),
-        now.millis() + CLAIM_MS
+    let statement = Statement::new(
+        format!(
+            "INSERT INTO kernel_mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6{guard}"
+        ),
+        vec![
+            id.as_str().into(),
+            to.into(),
+            subject.into(),
+            body.into(),
+            now.millis().into(),
+            (now.millis() + CLAIM_MS).into(),
+        ],
     );
     Ok((id, statement))
 }
@@ -142,69 +168,6 @@ pub mod templates {
                  To choose a new password, open this link within the next hour:\n{app_url}/reset-password#token={token}\n\n\
                  Resetting signs you out everywhere. If you did not ask for this, ignore this message: \
                  your password stays as it is."
-            ),
-        )
-    }
-
-    /// The invitation to join a firm.
-    pub fn invitation(firm_name: &str, app_url: &str, token: &str) -> (String, String) {
-        (
-            format!("You are invited to join {firm_name} on Firmament"),
-            format!(
-                "{firm_name} invites you to work with them on Firmament.\n\n\
-                 To accept, open this link within the next 7 days:\n{app_url}/accept-invitation#token={token}\n\n\
-                 If you were not expecting this, ignore this message."
-            ),
-        )
-    }
-
-    /// The invitation to a client's portal.
-    pub fn portal_invitation(
-        firm_name: &str,
-        client_name: &str,
-        app_url: &str,
-        token: &str,
-    ) -> (String, String) {
-        (
-            format!("{firm_name} invites you to the {client_name} client portal"),
-            format!(
-                "{firm_name} has opened a client portal for {client_name} on Firmament, where you can                  share documents, see invoices and projects, and message the team.
-
-                 To accept, open this link within the next 7 days:
-{app_url}/portal/accept-invitation#token={token}
-
-                 If you were not expecting this, ignore this message."
-            ),
-        )
-    }
-
-    /// A notice that something about the account's security changed.
-    pub fn security_notice(change: &str) -> (String, String) {
-        (
-            format!("Firmament security notice: {change}"),
-            format!(
-                "This is to let you know: {change}.\n\nIf this was you, there is nothing to do. If it was not, \
-                 reset your password now and tell your firm's administrator."
-            ),
-        )
-    }
-
-    /// The notice to a firm's administrators that a webhook endpoint was disabled.
-    pub fn webhook_endpoint_disabled(
-        name: &str,
-        url: &str,
-        why: &str,
-        app_url: &str,
-        endpoint_id: &str,
-    ) -> (String, String) {
-        (
-            format!("Firmament stopped sending webhooks to {name}"),
-            format!(
-                "Firmament has disabled the webhook endpoint {name} ({url}) because {why}. \
-                 Events are no longer sent to it, and deliveries that were waiting were cancelled.\n\n\
-                 When the receiving system is fixed, resume the endpoint and recover what it missed:\n\
-                 {app_url}/settings/webhooks/{endpoint_id}\n\n\
-                 (API: POST /v1/webhooks/endpoints/{endpoint_id}/resume, then .../recover with a `since` time.)"
             ),
         )
     }

@@ -929,23 +929,42 @@ pub async fn purge(db: &impl Sql, now: Instant) -> DomainResult<u64> {
     Ok(outcomes.get(2).map_or(0, |o| o.changes))
 }
 
-/// The e-mail addresses of a firm's active administrators (to tell them of an
-/// endpoint disabled).
-pub async fn admin_addresses(db: &impl Sql, firm_id: &str) -> DomainResult<Vec<String>> {
+/// The request telling the firm's active administrators that endpoint `name`
+/// (`url`) was disabled because `why`; `link` is where they manage it. The firm
+/// comes from the endpoint's row (background work has no caller).
+pub async fn disabled_notice(
+    db: &impl Sql,
+    firm_id: &str,
+    fields: [(&str, &str); 4],
+    now: Instant,
+) -> DomainResult<EventEnvelope> {
     #[derive(Deserialize)]
-    struct Address {
-        email: String,
+    struct Admin {
+        user_id: String,
     }
-    let rows: Vec<Address> = query_as(
+    let admins: Vec<Admin> = query_as(
         db,
         stmt!(
-            "SELECT u.email FROM firm_memberships m JOIN auth_users u ON u.id = m.user_id
-              WHERE m.firm_id = ?1 AND m.role = 'firm_admin' AND m.is_active = 1 ORDER BY u.email",
+            "SELECT user_id FROM firm_memberships WHERE firm_id = ?1 AND role = 'firm_admin' AND is_active = 1 ORDER BY user_id",
             firm_id
         ),
     )
     .await?;
-    Ok(rows.into_iter().map(|a| a.email).collect())
+    let variables = fields
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+        .collect();
+    crate::notify::request(
+        &TenantScope::new(firm_id, None),
+        "webhooks.endpoint_disabled",
+        admins
+            .iter()
+            .map(|a| crate::notify::Recipient::user(&a.user_id))
+            .collect(),
+        variables,
+        None,
+        now,
+    )
 }
 
 #[cfg(test)]

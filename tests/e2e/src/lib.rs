@@ -412,13 +412,72 @@ pub fn fail_next_mail(count: u32) {
     let _ = ureq::post(&format!("{base}/_sim/fail?count={count}")).call();
 }
 
-/// The token in the newest mail to `to` whose link contains `marker` (`reset-password#token=`).
+/// The token in the newest mail to `to` whose link contains `marker`
+/// (`reset-password#token=`), waiting up to 15 s for it: mail that the
+/// notifications module sends arrives a moment after the request that caused it.
 pub fn mailed_token(to: &str, marker: &str) -> Option<String> {
-    mailbox(to).iter().rev().find_map(|m| {
-        let body = m["TextBody"].as_str()?;
-        let start = body.find(marker)? + marker.len();
-        Some(body[start..].split_whitespace().next()?.to_owned())
+    eventually(Duration::from_secs(15), || {
+        mailbox(to).iter().rev().find_map(|m| {
+            let body = m["TextBody"].as_str()?;
+            let start = body.find(marker)? + marker.len();
+            Some(body[start..].split_whitespace().next()?.to_owned())
+        })
     })
+}
+
+/// The mailbox of `to` once it holds at least `count` messages (waiting up to 15 s).
+pub fn mailbox_with(to: &str, count: usize) -> Vec<Value> {
+    eventually(Duration::from_secs(15), || {
+        let messages = mailbox(to);
+        (messages.len() >= count).then_some(messages)
+    })
+    .unwrap_or_else(|| mailbox(to))
+}
+
+/// A member of `firm` with `role` who joined through an invitation: their
+/// address, user id and access token.
+pub struct Member {
+    /// Their e-mail address.
+    pub email: String,
+    /// `usr_…`.
+    pub user_id: String,
+    /// An access token in `firm`.
+    pub token: String,
+}
+
+/// The password members made by [`join`] choose.
+pub const MEMBER_PASSWORD: &str = "invited person pass phrase";
+
+/// Invites a new person to `firm` as `role`, accepts the mailed invitation with a
+/// new account, and signs them in.
+pub fn join(firm: &TestFirm, role: &str) -> Member {
+    let email = format!("{}@people.test", unique("person"));
+    let invited = call("POST", "/v1/firm/invitations")
+        .token(&firm.token)
+        .json(&json!({"email": email, "role": role}))
+        .send();
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    let token = mailed_token(&email, "accept-invitation#token=").expect("the invitation arrives");
+    let joined = call("POST", "/v1/firm/invitations/accept")
+        .json(&json!({"token": token, "name": "New Person", "password": MEMBER_PASSWORD}))
+        .send();
+    assert_eq!(joined.status, 201, "{}", joined.text);
+    let session = call("POST", "/v1/auth/sign-in")
+        .header("cf-connecting-ip", &unique_ip())
+        .json(&json!({"email": email, "password": MEMBER_PASSWORD}))
+        .send()
+        .json();
+    Member {
+        user_id: joined.json()["user_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        token: session["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        email,
+    }
 }
 
 /// Tells the OpenID Connect simulator whether the provider verified `email`.

@@ -6,7 +6,7 @@ use firmament_e2e::{
 };
 use serde_json::{json, Value};
 
-const INVITEE_PASSWORD: &str = "invited person pass phrase";
+use firmament_e2e::MEMBER_PASSWORD as INVITEE_PASSWORD;
 
 fn invite(firm: &TestFirm, email: &str, role: &str) -> Reply {
     call("POST", "/v1/firm/invitations")
@@ -36,20 +36,8 @@ fn sign_in(email: &str, password: &str, firm: Option<&str>) -> Reply {
 
 /// Invites a new person as `role`, accepts, signs them in; returns (email, user id, access token).
 fn join(firm: &TestFirm, role: &str) -> (String, String, String) {
-    let email = format!("{}@people.test", unique("person"));
-    assert_eq!(invite(firm, &email, role).status, 201);
-    let token = mailed_token(&email, "accept-invitation#token=").unwrap();
-    let joined = accept(
-        json!({"token": token, "name": "New Person", "password": INVITEE_PASSWORD}),
-        None,
-    );
-    assert_eq!(joined.status, 201, "{}", joined.text);
-    let session = sign_in(&email, INVITEE_PASSWORD, None).json();
-    (
-        email,
-        joined.json()["user_id"].as_str().unwrap().to_owned(),
-        session["access_token"].as_str().unwrap().to_owned(),
-    )
+    let m = firmament_e2e::join(firm, role);
+    (m.email, m.user_id, m.token)
 }
 
 #[test]

@@ -101,7 +101,8 @@ pub(super) async fn stepped_up(
 }
 
 /// Records a change to the account's security (the entry's actor is its holder) and
-/// mails the holder a notice of it.
+/// tells the holder through the notifications module (a critical notice: in-app in
+/// the firm it happened in, and by e-mail whatever their preferences).
 pub(super) async fn security_change(
     db: &D1,
     env: &Env,
@@ -111,32 +112,23 @@ pub(super) async fn security_change(
     notice: &str,
 ) {
     let holder = entry.actor.clone();
+    let chain = entry.chain.clone();
     edge::audit::record(db, entry, origin, cx.now).await;
-    if let Some(user_id) = holder {
-        notify(db, env, cx, &user_id, notice).await;
-    }
-}
-
-/// Mails the account holder that `change` happened (best effort: queued, and retried
-/// by the sweep if the first delivery fails).
-pub(super) async fn notify(db: &D1, env: &Env, cx: &RequestContext, user_id: &str, change: &str) {
-    let sent = async {
-        let address = users::email_of(db, user_id).await?;
-        edge::mail::queue_and_send(
-            db,
-            env,
-            cx,
-            &address,
-            mail::templates::security_notice(change),
-            Vec::new(),
-        )
-        .await
+    let Some(user_id) = holder else {
+        return;
     };
-    if let Err(e) = sent.await {
+    let told = async {
+        let event = shared::notify::request::security_notice(&chain, &user_id, notice, cx.now)?;
+        db.execute(shared::kernel::events::record(&event, cx.now)?)
+            .await?;
+        edge::events::publish(env, db, &[event], cx.now, &cx.request_id).await;
+        Ok::<(), DomainError>(())
+    };
+    if let Err(e) = told.await {
         edge::log::event(
             "warn",
             &cx.request_id,
-            "security notice not queued",
+            "security notice not requested",
             json!({"error": e.to_string()}),
         );
     }
