@@ -10,6 +10,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod clients;
 pub mod dispatch;
+pub mod files;
 pub mod firm;
 pub mod flags;
 pub mod inbound;

@@ -35,6 +35,7 @@ fn status_of(err: &DomainError) -> u16 {
         DomainError::Gone(_) => 410,
         DomainError::RateLimited { .. } => 429,
         DomainError::Unavailable(_) => 503,
+        DomainError::UnsupportedMediaType(_) => 415,
     }
 }
 
@@ -52,6 +53,7 @@ fn title_of(err: &DomainError) -> &'static str {
         DomainError::Gone(_) => "The link no longer works",
         DomainError::RateLimited { .. } => "Too many requests",
         DomainError::Unavailable(_) => "Temporarily unavailable",
+        DomainError::UnsupportedMediaType(_) => "The content is not of a type this accepts",
     }
 }
 

@@ -30,6 +30,11 @@ pub(crate) async fn consume(
     if events::seen(&db, store::CONSUMER, &event.id).await? {
         return Ok(());
     }
+    if let Some((statements, children)) = store::split(&event, &request, now)? {
+        db.batch(statements).await?;
+        edge::events::publish(&env, &db, &children, now, &event.id).await;
+        return Ok(());
+    }
     let keys = match &request.sealed {
         Some(_) => Some(edge::keys::existing(&env, &db, &event.firm_id).await?),
         None => None,

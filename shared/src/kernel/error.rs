@@ -62,6 +62,9 @@ pub enum DomainError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// The content is not of the type it claims, or of no type the route takes.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// A dependency (database, queue) failed; never caused by the caller's input.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -106,6 +109,7 @@ impl DomainError {
             | DomainError::PreconditionFailed(d)
             | DomainError::Gone(d)
             | DomainError::Unavailable(d)
+            | DomainError::UnsupportedMediaType(d)
             | DomainError::Conflict { detail: d, .. } => d.clone(),
             DomainError::PayloadTooLarge { limit } => {
                 format!("the request body must be at most {limit} bytes")
@@ -135,6 +139,7 @@ impl DomainError {
             DomainError::Gone(_) => "gone",
             DomainError::RateLimited { .. } => "rate-limited",
             DomainError::Unavailable(_) => "unavailable",
+            DomainError::UnsupportedMediaType(_) => "unsupported-media-type",
         }
     }
 }

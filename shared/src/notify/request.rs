@@ -61,6 +61,9 @@ pub struct Requested {
     /// Where the in-app item leads (a console path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The event `sealed` is bound to, when this request is part of a bigger one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_for: Option<String>,
 }
 
 /// Where an event's secret variables are sealed: bound to the event.
@@ -110,6 +113,7 @@ pub fn request(
         variables,
         sealed,
         link,
+        sealed_for: None,
     };
     event.data = serde_json::to_value(&data)
         .map_err(|e| DomainError::Unavailable(format!("notification: {e}")))?;

@@ -19,6 +19,10 @@ use crate::stmt;
 
 /// Receipts of this consumer.
 pub const CONSUMER: &str = "notifications";
+/// Recipients one consumer run serves; a bigger request is split into requests of
+/// this many (a run stays well inside D1's queries and the subrequests a worker
+/// may make).
+pub const CHUNK: usize = 50;
 /// Held or digested e-mails one tick sends at most.
 pub const TICK_BATCH: i64 = 200;
 
@@ -38,38 +42,97 @@ pub async fn people(
     firm_id: &str,
     request: &Requested,
 ) -> DomainResult<Vec<Person>> {
-    let mut out = Vec::new();
-    for r in &request.recipients {
-        match (&r.user_id, &r.email) {
-            (Some(user), _) => {
-                // A notice about one's own account outside any firm reaches the
-                // account holder; everything else only the firm's own people.
-                let own_account = firm_id == crate::kernel::audit::PLATFORM_CHAIN
-                    && request.template == super::request::SECURITY_NOTICE;
-                let found: Vec<Person> = query_as(
-                    db,
-                    stmt!(
-                        "SELECT u.id AS user_id, u.email AS address FROM auth_users u
-                          WHERE u.id = ?1 AND (?3 OR
-                            EXISTS (SELECT 1 FROM firm_memberships m WHERE m.firm_id = ?2 AND m.user_id = u.id AND m.is_active = 1)
-                            OR EXISTS (SELECT 1 FROM clients_portal_users p WHERE p.firm_id = ?2 AND p.user_id = u.id AND p.is_active = 1))",
-                        user.as_str(),
-                        firm_id,
-                        own_account
-                    ),
-                )
-                .await?;
-                out.extend(found);
+    // A notice about one's own account outside any firm reaches the account
+    // holder; everything else only the firm's own people. One query for all.
+    let own_account = firm_id == crate::kernel::audit::PLATFORM_CHAIN
+        && request.template == super::request::SECURITY_NOTICE;
+    let ids: Vec<&str> = request
+        .recipients
+        .iter()
+        .filter_map(|r| r.user_id.as_deref())
+        .collect();
+    let mut out: Vec<Person> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        query_as(
+            db,
+            stmt!(
+                "SELECT u.id AS user_id, u.email AS address FROM auth_users u
+                  WHERE u.id IN (SELECT value FROM json_each(?1)) AND (?3 OR
+                    EXISTS (SELECT 1 FROM firm_memberships m WHERE m.firm_id = ?2 AND m.user_id = u.id AND m.is_active = 1)
+                    OR EXISTS (SELECT 1 FROM clients_portal_users p WHERE p.firm_id = ?2 AND p.user_id = u.id AND p.is_active = 1))
+                  ORDER BY u.id",
+                serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
+                firm_id,
+                own_account
+            ),
+        )
+        .await?
+    };
+    for r in request.recipients.iter().filter(|r| r.user_id.is_none()) {
+        if let Some(address) = &r.email {
+            let address = address.to_ascii_lowercase();
+            if !out.iter().any(|p| p.address == address) {
+                out.push(Person {
+                    user_id: None,
+                    address,
+                });
             }
-            (None, Some(address)) => out.push(Person {
-                user_id: None,
-                address: address.to_ascii_lowercase(),
-            }),
-            (None, None) => {}
         }
     }
-    out.dedup();
     Ok(out)
+}
+
+/// The settings of each of `people` who set any, by user id (one query).
+async fn settings_of(
+    db: &impl Sql,
+    firm_id: &str,
+    people: &[Person],
+) -> DomainResult<std::collections::HashMap<String, Settings>> {
+    #[derive(Deserialize)]
+    struct Row {
+        user_id: String,
+        settings: String,
+    }
+    let ids: Vec<&str> = people.iter().filter_map(|p| p.user_id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<Row> = query_as(
+        db,
+        stmt!(
+            "SELECT user_id, settings FROM notify_settings
+              WHERE firm_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
+            firm_id,
+            serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+        ),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.user_id, serde_json::from_str(&r.settings).ok()?)))
+        .collect())
+}
+
+/// Which of `people`'s addresses are suppressed (one query).
+async fn suppressed_among(
+    db: &impl Sql,
+    people: &[Person],
+) -> DomainResult<std::collections::HashSet<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        address: String,
+    }
+    let addresses: Vec<&str> = people.iter().map(|p| p.address.as_str()).collect();
+    let rows: Vec<Row> = query_as(
+        db,
+        stmt!(
+            "SELECT address FROM notify_suppressions WHERE address IN (SELECT value FROM json_each(?1))",
+            serde_json::to_string(&addresses).unwrap_or_else(|_| "[]".into())
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.address).collect())
 }
 
 /// A person's settings in a firm (defaults when they set none).
@@ -93,16 +156,6 @@ pub async fn settings(db: &impl Sql, firm_id: &str, user_id: &str) -> DomainResu
         .unwrap_or_default())
 }
 
-async fn suppressed(db: &impl Sql, address: &str) -> DomainResult<bool> {
-    let rows = db
-        .query(stmt!(
-            "SELECT 1 AS hit FROM notify_suppressions WHERE address = ?1",
-            address
-        ))
-        .await?;
-    Ok(!rows.is_empty())
-}
-
 /// The variables of a request, its sealed ones opened with the firm's `keys`.
 pub fn variables(
     event: &EventEnvelope,
@@ -114,7 +167,8 @@ pub fn variables(
         let keys = keys.ok_or_else(|| {
             DomainError::Unavailable("sealed variables need the firm's keys".into())
         })?;
-        let text = keys.open_text(sealed_field(&event.id), sealed)?;
+        let bound_to = request.sealed_for.as_deref().unwrap_or(&event.id);
+        let text = keys.open_text(sealed_field(bound_to), sealed)?;
         let secret: Map<String, Value> = serde_json::from_str(&text)
             .map_err(|e| DomainError::Unavailable(format!("sealed variables: {e}")))?;
         vars.extend(secret);
@@ -188,11 +242,16 @@ pub async fn plan(
         statements: vec![events::receipt(CONSUMER, event, now)],
         mail_ids: Vec::new(),
     };
-    for person in people(db, &event.firm_id, request).await? {
-        let prefs = match &person.user_id {
-            Some(user) => settings(db, &event.firm_id, user).await?,
-            None => Settings::default(),
-        };
+    let people = people(db, &event.firm_id, request).await?;
+    let chosen = settings_of(db, &event.firm_id, &people).await?;
+    let suppressed = suppressed_among(db, &people).await?;
+    for person in people {
+        let prefs = person
+            .user_id
+            .as_ref()
+            .and_then(|u| chosen.get(u))
+            .cloned()
+            .unwrap_or_default();
         let id = new_id("ntf", now.millis())?;
         let row = |channel, status, email, due_at, mail_id| {
             Delivery {
@@ -240,7 +299,7 @@ pub async fn plan(
             continue;
         };
         let email = Some((subject.as_str(), body.as_str()));
-        let blocked = suppressed(db, &person.address).await?;
+        let blocked = suppressed.contains(&person.address);
         let statement = match pipeline::decide(template, Channel::Email, &prefs, blocked, now) {
             Decision::Send => {
                 let (mail_id, queued) = mail::enqueue(&person.address, subject, body, now)?;
@@ -259,6 +318,40 @@ pub async fn plan(
         planned.statements.push(statement);
     }
     Ok(planned)
+}
+
+/// Splits a request for more than [`CHUNK`] recipients: the parent's receipt and
+/// one child request per chunk, in one batch, and the children to publish. `None`
+/// when the request is small enough to serve at once.
+pub fn split(
+    event: &EventEnvelope,
+    request: &Requested,
+    now: Instant,
+) -> DomainResult<Option<(Vec<Statement>, Vec<EventEnvelope>)>> {
+    if request.recipients.len() <= CHUNK {
+        return Ok(None);
+    }
+    let scope = crate::kernel::tenant::TenantScope::new(&event.firm_id, None);
+    let mut statements = vec![events::receipt(CONSUMER, event, now)];
+    let mut children = Vec::new();
+    for chunk in request.recipients.chunks(CHUNK) {
+        let part = Requested {
+            recipients: chunk.to_vec(),
+            sealed_for: Some(
+                request
+                    .sealed_for
+                    .clone()
+                    .unwrap_or_else(|| event.id.clone()),
+            ),
+            ..request.clone()
+        };
+        let data = serde_json::to_value(&part)
+            .map_err(|e| DomainError::Unavailable(format!("notification: {e}")))?;
+        let child = EventEnvelope::new(&scope, REQUESTED, now, data)?;
+        statements.push(events::record(&child, now)?);
+        children.push(child);
+    }
+    Ok(Some((statements, children)))
 }
 
 /// Whether `event` is a notification request, and its data.

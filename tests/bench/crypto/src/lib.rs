@@ -61,3 +61,63 @@ pub extern "C" fn webhook_sign(n: u32) -> u32 {
         })
         .count() as u32
 }
+
+/// A firm's flag snapshot as workers read it from KV: 20 flags, each with a
+/// role rule, a version rule and a 10 % rollout.
+fn snapshot_text() -> String {
+    let flags: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                r#""flag-{i:02}": {{"key": "flag-{i:02}", "type": "boolean", "kind": "release", "enabled": true,
+                   "variants": {{"on": true, "off": false}}, "default_variant": "off", "off_variant": "off",
+                   "salt": "flag-{i:02}", "version": 3, "rules": [
+                     {{"conditions": [{{"attribute": "role", "op": "in", "values": ["partner"]}}], "serve": {{"variant": "on"}}}},
+                     {{"conditions": [{{"attribute": "version", "op": "semver_gte", "values": ["2.0.0"]}}], "serve": {{"variant": "on"}}}},
+                     {{"serve": {{"split": [{{"variant": "on", "weight": 1000}}, {{"variant": "off", "weight": 9000}}]}}}}]}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"version": 1, "flags": {{{}}}}}"#, flags.join(","))
+}
+
+/// Evaluates one flag `n` times for different people (staff, no version: the split
+/// decides); returns how many answered by a rule of the flag.
+#[no_mangle]
+pub extern "C" fn flag_evaluate(n: u32) -> u32 {
+    let Ok(snapshot) = serde_json::from_str::<shared::flags::store::Snapshot>(&snapshot_text())
+    else {
+        return 0;
+    };
+    let flag = snapshot.flags.get("flag-07");
+    (0..n)
+        .filter(|i| {
+            let ctx = shared::flags::Context {
+                firm: "frm_01JD0000000000000000000000".into(),
+                member: Some(format!("usr_{i:026}")),
+                role: Some("staff".into()),
+                ..Default::default()
+            };
+            let r = shared::flags::evaluate(
+                "flag-07",
+                flag,
+                &ctx,
+                None,
+                serde_json::Value::Bool(false),
+            );
+            r.reason == shared::flags::Reason::Split
+        })
+        .count() as u32
+}
+
+/// Parses the 20-flag snapshot `n` times (what a request pays once, before its
+/// first evaluation); returns how many parsed.
+#[no_mangle]
+pub extern "C" fn flag_snapshot_parse(n: u32) -> u32 {
+    let text = snapshot_text();
+    (0..n)
+        .filter(|_| {
+            serde_json::from_str::<shared::flags::store::Snapshot>(&text)
+                .is_ok_and(|s| s.flags.len() == 20)
+        })
+        .count() as u32
+}
