@@ -433,3 +433,41 @@ fn bodies_are_objects_without_nulls() {
     assert!(store::parse_evaluation(&json!([])).is_err());
     assert!(store::parse_evaluation(&json!({"keys": ["a-b"], "custom": {"x": 1}})).is_ok());
 }
+
+#[test]
+fn an_experiment_report_pairs_each_share_with_its_exposures() {
+    let f = store::define(
+        "exp.x",
+        store::parse_input(&json!({"kind": "experiment", "enabled": true, "variants": {"a": false, "b": true},
+            "default_variant": "a", "off_variant": "a",
+            "rules": [{"serve": {"split": [{"variant": "a", "weight": 5000}, {"variant": "b", "weight": 5000}]}}]}))
+        .unwrap(),
+        None,
+    )
+    .unwrap();
+    let counts = vec![
+        store::VariantExposures {
+            variant: "a".into(),
+            subjects: 5_200,
+        },
+        store::VariantExposures {
+            variant: "b".into(),
+            subjects: 4_800,
+        },
+    ];
+    let report = store::experiment(&f, "2026-01-01", &counts);
+    assert_eq!(
+        report.arms.iter().map(|a| a.subjects).collect::<Vec<_>>(),
+        vec![5_200, 4_800]
+    );
+    let check = report.sample_ratio.unwrap();
+    assert!(
+        check.mismatch,
+        "5,200 / 4,800 on 50/50 is a broken assignment: {check:?}"
+    );
+    assert!(store::since_day(Some("2026-02-30"), at(0)).is_err());
+    assert_eq!(
+        store::since_day(None, Instant::parse("t", "2026-03-31T10:00:00Z").unwrap()).unwrap(),
+        "2026-03-01"
+    );
+}

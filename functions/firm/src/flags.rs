@@ -4,11 +4,10 @@ use edge::http;
 use edge::{RequestContext, D1};
 use serde_json::{json, Value};
 use shared::auth::roles::{Access, Area};
-use shared::flags::model::{valid_key, Serve};
-use shared::flags::{srm, store};
+use shared::flags::model::valid_key;
+use shared::flags::store;
 use shared::kernel::audit::Category;
 use shared::kernel::etag::parse_if_match;
-use shared::kernel::time::Instant;
 use shared::DomainError;
 use worker::{Env, Request};
 
@@ -92,50 +91,16 @@ pub async fn delete(req: Request, env: &Env, cx: &RequestContext, params: &Param
     Ok(http::empty(204, &cx.request_id))
 }
 
-/// An experiment's arms: subjects exposed to each since `since` (default 30 days
-/// ago), the weights of its first split, and the sample-ratio check.
+/// An experiment's arms and its sample-ratio check (see `store::experiment`).
 pub async fn exposures(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (_, scope) = cx.authorize(&req, env, Area::Admin, Access::Read).await?;
     let key = flag_key(params)?;
     let db = D1::from_env(env)?;
     let flag = store::get(&db, &scope, &key, cx.now).await?;
-    let since = match http::query_param(&req, "since") {
-        Some(day) => {
-            Instant::parse("since", &format!("{day}T00:00:00Z"))?;
-            day
-        }
-        None => store::day(cx.now.plus_millis(-30 * 86_400_000)),
-    };
+    let since = store::since_day(http::query_param(&req, "since").as_deref(), cx.now)?;
     let counts = store::exposures(&db, &scope, &key, &since).await?;
-    let shares = flag
-        .flag
-        .rules
-        .iter()
-        .find_map(|r| match &r.serve {
-            Serve::Split(s) => Some(s.clone()),
-            Serve::Variant(_) => None,
-        })
-        .unwrap_or_default();
-    let subjects = |variant: &str| {
-        counts
-            .iter()
-            .find(|c| c.variant == variant)
-            .map_or(0, |c| c.subjects)
-    };
-    let arms: Vec<Value> = shares
-        .iter()
-        .map(
-            |s| json!({"variant": s.variant, "weight": s.weight, "subjects": subjects(&s.variant)}),
-        )
-        .collect();
-    let observed: Vec<u64> = shares.iter().map(|s| subjects(&s.variant)).collect();
-    let weights: Vec<f64> = shares.iter().map(|s| f64::from(s.weight)).collect();
-    let check = srm::check(&observed, &weights);
-    Ok(http::json(
-        200,
-        &json!({"flag_key": key, "since": since, "arms": arms, "sample_ratio": check}),
-        &cx.request_id,
-    ))
+    let report = store::experiment(&flag.flag, &since, &counts);
+    Ok(http::json(200, &report, &cx.request_id))
 }
 
 /// Evaluates the firm's flags (or `keys`) for the caller from the same snapshot

@@ -529,3 +529,71 @@ pub async fn exposures(
     )
     .await
 }
+
+/// The first day an experiment report counts: `since` (`YYYY-MM-DD`) when given,
+/// else 30 days before `now`.
+pub fn since_day(since: Option<&str>, now: Instant) -> DomainResult<String> {
+    match since {
+        Some(day) => {
+            Instant::parse("since", &format!("{day}T00:00:00Z"))?;
+            Ok(day.to_owned())
+        }
+        None => Ok(day(now.plus_millis(-30 * 86_400_000))),
+    }
+}
+
+/// One arm of an experiment: a share of its split and who saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Arm {
+    /// The variant.
+    pub variant: String,
+    /// Its weight in basis points.
+    pub weight: u32,
+    /// Distinct subjects exposed.
+    pub subjects: u64,
+}
+
+/// An experiment's report: its arms (the shares of the flag's first split) with
+/// their exposures, and the sample-ratio check of those against the weights.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Experiment {
+    /// The flag.
+    pub flag_key: String,
+    /// The first day counted.
+    pub since: String,
+    /// Its arms.
+    pub arms: Vec<Arm>,
+    /// χ² of exposures against weights (`None` with fewer than two arms or none seen).
+    pub sample_ratio: Option<super::srm::Check>,
+}
+
+/// The report of `flag` from its exposure `counts`.
+pub fn experiment(flag: &Flag, since: &str, counts: &[VariantExposures]) -> Experiment {
+    let shares = flag
+        .rules
+        .iter()
+        .find_map(|r| match &r.serve {
+            super::model::Serve::Split(s) => Some(s.clone()),
+            super::model::Serve::Variant(_) => None,
+        })
+        .unwrap_or_default();
+    let arms: Vec<Arm> = shares
+        .iter()
+        .map(|s| Arm {
+            variant: s.variant.clone(),
+            weight: s.weight,
+            subjects: counts
+                .iter()
+                .find(|c| c.variant == s.variant)
+                .map_or(0, |c| c.subjects),
+        })
+        .collect();
+    let observed: Vec<u64> = arms.iter().map(|a| a.subjects).collect();
+    let weights: Vec<f64> = arms.iter().map(|a| f64::from(a.weight)).collect();
+    Experiment {
+        flag_key: flag.key.clone(),
+        since: since.to_owned(),
+        sample_ratio: super::srm::check(&observed, &weights),
+        arms,
+    }
+}
