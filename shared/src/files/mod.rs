@@ -6,3 +6,4 @@
 pub mod links;
 pub mod rules;
 pub mod sniff;
+pub mod store;
