@@ -5,5 +5,6 @@
 
 pub mod links;
 pub mod rules;
+pub mod scan;
 pub mod sniff;
 pub mod store;
