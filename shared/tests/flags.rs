@@ -471,3 +471,29 @@ fn an_experiment_report_pairs_each_share_with_its_exposures() {
         "2026-03-01"
     );
 }
+
+#[test]
+fn firms_whose_flags_changed_lately_are_found_for_the_republish() {
+    let db = MemoryDb::migrated().unwrap();
+    let a = TenantScope::for_tests("frm_a", None);
+    block_on(store::put(
+        &db,
+        &a,
+        "k1",
+        store::parse_input(&json!({})).unwrap(),
+        None,
+        "usr_1",
+        at(0),
+    ))
+    .unwrap();
+    assert_eq!(
+        block_on(store::recently_changed(&db, at(60_000))).unwrap(),
+        vec!["frm_a".to_owned()]
+    );
+    assert!(block_on(store::recently_changed(
+        &db,
+        at(store::REPUBLISH_WINDOW_MS + 1)
+    ))
+    .unwrap()
+    .is_empty());
+}

@@ -11,7 +11,9 @@ request.
 
 For the tests it also keeps every accepted message and exposes them:
 GET /_sim/messages?to=ADDRESS lists them (newest last), and POST /_sim/fail?count=N
-makes the next N sends fail with 500, to exercise retries.
+makes the next N sends fail with 500, to exercise retries (with &to=ADDRESS, only the
+next N sends to that address, so tests running side by side do not take each
+other's failures).
 
 Usage: mail.py PORT TOKEN  (prints "ready" once listening)
 """
@@ -30,7 +32,7 @@ from simserver import Server
 ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCK = threading.Lock()
 MESSAGES = []
-FAILURES = {"left": 0}
+FAILURES = {"left": 0, "to": None}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,22 +63,26 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if url.path == "/_sim/fail":
-            count = int(parse_qs(url.query).get("count", ["1"])[0])
+            query = parse_qs(url.query)
+            count = int(query.get("count", ["1"])[0])
             with LOCK:
                 FAILURES["left"] = count
+                FAILURES["to"] = query.get("to", [None])[0]
             return self.answer(200, {"failing_next": count})
         if url.path != "/email":
             return self.answer(404, {"ErrorCode": 404, "Message": "not found"})
         if self.headers.get("X-Postmark-Server-Token") != self.server.token:
             return self.answer(401, {"ErrorCode": 10, "Message": "Request does not contain a valid Server token."})
-        with LOCK:
-            if FAILURES["left"] > 0:
-                FAILURES["left"] -= 1
-                return self.answer(500, {"ErrorCode": 500, "Message": "Simulated outage"})
         try:
             body = json.loads(raw)
         except ValueError:
             return self.answer(422, {"ErrorCode": 300, "Message": "Invalid JSON"})
+        with LOCK:
+            target = FAILURES["to"]
+            concerned = target is None or str(body.get("To", "")).lower() == target.lower()
+            if FAILURES["left"] > 0 and concerned:
+                FAILURES["left"] -= 1
+                return self.answer(500, {"ErrorCode": 500, "Message": "Simulated outage"})
         problems = [f for f in ("From", "To", "Subject") if not isinstance(body.get(f), str) or not body.get(f)]
         if not body.get("TextBody") and not body.get("HtmlBody"):
             problems.append("TextBody or HtmlBody")

@@ -27,6 +27,33 @@ fn flag_key(params: &Params) -> Result<String, DomainError> {
     }
 }
 
+/// Writes the firm's snapshot after a change. The change is already in D1, so a
+/// failed KV write is logged, not answered: the minute's tick writes the snapshot of
+/// every firm whose flags changed in the last five minutes.
+async fn republish(env: &Env, db: &D1, firm_id: &str, cx: &RequestContext) {
+    if let Err(e) = edge::flags::publish(env, db, firm_id).await {
+        edge::log::event(
+            "warn",
+            &cx.request_id,
+            "flag snapshot not written; the tick will write it",
+            json!({"firm.id": firm_id, "error": e.to_string()}),
+        );
+    }
+}
+
+/// The minute's part: rewrites the snapshots of firms whose flags changed lately.
+pub async fn republish_recent(
+    env: &Env,
+    now: shared::kernel::time::Instant,
+) -> Result<usize, DomainError> {
+    let db = D1::from_env(env)?;
+    let firms = store::recently_changed(&db, now).await?;
+    for firm in &firms {
+        edge::flags::publish(env, &db, firm).await?;
+    }
+    Ok(firms.len())
+}
+
 pub async fn list(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (_, scope) = cx.authorize(&req, env, Area::Admin, Access::Read).await?;
     let page = http::page_request(&req)?;
@@ -54,7 +81,7 @@ pub async fn put(mut req: Request, env: &Env, cx: &RequestContext, params: &Para
     let db = D1::from_env(env)?;
     let (flag, created) =
         store::put(&db, &scope, &key, input, expected, claims.user_id(), cx.now).await?;
-    edge::flags::publish(env, &db, scope.firm_id()).await?;
+    republish(env, &db, scope.firm_id(), cx).await;
     edge::audit::member_action(
         &db,
         &req,
@@ -77,7 +104,7 @@ pub async fn delete(req: Request, env: &Env, cx: &RequestContext, params: &Param
     let key = flag_key(params)?;
     let db = D1::from_env(env)?;
     store::delete(&db, &scope, &key, claims.user_id(), cx.now).await?;
-    edge::flags::publish(env, &db, scope.firm_id()).await?;
+    republish(env, &db, scope.firm_id(), cx).await;
     edge::audit::member_action(
         &db,
         &req,

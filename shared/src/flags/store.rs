@@ -597,3 +597,26 @@ pub fn experiment(flag: &Flag, since: &str, counts: &[VariantExposures]) -> Expe
         arms,
     }
 }
+
+/// How far back the minute's republish looks for changed flags: a snapshot whose
+/// write to KV failed is rewritten within a minute, and every change gets a few
+/// chances.
+pub const REPUBLISH_WINDOW_MS: i64 = 5 * 60_000;
+
+/// Firms whose flags changed in the last [`REPUBLISH_WINDOW_MS`] (their snapshots
+/// are written again, so one lost KV write cannot leave workers stale).
+pub async fn recently_changed(db: &impl Sql, now: Instant) -> DomainResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Firm {
+        firm_id: String,
+    }
+    let rows: Vec<Firm> = query_as(
+        db,
+        stmt!(
+            "SELECT DISTINCT firm_id FROM flags_changes WHERE changed_at >= ?1 LIMIT 500",
+            now.millis() - REPUBLISH_WINDOW_MS
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|f| f.firm_id).collect())
+}

@@ -405,11 +405,12 @@ pub fn mailbox(to: &str) -> Vec<Value> {
     serde_json::from_str::<Vec<Value>>(&text).unwrap_or_default()
 }
 
-/// Makes the mail simulator fail its next `count` sends (HTTP 500).
-pub fn fail_next_mail(count: u32) {
+/// Makes the mail simulator fail its next `count` sends to `to` (HTTP 500).
+pub fn fail_next_mail(to: &str, count: u32) {
     let base = std::env::var("FIRMAMENT_MAIL_URL")
         .unwrap_or_else(|_| panic!("FIRMAMENT_MAIL_URL is not set"));
-    let _ = ureq::post(&format!("{base}/_sim/fail?count={count}")).call();
+    let to = to.replace('+', "%2B");
+    let _ = ureq::post(&format!("{base}/_sim/fail?count={count}&to={to}")).call();
 }
 
 /// The token in the newest mail to `to` whose link contains `marker`
@@ -630,4 +631,33 @@ pub fn log_lines() -> Vec<Value> {
 pub fn log_text() -> String {
     let path = std::env::var("FIRMAMENT_LOG").expect("FIRMAMENT_LOG (set by tests/run-e2e)");
     String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+/// Writes `value` under `key` in the running workers' local KV namespace, as an
+/// operator with wrangler would (`wrangler kv key put --local`).
+pub fn kv_put(key: &str, value: &str) {
+    let state = std::env::var("FIRMAMENT_STATE").expect("FIRMAMENT_STATE (set by tests/run-e2e)");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new("wrangler")
+        .args([
+            "kv",
+            "key",
+            "put",
+            key,
+            value,
+            "--binding",
+            "KV",
+            "--local",
+            "--persist-to",
+            &state,
+        ])
+        .args(["-c", &format!("{root}/wrangler.toml")])
+        .current_dir(root)
+        .output()
+        .expect("wrangler kv key put");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

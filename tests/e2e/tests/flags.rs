@@ -360,3 +360,27 @@ fn flags_are_administered_by_firm_admins_and_stay_in_their_firm() {
         .json();
     assert_eq!(mine["items"][0]["key"], "secret-feature");
 }
+
+#[test]
+fn a_lost_snapshot_write_heals_on_the_next_tick() {
+    let firm = TestFirm::provision();
+    assert_eq!(put(&firm, "heals", json!({"enabled": true})).status, 201);
+    assert_eq!(
+        evaluate(&firm.token, json!({"keys": ["heals"]}))["flags"]["heals"]["value"],
+        true
+    );
+    // The snapshot in KV goes stale (as if the write after a change had failed).
+    firmament_e2e::kv_put(
+        &format!("flags:v1:{}", firm.id()),
+        r#"{"version": 0, "flags": {}}"#,
+    );
+    let stale = evaluate(&firm.token, json!({"keys": ["heals"]}));
+    assert_eq!(stale["flags"]["heals"]["error_code"], "FLAG_NOT_FOUND");
+    // The minute's tick rewrites the snapshots of firms whose flags changed lately.
+    firmament_e2e::fire_cron();
+    let healed = eventually(Duration::from_secs(15), || {
+        let now = evaluate(&firm.token, json!({"keys": ["heals"]}));
+        (now["flags"]["heals"]["value"] == true).then_some(now)
+    });
+    assert!(healed.is_some(), "the tick wrote the snapshot again");
+}

@@ -85,7 +85,7 @@ fn a_weak_new_password_is_refused_without_spending_the_link() {
 #[test]
 fn mail_that_fails_is_retried_by_the_cron_sweep() {
     let firm = TestFirm::provision();
-    fail_next_mail(1);
+    fail_next_mail(&firm.owner_email(), 1);
     assert_eq!(forgot(&firm.owner_email()).status, 202);
     assert!(
         mailbox(&firm.owner_email()).is_empty(),
