@@ -45,6 +45,25 @@ async fn try_publish(
     Ok(())
 }
 
+/// Writes `with` (a change) and the outbox rows of `events` in one batch, then
+/// publishes the events (a failed send is left to the outbox sweep).
+pub async fn write_and_publish(
+    env: &Env,
+    db: &D1,
+    with: Vec<shared::kernel::sql::Statement>,
+    batch: &[EventEnvelope],
+    now: Instant,
+    request_id: &str,
+) -> Result<(), DomainError> {
+    let mut statements = with;
+    for event in batch {
+        statements.push(events::record(event, now)?);
+    }
+    db.batch(statements).await?;
+    publish(env, db, batch, now, request_id).await;
+    Ok(())
+}
+
 /// Republishes every overdue outbox event; returns how many it sent.
 pub async fn sweep_outbox(env: &Env, now: Instant) -> Result<usize, DomainError> {
     let db = D1::from_env(env)?;

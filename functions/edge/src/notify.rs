@@ -3,8 +3,7 @@
 //! at once; the notifications module renders and sends it.
 
 use serde_json::{Map, Value};
-use shared::kernel::events;
-use shared::kernel::sql::{Sql as _, Statement};
+use shared::kernel::sql::Statement;
 use shared::kernel::tenant::TenantScope;
 use shared::notify::{self, Recipient};
 use shared::DomainError;
@@ -26,7 +25,7 @@ pub struct Notice {
 }
 
 /// Writes `with` (the change) and the request for `notice` in one batch, then
-/// publishes the request. Returns the batch's outcomes of `with`'s statements.
+/// publishes the request.
 pub async fn tell(
     db: &D1,
     env: &Env,
@@ -49,17 +48,8 @@ pub async fn tell(
         cx.now,
     )?;
     let mut statements = with;
-    statements.push(events::record(&event, cx.now)?);
     statements.extend(keys.as_ref().and_then(|k| k.usage()));
-    db.batch(statements).await?;
-    crate::events::publish(env, db, &[event], cx.now, &cx.request_id).await;
-    Ok(())
+    crate::events::write_and_publish(env, db, statements, &[event], cx.now, &cx.request_id).await
 }
 
-/// A variables map from pairs.
-pub fn vars<const N: usize>(pairs: [(&str, &str); N]) -> Map<String, Value> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), Value::from(v)))
-        .collect()
-}
+pub use shared::notify::request::vars;

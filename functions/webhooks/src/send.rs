@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use shared::kernel::events::EventEnvelope;
 use shared::kernel::retry::unit_sample;
 use shared::kernel::secrets::SecretBox;
-use shared::kernel::sql::{Sql as _, Statement};
+use shared::kernel::sql::Statement;
 use shared::kernel::time::Instant;
 use shared::kernel::vault::{self, Keyring};
 use shared::webhooks::delivery::{self, Attempted, Claimed, Next, Send};
@@ -144,11 +144,7 @@ pub(crate) async fn tell_admins(
         now,
     )
     .await?;
-    let mut statements = change;
-    statements.push(shared::kernel::events::record(&event, now)?);
-    db.batch(statements).await?;
-    publish(env, db, &[event], now, request_id).await;
-    Ok(())
+    edge::events::write_and_publish(env, db, change, &[event], now, request_id).await
 }
 
 /// Sends the claimed delivery to `endpoint`. An `Err` is our own fault (a secret

@@ -307,10 +307,11 @@ pub async fn update(
     let told = match patch.role.filter(|r| *r != member.role) {
         Some(role) => {
             let firm = crate::firm::repository::get(db, scope).await?;
-            let mut vars = serde_json::Map::new();
-            vars.insert("firm_name".into(), firm.name.into());
-            vars.insert("role".into(), role.name().into());
-            vars.insert("path".into(), "/account".into());
+            let vars = crate::notify::request::vars([
+                ("firm_name", firm.name.as_str()),
+                ("role", role.name()),
+                ("path", "/account"),
+            ]);
             let event = crate::notify::request(
                 scope,
                 "firm.role_changed",

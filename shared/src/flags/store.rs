@@ -85,10 +85,15 @@ fn plain_object(body: &Value) -> DomainResult<()> {
 
 /// Reads a flag definition from a request body; a 422 naming the field otherwise.
 pub fn parse_input(body: &Value) -> DomainResult<FlagInput> {
+    read(body)
+}
+
+/// Reads a request body into `T`: a JSON object without nulls, each field that
+/// does not read named by its path (`rules[0].serve.split`).
+fn read<T: serde::de::DeserializeOwned>(body: &Value) -> DomainResult<T> {
     plain_object(body)?;
     serde_path_to_error::deserialize(body).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
         let field = if path == "." || path.is_empty() {
             "body".to_owned()
         } else {
@@ -97,7 +102,7 @@ pub fn parse_input(body: &Value) -> DomainResult<FlagInput> {
         DomainError::invalid(
             field,
             "format",
-            format!("the flag definition does not read: {inner}"),
+            format!("the request does not read: {}", e.into_inner()),
         )
     })
 }
@@ -119,16 +124,7 @@ pub struct EvaluationRequest {
 
 /// Reads and checks an evaluation request.
 pub fn parse_evaluation(body: &Value) -> DomainResult<EvaluationRequest> {
-    plain_object(body)?;
-    let ask: EvaluationRequest = serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        DomainError::invalid(
-            field,
-            "format",
-            format!("the request does not read: {}", e.into_inner()),
-        )
-    })?;
+    let ask: EvaluationRequest = read(body)?;
     if ask.keys.len() > 100 {
         return Err(DomainError::invalid(
             "keys",

@@ -66,6 +66,14 @@ pub struct Requested {
     pub sealed_for: Option<String>,
 }
 
+/// A variables map from pairs of text.
+pub fn vars<const N: usize>(pairs: [(&str, &str); N]) -> Map<String, Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::from(v)))
+        .collect()
+}
+
 /// Where an event's secret variables are sealed: bound to the event.
 pub fn sealed_field(event_id: &str) -> Field<'_> {
     Field::new("kernel_outbox", "notification.sealed", event_id)
@@ -130,14 +138,11 @@ pub fn security_notice(
     change: &str,
     now: Instant,
 ) -> DomainResult<EventEnvelope> {
-    let mut vars = Map::new();
-    vars.insert("change".into(), Value::from(change));
-    vars.insert("path".into(), Value::from("/account/security"));
     request(
         &TenantScope::new(chain, None),
         SECURITY_NOTICE,
         vec![Recipient::user(user_id)],
-        vars,
+        vars([("change", change), ("path", "/account/security")]),
         None,
         now,
     )

@@ -950,10 +950,7 @@ pub async fn disabled_notice(
         ),
     )
     .await?;
-    let variables = fields
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
-        .collect();
+    let variables = crate::notify::request::vars(fields);
     crate::notify::request(
         &TenantScope::new(firm_id, None),
         "webhooks.endpoint_disabled",

@@ -119,10 +119,7 @@ pub(super) async fn security_change(
     };
     let told = async {
         let event = shared::notify::request::security_notice(&chain, &user_id, notice, cx.now)?;
-        db.execute(shared::kernel::events::record(&event, cx.now)?)
-            .await?;
-        edge::events::publish(env, db, &[event], cx.now, &cx.request_id).await;
-        Ok::<(), DomainError>(())
+        edge::events::write_and_publish(env, db, Vec::new(), &[event], cx.now, &cx.request_id).await
     };
     if let Err(e) = told.await {
         edge::log::event(
