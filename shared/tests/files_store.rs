@@ -37,6 +37,7 @@ fn upload(name: &str, media: &str, size: u64, transfer: Transfer) -> Upload {
         },
         transfer,
         classification: Classification::Conf,
+        sha256: None,
     }
 }
 

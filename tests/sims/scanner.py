@@ -10,8 +10,9 @@ checks the bytes against `sha256` and `size`, and answers
 {"status": "clean" | "infected" | "error", "signature", "engine"}: the EICAR test
 file and any content whose SHA-256 starts with "deadbeef" are infected.
 
-Test control: POST /_sim/fail?count=N makes the next N scans answer 503;
-GET /_sim/scans lists the scans it answered.
+Test control: POST /_sim/fail?count=N&sha256=HEX makes the next N scans of that
+content answer 503 (without sha256: of any content); GET /_sim/scans lists the
+scans it answered.
 
 Usage: scanner.py PORT SECRET  (prints "ready" once listening)
 """
@@ -31,7 +32,7 @@ from simserver import Server
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 LOCK = threading.Lock()
 SCANS = []
-FAIL = {"count": 0}
+FAIL = {}
 SECRET = b""
 
 
@@ -59,9 +60,11 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if url.path == "/_sim/fail":
+            query = parse_qs(url.query)
+            digest = query.get("sha256", ["*"])[0]
             with LOCK:
-                FAIL["count"] = int(parse_qs(url.query).get("count", ["1"])[0])
-            return self.answer(200, {"failing": FAIL["count"]})
+                FAIL[digest] = int(query.get("count", ["1"])[0])
+            return self.answer(200, {"failing": FAIL[digest], "sha256": digest})
         if url.path != "/scan":
             return self.answer(404, {"error": "not found"})
         stamp = self.headers.get("X-Scan-Timestamp", "")
@@ -71,11 +74,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(401, {"error": "bad signature"})
         if abs(time.time() - int(stamp)) > 300:
             return self.answer(401, {"error": "stale timestamp"})
-        with LOCK:
-            if FAIL["count"] > 0:
-                FAIL["count"] -= 1
-                return self.answer(503, {"error": "scanner busy"})
         request = json.loads(body)
+        with LOCK:
+            for digest in (request.get("sha256"), "*"):
+                if FAIL.get(digest, 0) > 0:
+                    FAIL[digest] -= 1
+                    return self.answer(503, {"error": "scanner busy"})
         try:
             with urllib.request.urlopen(request["url"], timeout=30) as r:
                 content = r.read()

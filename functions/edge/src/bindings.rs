@@ -7,7 +7,7 @@ use worker::{Bucket, Env, KvStore, Queue};
 /// Binding name of the KV namespace (sessions, caches, flags).
 pub const KV: &str = "KV";
 /// Binding name of the R2 bucket that holds firms' files.
-pub const FILES: &str = "FILES";
+pub const BUCKET: &str = "BUCKET";
 
 fn missing(kind: &str, name: &str, e: impl std::fmt::Display) -> DomainError {
     DomainError::Unavailable(format!("{kind} binding {name}: {e}"))
@@ -20,7 +20,7 @@ pub fn kv(env: &Env) -> Result<KvStore, DomainError> {
 
 /// The files bucket.
 pub fn files(env: &Env) -> Result<Bucket, DomainError> {
-    env.bucket(FILES).map_err(|e| missing("R2", FILES, e))
+    env.bucket(BUCKET).map_err(|e| missing("R2", BUCKET, e))
 }
 
 /// A queue producer.
@@ -50,7 +50,7 @@ pub async fn probe(env: &Env) -> Vec<(&'static str, Result<(), DomainError>)> {
             .head("health/probe")
             .await
             .map(|_| ())
-            .map_err(|e| missing("R2", FILES, e)),
+            .map_err(|e| missing("R2", BUCKET, e)),
         Err(e) => Err(e),
     };
     vec![("database", database), ("kv", kv), ("files", files)]

@@ -180,6 +180,26 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Domai
     Ok(bytes)
 }
 
+/// The declared `Content-Length` of a streamed body, which must be there and at
+/// most `limit` (a file's bytes are checked against it as they pass).
+pub fn require_length(req: &Request, limit: u64) -> Result<u64, DomainError> {
+    let declared = header(req, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "content-length",
+                "required",
+                "send the body with its Content-Length (no chunked uploads)",
+            )
+        })?;
+    if declared > limit {
+        return Err(DomainError::PayloadTooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(declared)
+}
+
 /// The JSON body of an action whose body is optional (its fields have defaults):
 /// an empty body is the empty object; anything else must be JSON, and the action's
 /// parser then wants an object (a literal `null` is refused like any non-object).

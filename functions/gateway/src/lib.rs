@@ -137,7 +137,15 @@ async fn forward(
         served.user_id = Some(claims.user_id().to_owned());
     }
     let has_body = !matches!(req.method(), Method::Get | Method::Head);
-    let body = if has_body {
+    // A file's bytes go through as the stream they arrive in (up to 95 MiB, never
+    // held here); every other body is read whole under the JSON limit.
+    let stream = if route.binary {
+        http::require_length(&req, shared::files::rules::SINGLE_MAX)?;
+        req.inner().body()
+    } else {
+        None
+    };
+    let body = if has_body && stream.is_none() {
         http::read_body(&mut req, config::body_limit(env)).await?
     } else {
         Vec::new()
@@ -158,7 +166,9 @@ async fn forward(
     init.with_method(req.method())
         .with_headers(headers)
         .with_redirect(worker::RequestRedirect::Manual);
-    if !body.is_empty() {
+    if let Some(stream) = stream {
+        init.with_body(Some(stream.into()));
+    } else if !body.is_empty() {
         init.with_body(Some(
             worker::js_sys::Uint8Array::from(body.as_slice()).into(),
         ));
@@ -185,7 +195,14 @@ async fn forward(
 }
 
 /// Background workers the platform clock ticks every minute, over their bindings.
-const TICKED: &[&str] = &["DISPATCHER", "JOBS", "WEBHOOKS", "FIRM", "NOTIFICATIONS"];
+const TICKED: &[&str] = &[
+    "DISPATCHER",
+    "JOBS",
+    "WEBHOOKS",
+    "FIRM",
+    "NOTIFICATIONS",
+    "FILES",
+];
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {

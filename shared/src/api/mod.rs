@@ -32,6 +32,9 @@ pub struct Route {
     pub idempotent: bool,
     /// Success status.
     pub success: u16,
+    /// The body is the bytes of a file, streamed to the module rather than read
+    /// by the gateway, up to [`crate::files::rules::SINGLE_MAX`].
+    pub binary: bool,
 }
 
 const fn route(
@@ -52,6 +55,7 @@ const fn route(
         auth,
         idempotent: false,
         success,
+        binary: false,
     }
 }
 
@@ -60,6 +64,10 @@ const fn idempotent(r: Route) -> Route {
         idempotent: true,
         ..r
     }
+}
+
+const fn binary(r: Route) -> Route {
+    Route { binary: true, ..r }
 }
 
 /// Binding name of the firm module worker.
@@ -84,6 +92,8 @@ pub const JOBS: Option<&str> = Some("JOBS");
 pub const WEBHOOKS: Option<&str> = Some("WEBHOOKS");
 /// The notifications module.
 pub const NOTIFICATIONS: Option<&str> = Some("NOTIFICATIONS");
+/// The files module (uploads to R2, scans, signed downloads, logo and avatars).
+pub const FILES: Option<&str> = Some("FILES");
 
 /// The record id each path parameter names, with the prefix it must carry: one table
 /// for the handlers that parse them (`edge::http::path_id`), the document that
@@ -94,6 +104,7 @@ pub const PATH_IDS: &[(&str, &str)] = &[
     ("delivery_id", "whd"),
     ("endpoint_id", "whe"),
     ("event_id", "evt"),
+    ("file_id", "fil"),
     ("invitation_id", "inv"),
     ("job_id", "job"),
     ("notification_id", "ntf"),
@@ -133,6 +144,21 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/firm/audit/verify", FIRM, "verifyFirmAudit", "Check the firm's audit hash chain from its first entry", Auth::Bearer, 200),
     route("GET", "/v1/firm/keys", FIRM, "listFirmKeys", "The firm's data-key versions (never the keys)", Auth::Bearer, 200),
     route("POST", "/v1/firm/keys/rotate", FIRM, "rotateFirmKey", "Make a new data key and move the firm's sealed values onto it", Auth::Bearer, 201),
+    idempotent(route("POST", "/v1/files", FILES, "createUpload", "Declare an upload (name, type, size, use); the firm's quota is reserved before any byte is sent", Auth::Bearer, 201)),
+    route("GET", "/v1/files/{file_id}", FILES, "getFile", "An uploaded file's record: size, SHA-256, scan status", Auth::Bearer, 200),
+    binary(route("PUT", "/v1/files/{file_id}/content", FILES, "putFileContent", "Send every byte of a single upload (at most 95 MiB); answers the stored file", Auth::Bearer, 200)),
+    binary(route("PUT", "/v1/files/{file_id}/parts/{part_number}", FILES, "putFilePart", "Send one part of a multipart upload; a part sent again replaces the one before", Auth::Bearer, 200)),
+    route("GET", "/v1/files/{file_id}/parts", FILES, "listFileParts", "The parts of a multipart upload received so far and those missing (to resume)", Auth::Bearer, 200),
+    route("POST", "/v1/files/{file_id}/complete", FILES, "completeUpload", "Join a multipart upload's parts into the file; answers it with its SHA-256", Auth::Bearer, 200),
+    route("POST", "/v1/files/{file_id}/abort", FILES, "abortUpload", "Give up an upload: its parts are dropped and its quota freed", Auth::Bearer, 204),
+    route("POST", "/v1/files/{file_id}/links", FILES, "createFileLink", "A signed download link, living as long as the file's classification allows", Auth::Bearer, 201),
+    route("GET", "/v1/files/{file_id}/download", FILES, "downloadFile", "The bytes behind a signed link (one Range supported)", Auth::Public, 200),
+    route("GET", "/v1/firm/branding", FILES, "getBranding", "The firm's name and a link to its logo, for the console and the portal", Auth::Bearer, 200),
+    route("PUT", "/v1/firm/branding/logo", FILES, "setLogo", "Make an uploaded logo the firm's logo", Auth::Bearer, 200),
+    route("DELETE", "/v1/firm/branding/logo", FILES, "removeLogo", "Remove the firm's logo", Auth::Bearer, 204),
+    route("PUT", "/v1/me/avatar", FILES, "setAvatar", "Make an uploaded picture the caller's avatar in this firm", Auth::Bearer, 200),
+    route("DELETE", "/v1/me/avatar", FILES, "removeAvatar", "Remove the caller's avatar in this firm", Auth::Bearer, 204),
+    route("GET", "/v1/avatars/{user_id}", FILES, "getAvatar", "A link to a person's avatar in the caller's firm", Auth::Bearer, 200),
     route("GET", "/v1/notifications", NOTIFICATIONS, "listNotifications", "The caller's in-app notifications, newest first (unread=true for the unread ones)", Auth::Bearer, 200),
     route("GET", "/v1/notifications/unread-count", NOTIFICATIONS, "getUnreadNotificationCount", "How many of the caller's notifications are unread (the bell)", Auth::Bearer, 200),
     route("POST", "/v1/notifications/{notification_id}/read", NOTIFICATIONS, "markNotificationRead", "Mark one of the caller's notifications read", Auth::Bearer, 204),
@@ -313,7 +339,8 @@ mod tests {
             .collect();
         for name in &params {
             assert!(
-                matches!(*name, "slug" | "provider" | "flag_key") || id_prefix(name).is_some(),
+                matches!(*name, "slug" | "provider" | "flag_key" | "part_number")
+                    || id_prefix(name).is_some(),
                 "path parameter {name} names no id prefix in PATH_IDS"
             );
         }

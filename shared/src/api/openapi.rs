@@ -29,6 +29,15 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "listFirmKeys" => (None, Some("DataKeys")),
         "rotateFirmKey" => (None, Some("DataKeyRotated")),
         "getFlag" => (None, Some("Flag")),
+        "createUpload" => (Some("NewUpload"), Some("File")),
+        "getFile" | "putFileContent" | "completeUpload" => (None, Some("File")),
+        "putFilePart" => (None, Some("FilePart")),
+        "listFileParts" => (None, Some("FileParts")),
+        "createFileLink" => (None, Some("FileLink")),
+        "getBranding" => (None, Some("Branding")),
+        "setLogo" => (Some("FileAssignment"), Some("Branding")),
+        "getAvatar" => (None, Some("ImageLink")),
+        "setAvatar" => (Some("FileAssignment"), Some("ImageLink")),
         "getUnreadNotificationCount" => (None, Some("UnreadCount")),
         "markAllNotificationsRead" => (None, Some("MarkedRead")),
         "getNotificationPreferences" => (None, Some("NotificationPreferences")),
@@ -137,6 +146,7 @@ fn page_of(operation: &str) -> Option<&'static str> {
 /// idempotency key already used answers that job with 200.
 fn also_succeeds(operation: &str) -> &'static [u16] {
     match operation {
+        "downloadFile" => &[206],
         "startJob" => &[200],
         "putFlag" => &[201],
         _ => &[],
@@ -155,12 +165,18 @@ const OPTIONAL_BODY: &[&str] = &[
     "evaluateFlags",
 ];
 
+/// Operations whose request body is a file's bytes rather than JSON.
+fn binary_request(operation: &str) -> bool {
+    matches!(operation, "putFileContent" | "putFilePart")
+}
+
 /// The query parameters of an operation: name and component schema.
 fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
     const PAGE: [(&str, &str); 2] = [("limit", "PageLimit"), ("cursor", "PageCursor")];
     match operation {
         "listFirmEvents" | "listFirmAudit" | "listFlags" => &PAGE,
         "getFlagExposures" => &[("since", "Date")],
+        "downloadFile" => &[("token", "LinkToken")],
         "listNotifications" => &[PAGE[0], PAGE[1], ("unread", "BooleanText")],
         "listClients" => &[PAGE[0], PAGE[1], ("status", "ClientStatus")],
         "listDeadEvents" => &[
@@ -217,7 +233,11 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
 }
 
 /// Query parameters without which an operation refuses the request.
-const REQUIRED_QUERY: &[(&str, &str)] = &[("finishOidc", "code"), ("finishOidc", "state")];
+const REQUIRED_QUERY: &[(&str, &str)] = &[
+    ("finishOidc", "code"),
+    ("finishOidc", "state"),
+    ("downloadFile", "token"),
+];
 
 /// Crockford base32, the 26 characters of a ULID after an id's prefix.
 const ULID: &str = "[0-9A-HJKMNP-TV-Z]{26}";
@@ -232,6 +252,7 @@ fn path_parameter(name: &str) -> Value {
         "slug" => json!({"$ref": "#/components/schemas/Slug"}),
         "flag_key" => json!({"$ref": "#/components/schemas/FlagKey"}),
         "provider" => json!({"type": "string", "enum": ["google", "microsoft"]}),
+        "part_number" => json!({"type": "integer", "minimum": 1, "maximum": 10000}),
         _ => super::id_prefix(name).map_or_else(|| json!({"type": "string"}), id_pattern),
     }
 }
@@ -456,6 +477,14 @@ fn operation(r: &Route) -> Value {
         op.insert("security".into(), json!([]));
     }
     let (request, response) = bodies(r.operation);
+    let bytes = json!({"type": "string", "format": "binary"});
+    if binary_request(r.operation) {
+        op.insert(
+            "requestBody".into(),
+            json!({"required": true, "description": "The file's bytes, sent with Content-Type the declared media type (or application/octet-stream) and Content-Length",
+                   "content": {"application/octet-stream": {"schema": bytes}}}),
+        );
+    }
     if let Some(schema) = request {
         let required = !OPTIONAL_BODY.contains(&r.operation);
         op.insert(
@@ -472,6 +501,10 @@ fn operation(r: &Route) -> Value {
         (None, None) => None,
     };
     let success = match body {
+        None if r.operation == "downloadFile" => {
+            json!({"description": "The file's bytes (206 with Content-Range for a Range)",
+                   "content": {"application/octet-stream": {"schema": bytes}}})
+        }
         Some(schema) => {
             json!({"description": "Success", "content": {"application/json": {"schema": schema}}})
         }

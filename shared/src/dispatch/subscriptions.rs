@@ -25,6 +25,8 @@ pub const SUBSCRIPTIONS: &[Subscription<'static>] = &[
     sub("*", "webhooks"),
     // Telling people: every module's notification requests.
     sub("notification.requested", "notifications"),
+    // Scanning each new file for malware.
+    sub("file.stored", "files"),
 ];
 
 /// The modules subscribed to `kind`, each once, in table order.

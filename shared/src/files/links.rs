@@ -54,6 +54,13 @@ pub struct Grant {
     pub expires_at: i64,
 }
 
+impl Grant {
+    /// The firm a checked link acts in: only our signature makes a grant.
+    pub fn scope(&self) -> crate::kernel::tenant::TenantScope {
+        crate::kernel::tenant::TenantScope::new(&self.firm_id, None)
+    }
+}
+
 /// Signs and checks links with one secret key.
 pub struct LinkSigner {
     key: Vec<u8>,

@@ -4,6 +4,8 @@
 //! download links ([`links`]).
 
 pub mod links;
+pub mod range;
+pub mod request;
 pub mod rules;
 pub mod scan;
 pub mod sniff;

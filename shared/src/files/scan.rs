@@ -17,6 +17,14 @@ pub const LINK_LIFETIME_MS: i64 = 15 * 60_000;
 /// 2 h, 6 h; then the scan is `failed` and the firm's admins are told.
 pub const RETRY_AFTER_MS: &[i64] = &[60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
 
+/// The wait before attempt `attempts + 1` after `attempts` attempts without a
+/// verdict, or `None` once the schedule is spent (the scan has failed).
+pub fn retry_after(attempts: i64) -> Option<i64> {
+    usize::try_from(attempts - 1)
+        .ok()
+        .and_then(|i| RETRY_AFTER_MS.get(i).copied())
+}
+
 /// What is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScanRequest {
@@ -113,5 +121,9 @@ mod tests {
         assert_eq!(outcome(&v("infected")), ("flagged", false));
         assert_eq!(outcome(&v("clean")), ("clean", false));
         assert_eq!(outcome(&v("error")), ("pending", true));
+        assert_eq!(retry_after(1), Some(60_000));
+        assert_eq!(retry_after(5), Some(21_600_000));
+        assert_eq!(retry_after(6), None);
+        assert_eq!(retry_after(0), None);
     }
 }

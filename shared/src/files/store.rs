@@ -57,14 +57,25 @@ pub struct FileRow {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// The hex SHA-256 the uploader declared, checked once every byte is in.
+    #[serde(default, skip_serializing)]
+    pub expected_sha256: Option<String>,
+    /// Scans tried without a verdict.
+    #[serde(default, skip_serializing)]
+    pub scan_attempts: i64,
 }
 
 const COLUMNS: &str = "id, firm_id, usage, owner_id, name, media_type, size, sha256, r2_key, classification, status, \
-     scan_status, multipart_id, part_size, parts, created_by, created_at, updated_at";
+     scan_status, multipart_id, part_size, parts, created_by, created_at, updated_at, expected_sha256, scan_attempts";
 
 /// The R2 key of a firm's object: the firm first, the id after; never the name.
 pub fn r2_key(firm_id: &str, file_id: &str) -> String {
     format!("firms/{firm_id}/files/{file_id}")
+}
+
+/// Where a flagged object is moved: out of the firm's files, never served.
+pub fn quarantine_key(firm_id: &str, file_id: &str) -> String {
+    format!("firms/{firm_id}/quarantine/{file_id}")
 }
 
 /// Bytes the firm stores or has reserved for uploads under way.
@@ -107,6 +118,8 @@ pub struct Upload {
     pub transfer: Transfer,
     /// How sensitive it is.
     pub classification: Classification,
+    /// The hex SHA-256 the uploader expects (checked once every byte is in).
+    pub sha256: Option<String>,
 }
 
 /// Reserves an upload: checks the declaration and the transfer's limits, then
@@ -124,6 +137,7 @@ pub async fn reserve(
         declared,
         transfer,
         classification,
+        sha256,
     } = upload;
     let (transfer, classification) = (*transfer, *classification);
     rules::check_declared(declared)?;
@@ -150,8 +164,8 @@ pub async fn reserve(
     let changed = db
         .execute(stmt!(
             "INSERT INTO files_objects (id, firm_id, usage, owner_id, name, media_type, size, r2_key, classification,
-                    status, part_size, parts, created_by, created_at, updated_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'uploading', ?10, ?11, ?12, ?13, ?13
+                    status, part_size, parts, created_by, created_at, updated_at, expected_sha256)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'uploading', ?10, ?11, ?12, ?13, ?13, ?15
               WHERE (SELECT COALESCE(SUM(size), 0) FROM files_objects
                       WHERE firm_id = ?2 AND status IN ('uploading', 'stored')) + ?7 <= ?14",
             id.as_str(),
@@ -167,7 +181,8 @@ pub async fn reserve(
             parts,
             actor,
             now.millis(),
-            limit as i64
+            limit as i64,
+            sha256.clone()
         ))
         .await?;
     if changed == 0 {
@@ -298,10 +313,11 @@ pub fn all_parts(row: &FileRow, received: &[Part]) -> DomainResult<Vec<Part>> {
     Ok(received.to_vec())
 }
 
-/// Marks the object stored with its SHA-256.
+/// Marks the object stored with its SHA-256; its scan is due at once.
 pub fn mark_stored(file_id: &str, sha256: &str, now: Instant) -> Statement {
     stmt!(
-        "UPDATE files_objects SET status = 'stored', sha256 = ?2, multipart_id = NULL, updated_at = ?3
+        "UPDATE files_objects SET status = 'stored', sha256 = ?2, multipart_id = NULL, updated_at = ?3,
+                scan_next_at = ?3
           WHERE id = ?1 AND status = 'uploading'",
         file_id,
         sha256,
@@ -384,4 +400,214 @@ pub async fn idle_uploads(db: &impl Sql, now: Instant, limit: i64) -> DomainResu
         ),
     )
     .await
+}
+
+/// How long a claimed scan is left to its claimer before another may try it.
+pub const SCAN_LEASE_MS: i64 = 5 * 60_000;
+
+/// Claims `file_id`'s due scan for one attempt (the event right after the upload
+/// and the minute's sweep may both reach for it): 1 row changed when the caller
+/// has it.
+pub fn claim_scan(file_id: &str, now: Instant) -> Statement {
+    stmt!(
+        "UPDATE files_objects SET scan_next_at = ?2 + ?3
+          WHERE id = ?1 AND status = 'stored' AND scan_status = 'pending' AND scan_next_at <= ?2",
+        file_id,
+        now.millis(),
+        SCAN_LEASE_MS
+    )
+}
+
+/// Stored objects whose scan is due (oldest first).
+pub async fn due_scans(db: &impl Sql, now: Instant, limit: i64) -> DomainResult<Vec<FileRow>> {
+    query_as(
+        db,
+        Statement::new(
+            format!(
+                "SELECT {COLUMNS} FROM files_objects
+                  WHERE status = 'stored' AND scan_status = 'pending' AND scan_next_at <= ?1
+                  ORDER BY scan_next_at LIMIT ?2"
+            ),
+            vec![now.millis().into(), limit.into()],
+        ),
+    )
+    .await
+}
+
+/// Records a scan that got no verdict: the next attempt on the schedule of
+/// [`super::scan::RETRY_AFTER_MS`], or `failed` once it is spent. Returns the
+/// statement and whether the scan failed for good.
+pub fn scan_missed(row: &FileRow, detail: &str, now: Instant) -> (Statement, bool) {
+    let attempts = row.scan_attempts + 1;
+    match super::scan::retry_after(attempts) {
+        Some(wait) => (
+            stmt!(
+                "UPDATE files_objects SET scan_attempts = ?2, scan_next_at = ?3, scan_detail = ?4, updated_at = ?5
+                  WHERE id = ?1",
+                row.id.as_str(),
+                attempts,
+                now.millis() + wait,
+                detail,
+                now.millis()
+            ),
+            false,
+        ),
+        None => (
+            stmt!(
+                "UPDATE files_objects SET scan_attempts = ?2, scan_next_at = NULL, scan_status = 'failed',
+                        scan_detail = ?3, scanned_at = ?4, updated_at = ?4
+                  WHERE id = ?1",
+                row.id.as_str(),
+                attempts,
+                detail,
+                now.millis()
+            ),
+            true,
+        ),
+    }
+}
+
+/// Records a verdict (`clean`, `flagged` or `skipped`); a flagged object's bytes
+/// now live under `r2_key` (the quarantine).
+pub fn record_verdict(
+    file_id: &str,
+    status: &str,
+    detail: &str,
+    r2_key: &str,
+    now: Instant,
+) -> Statement {
+    stmt!(
+        "UPDATE files_objects SET scan_status = ?2, scan_detail = ?3, r2_key = ?4, scan_next_at = NULL,
+                scanned_at = ?5, updated_at = ?5
+          WHERE id = ?1",
+        file_id,
+        status,
+        detail,
+        r2_key,
+        now.millis()
+    )
+}
+
+/// Whether people outside the firm's staff (portal users, download links they
+/// were given, the firm's public branding) may have the object: only once a
+/// scan cleared it, or when the deployment has no scanner.
+pub fn servable_outside(row: &FileRow) -> bool {
+    row.status == "stored" && matches!(row.scan_status.as_str(), "clean" | "skipped")
+}
+
+/// A stored object of the firm put to `usage` by someone (a logo, an avatar):
+/// 404 for another firm's, 409 for one not stored or of another use, 403 for a
+/// flagged one.
+pub async fn for_use(
+    db: &impl Sql,
+    scope: &TenantScope,
+    id: &str,
+    usage: Use,
+) -> DomainResult<FileRow> {
+    let row = get(db, scope, id).await?;
+    if row.usage != usage.name() {
+        return Err(DomainError::invalid(
+            "file_id",
+            "usage",
+            format!(
+                "the file was uploaded as a {}, not a {}",
+                row.usage,
+                usage.name()
+            ),
+        ));
+    }
+    if row.status != "stored" {
+        return Err(DomainError::Conflict {
+            field: Some("file_id"),
+            detail: format!("the file is {}, not stored", row.status),
+        });
+    }
+    if row.scan_status == "flagged" {
+        return Err(DomainError::Conflict {
+            field: Some("file_id"),
+            detail: "the file is quarantined: the scanner flagged it".into(),
+        });
+    }
+    Ok(row)
+}
+
+/// Makes `file_id` the firm's logo.
+pub fn set_logo(firm_id: &str, file_id: &str, actor: &str, now: Instant) -> Statement {
+    stmt!(
+        "INSERT INTO files_branding (firm_id, logo_file_id, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (firm_id) DO UPDATE SET logo_file_id = excluded.logo_file_id,
+           updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        firm_id,
+        file_id,
+        actor,
+        now.millis()
+    )
+}
+
+/// Removes the firm's logo.
+pub fn clear_logo(firm_id: &str) -> Statement {
+    stmt!("DELETE FROM files_branding WHERE firm_id = ?1", firm_id)
+}
+
+/// The firm's logo, if it has one.
+pub async fn logo(db: &impl Sql, firm_id: &str) -> DomainResult<Option<FileRow>> {
+    let rows: Vec<FileRow> = query_as(
+        db,
+        Statement::new(
+            format!(
+                "SELECT {} FROM files_objects o JOIN files_branding b ON b.logo_file_id = o.id
+                  WHERE b.firm_id = ?1 AND o.firm_id = ?1",
+                prefixed("o.")
+            ),
+            vec![firm_id.into()],
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// Makes `file_id` `user_id`'s picture in the firm.
+pub fn set_avatar(firm_id: &str, user_id: &str, file_id: &str, now: Instant) -> Statement {
+    stmt!(
+        "INSERT INTO files_avatars (firm_id, user_id, file_id, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (firm_id, user_id) DO UPDATE SET file_id = excluded.file_id, updated_at = excluded.updated_at",
+        firm_id,
+        user_id,
+        file_id,
+        now.millis()
+    )
+}
+
+/// Removes `user_id`'s picture in the firm.
+pub fn clear_avatar(firm_id: &str, user_id: &str) -> Statement {
+    stmt!(
+        "DELETE FROM files_avatars WHERE firm_id = ?1 AND user_id = ?2",
+        firm_id,
+        user_id
+    )
+}
+
+/// `user_id`'s picture in the firm, if they have one.
+pub async fn avatar(db: &impl Sql, firm_id: &str, user_id: &str) -> DomainResult<Option<FileRow>> {
+    let rows: Vec<FileRow> = query_as(
+        db,
+        Statement::new(
+            format!(
+                "SELECT {} FROM files_objects o JOIN files_avatars a ON a.file_id = o.id
+                  WHERE a.firm_id = ?1 AND a.user_id = ?2 AND o.firm_id = ?1",
+                prefixed("o.")
+            ),
+            vec![firm_id.into(), user_id.into()],
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+fn prefixed(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

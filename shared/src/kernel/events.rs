@@ -56,6 +56,14 @@ impl EventEnvelope {
     }
 }
 
+impl EventEnvelope {
+    /// The firm an event of our own outbox belongs to (the queue is trusted: only
+    /// our workers write to it).
+    pub fn scope(&self) -> TenantScope {
+        TenantScope::new(&self.firm_id, None)
+    }
+}
+
 /// The statement that appends `event` to the outbox; put it in the change's batch.
 pub fn record(event: &EventEnvelope, now: Instant) -> DomainResult<Statement> {
     let payload =

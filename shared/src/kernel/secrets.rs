@@ -14,6 +14,8 @@ use super::id::random_bytes;
 /// Seals and opens values with the current key; opens with any configured key.
 pub struct SecretBox {
     keys: Vec<(String, Aes256Gcm)>,
+    /// The sealing key's bytes, from which purpose keys are derived.
+    current: Vec<u8>,
 }
 
 fn unavailable(why: &str) -> DomainError {
@@ -24,6 +26,7 @@ impl SecretBox {
     /// From `kid:base64url(32 bytes)[,kid:…]`; the first key seals.
     pub fn from_config(spec: &str) -> DomainResult<Self> {
         let mut keys = Vec::new();
+        let mut current = Vec::new();
         for entry in spec.split(',').filter(|e| !e.trim().is_empty()) {
             let (kid, key) = entry
                 .trim()
@@ -34,12 +37,27 @@ impl SecretBox {
                 .map_err(|_| unavailable("key is not base64url"))?;
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| unavailable("key must be 32 bytes"))?;
+            if keys.is_empty() {
+                current = bytes;
+            }
             keys.push((kid.to_owned(), cipher));
         }
         if keys.is_empty() {
             return Err(unavailable("no key configured"));
         }
-        Ok(Self { keys })
+        Ok(Self { keys, current })
+    }
+
+    /// A 32-byte key for one purpose (`label`), derived from the sealing key with
+    /// HMAC-SHA256 (HKDF-Expand of one block): the same in every worker, and
+    /// useless for anything but that purpose.
+    pub fn derive(&self, label: &[u8]) -> DomainResult<Vec<u8>> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.current)
+            .map_err(|_| unavailable("key"))?;
+        mac.update(label);
+        mac.update(&[1]);
+        Ok(mac.finalize().into_bytes().to_vec())
     }
 
     /// The key id that seals.
@@ -134,5 +152,16 @@ mod tests {
         assert!(rotated.seal(b"x", "o").unwrap().starts_with("v1.b."));
         assert!(SecretBox::from_config("").is_err());
         assert!(SecretBox::from_config("k:c2hvcnQ").is_err());
+    }
+
+    #[test]
+    fn purpose_keys_follow_the_sealing_key() {
+        let a = SecretBox::from_config(KEY_A).unwrap();
+        let links = a.derive(b"files/download-links/v1").unwrap();
+        assert_eq!(links.len(), 32);
+        assert_eq!(links, a.derive(b"files/download-links/v1").unwrap());
+        assert_ne!(links, a.derive(b"other").unwrap());
+        let b = SecretBox::from_config(&format!("{KEY_B},{KEY_A}")).unwrap();
+        assert_ne!(links, b.derive(b"files/download-links/v1").unwrap());
     }
 }

@@ -150,3 +150,34 @@ pub fn security_notice(
 
 /// The template of security notices.
 pub const SECURITY_NOTICE: &str = "auth.security_notice";
+
+/// A request telling the firm's active administrators `template` with `variables`
+/// (a module's operational alarm: an endpoint disabled, a file quarantined).
+pub async fn to_admins(
+    db: &impl crate::kernel::sql::Sql,
+    firm_id: &str,
+    template: &str,
+    variables: Map<String, Value>,
+    now: Instant,
+) -> DomainResult<EventEnvelope> {
+    #[derive(Deserialize)]
+    struct Admin {
+        user_id: String,
+    }
+    let admins: Vec<Admin> = crate::kernel::sql::query_as(
+        db,
+        crate::stmt!(
+            "SELECT user_id FROM firm_memberships WHERE firm_id = ?1 AND role = 'firm_admin' AND is_active = 1 ORDER BY user_id",
+            firm_id
+        ),
+    )
+    .await?;
+    request(
+        &TenantScope::new(firm_id, None),
+        template,
+        admins.iter().map(|a| Recipient::user(&a.user_id)).collect(),
+        variables,
+        None,
+        now,
+    )
+}

@@ -110,6 +110,28 @@ pub const TEMPLATES: &[Template] = &[
         variables: &["name", "url", "why", "link"],
     },
     Template {
+        key: "files.quarantined",
+        category: Category::Operations,
+        critical: true,
+        in_app: Some("{{name}} was quarantined: the malware scanner flagged it"),
+        email: Some((
+            "A file uploaded to Firmament was quarantined",
+            "The malware scanner flagged {{name}} ({{signature}}). It has been moved to quarantine: nobody outside the firm can fetch it, and staff links to it are refused.\n\nReview it here:\n{{link}}",
+        )),
+        variables: &["name", "signature", "link"],
+    },
+    Template {
+        key: "files.scan_failed",
+        category: Category::Operations,
+        critical: false,
+        in_app: Some("{{name}} could not be scanned for malware"),
+        email: Some((
+            "A file uploaded to Firmament could not be scanned",
+            "The malware scanner gave no verdict on {{name}} after every retry. Portal users and download links cannot have it until it is scanned.\n\n{{link}}",
+        )),
+        variables: &["name", "link"],
+    },
+    Template {
         key: DIGEST,
         category: Category::Account,
         critical: true,

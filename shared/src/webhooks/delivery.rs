@@ -938,30 +938,14 @@ pub async fn disabled_notice(
     fields: [(&str, &str); 4],
     now: Instant,
 ) -> DomainResult<EventEnvelope> {
-    #[derive(Deserialize)]
-    struct Admin {
-        user_id: String,
-    }
-    let admins: Vec<Admin> = query_as(
+    crate::notify::request::to_admins(
         db,
-        stmt!(
-            "SELECT user_id FROM firm_memberships WHERE firm_id = ?1 AND role = 'firm_admin' AND is_active = 1 ORDER BY user_id",
-            firm_id
-        ),
-    )
-    .await?;
-    let variables = crate::notify::request::vars(fields);
-    crate::notify::request(
-        &TenantScope::new(firm_id, None),
+        firm_id,
         "webhooks.endpoint_disabled",
-        admins
-            .iter()
-            .map(|a| crate::notify::Recipient::user(&a.user_id))
-            .collect(),
-        variables,
-        None,
+        crate::notify::request::vars(fields),
         now,
     )
+    .await
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body text.
     pub text: String,
+    /// Body bytes (a download's content).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -188,11 +190,14 @@ impl Call {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let text = resp.into_string().unwrap_or_default();
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let reply = Reply {
             status,
             headers,
             text,
+            bytes,
         };
         contract::check(self.method, &self.path, &reply);
         reply
@@ -520,7 +525,8 @@ pub fn sample_path(template: &str) -> String {
     let mut path = template
         .replace("{provider}", "google")
         .replace("{slug}", "no-such-firm")
-        .replace("{flag_key}", "no-such-flag");
+        .replace("{flag_key}", "no-such-flag")
+        .replace("{part_number}", "1");
     for (name, prefix) in shared::api::PATH_IDS {
         path = path.replace(
             &format!("{{{name}}}"),

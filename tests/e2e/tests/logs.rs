@@ -64,6 +64,33 @@ fn no_secret_used_reaches_the_log() {
         secrets.push(c.as_str().unwrap().to_owned());
     }
     secrets.push(secret);
+    // An upload: its bytes, its signed download link, the download.
+    let content = format!("private ledger line {}\n", unique("ledger"));
+    let declared = call("POST", "/v1/files")
+        .token(&firm.token)
+        .json(&json!({"name": "ledger.txt", "media_type": "text/plain", "size": content.len(), "usage": "document"}))
+        .send()
+        .json();
+    let file_id = declared["id"].as_str().unwrap().to_owned();
+    let stored = call("PUT", &format!("/v1/files/{file_id}/content"))
+        .token(&firm.token)
+        .raw("text/plain", content.clone().into_bytes())
+        .send();
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    let link = call("POST", &format!("/v1/files/{file_id}/links"))
+        .token(&firm.token)
+        .send()
+        .json();
+    let url = link["url"].as_str().unwrap().to_owned();
+    let token = url.split("token=").nth(1).unwrap().to_owned();
+    let fetched = call(
+        "GET",
+        &format!("/v1/files/{file_id}/download?token={token}"),
+    )
+    .send();
+    assert_eq!(fetched.bytes, content.as_bytes());
+    secrets.push(content.trim_end().to_owned());
+    secrets.push(token);
     // A wrong password is not logged either.
     let wrong = "wrong password that must not be logged";
     firm.sign_in(wrong, &unique_ip());
