@@ -64,7 +64,7 @@ fn the_quota_is_reserved_with_the_row_and_freed_by_an_abort() {
                 &a,
                 Tier::Starter,
                 &pdf(2 * GB),
-                "usr_1",
+                ("usr_1", 1),
                 at(i),
             ))
             .unwrap()
@@ -83,7 +83,7 @@ fn the_quota_is_reserved_with_the_row_and_freed_by_an_abort() {
         &a,
         Tier::Starter,
         &pdf(MIB),
-        "usr_1",
+        ("usr_1", 1),
         at(6),
     ));
     assert!(
@@ -104,7 +104,7 @@ fn the_quota_is_reserved_with_the_row_and_freed_by_an_abort() {
         &b,
         Tier::Starter,
         &pdf(2 * GB),
-        "usr_2",
+        ("usr_2", 1),
         at(7)
     ))
     .is_ok());
@@ -120,7 +120,7 @@ fn the_quota_is_reserved_with_the_row_and_freed_by_an_abort() {
         &a,
         Tier::Starter,
         &pdf(MIB),
-        "usr_1",
+        ("usr_1", 1),
         at(9)
     ))
     .is_ok());
@@ -131,7 +131,7 @@ fn the_quota_is_reserved_with_the_row_and_freed_by_an_abort() {
         &a,
         Tier::Starter,
         &single,
-        "usr_1",
+        ("usr_1", 1),
         at(5)
     ))
     .is_err());
@@ -154,7 +154,7 @@ fn parts_are_checked_may_be_sent_again_and_completion_needs_them_all() {
                 part_size: 16 * MIB,
             },
         ),
-        "usr_1",
+        ("usr_1", 1),
         at(0),
     ))
     .unwrap();

@@ -258,6 +258,38 @@ fn destroying_the_keys_shreds_every_value_they_sealed() {
 }
 
 #[test]
+fn content_keys_are_per_object_survive_rotation_and_die_with_the_data_key() {
+    let db = db();
+    let r = root(ROOT_A);
+    let ring = block_on(vault::keyring(&db, &r, "frm_a", at(0))).unwrap();
+    let file = Field::new("files_objects", "content", "fil_1");
+    let (version, key) = ring.content_key(None, file).unwrap();
+    assert_eq!(version, 1);
+    // The same object's key again, and another object's different key.
+    assert_eq!(ring.content_key(Some(1), file).unwrap().1, key);
+    let other = ring
+        .content_key(None, Field::new("files_objects", "content", "fil_2"))
+        .unwrap();
+    assert_ne!(other.1, key);
+    // Another firm's key for the same object id differs.
+    let theirs = block_on(vault::keyring(&db, &r, "frm_b", at(1))).unwrap();
+    assert_ne!(theirs.content_key(None, file).unwrap().1, key);
+    // After a rotation, new objects take version 2 and old ones keep theirs.
+    block_on(vault::rotate(&db, &r, "frm_a", at(2))).unwrap();
+    let ring = block_on(vault::existing(&db, &r, "frm_a")).unwrap();
+    assert_eq!(ring.content_key(None, file).unwrap().0, 2);
+    assert_eq!(ring.content_key(Some(1), file).unwrap().1, key);
+    assert!(ring.content_key(Some(9), file).is_err());
+    // Shredded: no key derives any more.
+    block_on(vault::destroy(&db, "frm_a", at(3))).unwrap();
+    let ring = block_on(vault::existing(&db, &r, "frm_a")).unwrap();
+    assert!(matches!(
+        ring.content_key(Some(1), file),
+        Err(DomainError::Gone(_))
+    ));
+}
+
+#[test]
 fn every_registered_sealed_column_exists_in_the_schema() {
     let db = MemoryDb::migrated().unwrap();
     for c in SEALED_COLUMNS {

@@ -19,6 +19,9 @@ use shared::kernel::time::Instant;
 use shared::DomainError;
 use worker::{Env, Headers, Request, Response};
 
+use std::rc::Rc;
+
+use crate::seal::Sealer;
 use crate::transfer;
 
 type Handled = Result<Response, DomainError>;
@@ -139,7 +142,19 @@ async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     may_upload(&claims, upload.declared.usage)?;
     let db = D1::from_env(env)?;
     let firm = shared::firm::repository::get(&db, &scope).await?;
-    let row = store::reserve(&db, &scope, firm.tier, &upload, claims.user_id(), cx.now).await?;
+    let keys = edge::keys::keyring(env, &db, scope.firm_id(), cx.now).await?;
+    let version = keys
+        .active_version()
+        .ok_or_else(|| DomainError::Gone("the firm's data keys were destroyed".into()))?;
+    let row = store::reserve(
+        &db,
+        &scope,
+        firm.tier,
+        &upload,
+        (claims.user_id(), version),
+        cx.now,
+    )
+    .await?;
     let row = if row.parts.is_some() {
         let bucket = edge::bindings::files(env)?;
         let opened = bucket
@@ -203,6 +218,16 @@ fn declared(row: &FileRow) -> Result<Declared, DomainError> {
     })
 }
 
+/// The sealer of `row`'s content, under the firm's data key it was reserved with.
+async fn sealer_of(env: &Env, db: &D1, row: &FileRow) -> Result<Rc<Sealer>, DomainError> {
+    let version = row
+        .key_version
+        .ok_or_else(|| DomainError::Unavailable("the file names no data key".into()))?;
+    let keys = edge::keys::existing(env, db, &row.firm_id).await?;
+    let size = u64::try_from(row.size).unwrap_or(0);
+    Ok(Rc::new(Sealer::new(&keys, version, &row.id, size).await?))
+}
+
 async fn put_content(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope, db, row) = file_of(&req, env, cx, params).await?;
     require_uploader(&claims, &row)?;
@@ -217,14 +242,22 @@ async fn put_content(mut req: Request, env: &Env, cx: &RequestContext, params: &
     let decl = declared(&row)?;
     let incoming = transfer::incoming(&mut req, decl.size, Some(&decl)).await?;
     let bucket = edge::bindings::files(env)?;
-    let stored = incoming
-        .put(
-            &bucket,
-            &row.r2_key,
-            &row.media_type,
-            row.expected_sha256.as_deref(),
-        )
-        .await?;
+    let sealer = sealer_of(env, &db, &row).await?;
+    let stored = incoming.put(&bucket, &row.r2_key, sealer).await?;
+    if let Some(expected) = row.expected_sha256.as_deref() {
+        if expected != stored.sha256 {
+            // Not what the uploader meant to send: nothing is kept, they may resend.
+            let _ = bucket.delete(row.r2_key.as_str()).await;
+            return Err(DomainError::invalid(
+                "sha256",
+                "mismatch",
+                format!(
+                    "the bytes received have SHA-256 {}, not the declared {expected}",
+                    stored.sha256
+                ),
+            ));
+        }
+    }
     finish(&req, env, cx, &db, &scope, &claims, &row, &stored.sha256).await
 }
 
@@ -269,8 +302,13 @@ async fn put_part(mut req: Request, env: &Env, cx: &RequestContext, params: &Par
     let bucket = edge::bindings::files(env)?;
     let part = u16::try_from(n)
         .map_err(|_| DomainError::invalid("part_number", "range", "part_number is 1 to 10000"))?;
+    let sealer = sealer_of(env, &db, &row).await?;
+    let first = shared::files::seal::first_segment_of_part(
+        u64::try_from(row.part_size.unwrap_or(0)).unwrap_or(0),
+        u64::from(part),
+    );
     let etag = incoming
-        .put_part(&bucket, &row.r2_key, &upload_id, part)
+        .put_part(&bucket, (&row.r2_key, &upload_id), (part, first), sealer)
         .await?;
     db.batch(store::record_part(&row.id, n, &etag, expected, cx.now))
         .await?;
@@ -329,7 +367,9 @@ async fn complete(req: Request, env: &Env, cx: &RequestContext, params: &Params)
         .complete(uploaded)
         .await
         .map_err(|e| DomainError::Unavailable(format!("R2 completion: {e}")))?;
-    let sha256 = transfer::digest_object(&bucket, &row.r2_key).await?;
+    let sealer = sealer_of(env, &db, &row).await?;
+    let size = u64::try_from(row.size).unwrap_or(0);
+    let sha256 = transfer::digest_object(&bucket, &row.r2_key, size, sealer).await?;
     if let Some(expected) = row.expected_sha256.as_deref() {
         if expected != sha256 {
             // The bytes are not what the uploader meant to send: nothing is kept.
@@ -373,7 +413,8 @@ pub(crate) fn signed_url(
         actor: actor.to_owned(),
         expires_at,
     })?;
-    let base = edge::config::text(env, "API_URL").unwrap_or_default();
+    let base = edge::config::text(env, "API_URL")
+        .unwrap_or_else(|| "https://api.firmament.app".to_owned());
     Ok((
         format!(
             "{}/v1/files/{}/download?token={token}",
@@ -391,7 +432,7 @@ fn lifetime(row: &FileRow) -> i64 {
 }
 
 async fn create_link(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (claims, scope, db, row) = file_of(&req, env, cx, params).await?;
+    let (claims, _, db, row) = file_of(&req, env, cx, params).await?;
     may_read(&claims, &row)?;
     if row.status != "stored" {
         return Err(DomainError::Conflict {
@@ -421,18 +462,7 @@ async fn create_link(req: Request, env: &Env, cx: &RequestContext, params: &Para
         "failed" => Some("the malware scan of this file failed; open it with care"),
         _ => Some("the malware scan of this file has not finished; open it with care"),
     };
-    let (url, expires_at) = signed_url(env, &row, claims.user_id(), lifetime(&row), cx.now)?;
-    let who = accessor(&req, cx, actor_kind(&claims), claims.user_id());
-    db.execute(store::log_access(
-        scope.firm_id(),
-        &row.id,
-        "url_issued",
-        &who,
-        None,
-        cx.now,
-    )?)
-    .await?;
-    let mut answer = json!({"file_id": row.id, "url": url, "expires_at": expires_at, "scan_status": row.scan_status});
+    let mut answer = issue_link(&req, env, cx, &db, &claims, &row).await?;
     if let (Some(w), Some(map)) = (warning, answer.as_object_mut()) {
         map.insert("warning".into(), w.into());
     }
@@ -489,20 +519,13 @@ async fn download(req: Request, env: &Env, cx: &RequestContext, params: &Params)
         ));
     }
     let bucket = edge::bindings::files(env)?;
-    let mut get = bucket.get(row.r2_key.as_str());
-    if let Span::Part { offset, length } = span {
-        get = get.range(worker::Range::OffsetWithLength { offset, length });
-    }
-    let object = get
-        .execute()
-        .await
-        .map_err(|e| DomainError::Unavailable(format!("R2 read: {e}")))?
-        .ok_or_else(|| DomainError::Unavailable("the file's bytes are missing".into()))?;
-    let body = object
-        .body()
-        .ok_or_else(|| DomainError::Unavailable("R2 object without a body".into()))?
-        .response_body()
-        .map_err(|e| DomainError::Unavailable(format!("R2 body: {e}")))?;
+    let (offset, length) = match span {
+        Span::Part { offset, length } => (offset, length),
+        _ => (0, size),
+    };
+    let sealer = sealer_of(env, &db, &row).await?;
+    let plain = transfer::open_span(&bucket, &row.r2_key, size, (offset, length), sealer).await?;
+    let body = transfer::body_of(plain, length);
     let detail = match span {
         Span::Part { offset, length } => format!("bytes {offset}-{}", offset + length - 1),
         _ => "whole".to_owned(),
@@ -603,17 +626,23 @@ async fn image_link(
             json!({"file_id": row.id, "scan_status": row.scan_status, "url": null, "expires_at": null}),
         );
     }
+    issue_link(req, env, cx, db, claims, row).await
+}
+
+/// A link to `row` for the caller, living as its classification allows, logged
+/// as issued: `{"file_id", "scan_status", "url", "expires_at"}`.
+async fn issue_link(
+    req: &Request,
+    env: &Env,
+    cx: &RequestContext,
+    db: &D1,
+    claims: &VerifiedClaims,
+    row: &FileRow,
+) -> Result<serde_json::Value, DomainError> {
     let (url, expires_at) = signed_url(env, row, claims.user_id(), lifetime(row), cx.now)?;
     let who = accessor(req, cx, actor_kind(claims), claims.user_id());
-    db.execute(store::log_access(
-        &row.firm_id,
-        &row.id,
-        "url_issued",
-        &who,
-        None,
-        cx.now,
-    )?)
-    .await?;
+    let logged = store::log_access(&row.firm_id, &row.id, "url_issued", &who, None, cx.now)?;
+    db.execute(logged).await?;
     Ok(
         json!({"file_id": row.id, "scan_status": row.scan_status, "url": url, "expires_at": expires_at}),
     )

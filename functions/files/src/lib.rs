@@ -17,6 +17,7 @@ use shared::DomainError;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 mod handlers;
+mod seal;
 mod transfer;
 
 edge::module_worker!(shared::api::FILES, handlers::dispatch, internal: handlers::internal);

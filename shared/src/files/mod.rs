@@ -8,5 +8,6 @@ pub mod range;
 pub mod request;
 pub mod rules;
 pub mod scan;
+pub mod seal;
 pub mod sniff;
 pub mod store;

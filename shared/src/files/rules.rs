@@ -210,6 +210,16 @@ pub fn check_parts(size: u64, part_size: u64) -> DomainResult<u64> {
             format!("part_size is {PART_MIN} to {PART_MAX} bytes"),
         ));
     }
+    if !part_size.is_multiple_of(super::seal::SEGMENT) {
+        return Err(DomainError::invalid(
+            "part_size",
+            "multiple",
+            format!(
+                "part_size is a whole number of {} byte segments (a multiple of 64 KiB)",
+                super::seal::SEGMENT
+            ),
+        ));
+    }
     let parts = size.div_ceil(part_size);
     if parts > MAX_PARTS {
         return Err(DomainError::invalid(
@@ -337,5 +347,6 @@ mod tests {
         assert!(check_parts(50 * MIB, MIB).is_err());
         assert!(check_parts(5 * GIB, 5 * MIB).is_ok());
         assert!(check_parts(100 * GIB, 5 * MIB).is_err());
+        assert!(check_parts(50 * MIB, 5 * MIB + 1).is_err());
     }
 }

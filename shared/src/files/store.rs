@@ -63,10 +63,13 @@ pub struct FileRow {
     /// Scans tried without a verdict.
     #[serde(default, skip_serializing)]
     pub scan_attempts: i64,
+    /// The firm's data-key version its content is sealed under.
+    #[serde(default, skip_serializing)]
+    pub key_version: Option<i64>,
 }
 
 const COLUMNS: &str = "id, firm_id, usage, owner_id, name, media_type, size, sha256, r2_key, classification, status, \
-     scan_status, multipart_id, part_size, parts, created_by, created_at, updated_at, expected_sha256, scan_attempts";
+     scan_status, multipart_id, part_size, parts, created_by, created_at, updated_at, expected_sha256, scan_attempts, key_version";
 
 /// The R2 key of a firm's object: the firm first, the id after; never the name.
 pub fn r2_key(firm_id: &str, file_id: &str) -> String {
@@ -124,13 +127,14 @@ pub struct Upload {
 
 /// Reserves an upload: checks the declaration and the transfer's limits, then
 /// writes the row with its declared size only if the firm's quota still holds it
-/// (409 `quota-exceeded` otherwise, nothing written). Returns the row.
+/// (409 `quota-exceeded` otherwise, nothing written). Its content will be sealed
+/// under the firm's data key `key_version`. Returns the row.
 pub async fn reserve(
     db: &impl Sql,
     scope: &TenantScope,
     tier: Tier,
     upload: &Upload,
-    actor: &str,
+    (actor, key_version): (&str, i64),
     now: Instant,
 ) -> DomainResult<FileRow> {
     let Upload {
@@ -164,8 +168,8 @@ pub async fn reserve(
     let changed = db
         .execute(stmt!(
             "INSERT INTO files_objects (id, firm_id, usage, owner_id, name, media_type, size, r2_key, classification,
-                    status, part_size, parts, created_by, created_at, updated_at, expected_sha256)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'uploading', ?10, ?11, ?12, ?13, ?13, ?15
+                    status, part_size, parts, created_by, created_at, updated_at, expected_sha256, key_version)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'uploading', ?10, ?11, ?12, ?13, ?13, ?15, ?16
               WHERE (SELECT COALESCE(SUM(size), 0) FROM files_objects
                       WHERE firm_id = ?2 AND status IN ('uploading', 'stored')) + ?7 <= ?14",
             id.as_str(),
@@ -182,7 +186,8 @@ pub async fn reserve(
             actor,
             now.millis(),
             limit as i64,
-            sha256.clone()
+            sha256.clone(),
+            key_version
         ))
         .await?;
     if changed == 0 {

@@ -99,6 +99,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
 ];
 
+/// One unwrapped data key: the cipher that seals values, and the bytes content
+/// keys are derived from (never handed out).
+struct DataKey {
+    cipher: Aes256Gcm,
+    bytes: [u8; 32],
+}
+
 fn unavailable(why: impl Into<String>) -> DomainError {
     DomainError::Unavailable(format!("data key: {}", why.into()))
 }
@@ -135,7 +142,7 @@ struct KeyRow {
 pub struct Keyring {
     owner: String,
     /// (version, key; `None` once destroyed).
-    keys: Vec<(i64, Option<Aes256Gcm>)>,
+    keys: Vec<(i64, Option<DataKey>)>,
     active: Option<i64>,
     sealed: Cell<i64>,
 }
@@ -206,11 +213,16 @@ fn unwrap_all(root: &SecretBox, owner: &str, found: Vec<KeyRow>) -> DomainResult
     for row in found {
         let key = match row.wrapped {
             Some(wrapped) => {
-                let bytes = root.open(&wrapped, &wrap_aad(owner, row.version))?;
-                Some(
-                    Aes256Gcm::new_from_slice(&bytes)
+                let opened = root.open(&wrapped, &wrap_aad(owner, row.version))?;
+                let bytes: [u8; 32] = opened
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| unavailable("a wrapped key is not 32 bytes"))?;
+                Some(DataKey {
+                    cipher: Aes256Gcm::new_from_slice(&bytes)
                         .map_err(|_| unavailable("a wrapped key is not 32 bytes"))?,
-                )
+                    bytes,
+                })
             }
             None => None,
         };
@@ -259,6 +271,7 @@ impl Keyring {
             .iter()
             .find(|(v, _)| *v == version)
             .and_then(|(_, k)| k.as_ref())
+            .map(|k| &k.cipher)
             .ok_or_else(|| unavailable("the active key is missing"))?;
         let mut nonce = [0u8; 12];
         random_bytes(&mut nonce)?;
@@ -298,6 +311,7 @@ impl Keyring {
             })?;
         let cipher = key
             .as_ref()
+            .map(|k| &k.cipher)
             .ok_or_else(|| DomainError::Gone("the value's data key was destroyed".into()))?;
         let bytes = URL_SAFE_NO_PAD
             .decode(body)
@@ -315,6 +329,34 @@ impl Keyring {
                 },
             )
             .map_err(|_| unavailable("a sealed value does not open where it is"))
+    }
+
+    /// The key of one large object sealed outside D1 (a file's content in R2):
+    /// HMAC-SHA256 of the data key `version` over `content-key|owner|table|column|row`,
+    /// so each object has its own key, the data key never leaves the keyring, and
+    /// destroying the data key makes every object's key underivable (410).
+    /// `None` names the active version; the version used is returned with the key.
+    pub fn content_key(
+        &self,
+        version: Option<i64>,
+        field: Field<'_>,
+    ) -> DomainResult<(i64, [u8; 32])> {
+        use hmac::{Hmac, Mac};
+        let version = version
+            .or(self.active)
+            .ok_or_else(|| DomainError::Gone("this owner's data keys were destroyed".into()))?;
+        let (_, key) = self
+            .keys
+            .iter()
+            .find(|(v, _)| *v == version)
+            .ok_or_else(|| unavailable("an object names a key version that does not exist"))?;
+        let key = key
+            .as_ref()
+            .ok_or_else(|| DomainError::Gone("the object's data key was destroyed".into()))?;
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.bytes)
+            .map_err(|_| unavailable("content key"))?;
+        mac.update(format!("content-key|{}", aad(&self.owner, field)).as_bytes());
+        Ok((version, mac.finalize().into_bytes().into()))
     }
 
     /// [`Self::open`] as UTF-8 text.

@@ -619,6 +619,29 @@ pub fn d1_execute(sql: &str) -> Vec<Value> {
     answer[0]["results"].as_array().cloned().unwrap_or_default()
 }
 
+/// The bytes R2 holds under `key` in the running workers' local bucket, as an
+/// operator with access to the bucket would read them (`wrangler r2 object get`).
+pub fn r2_get(key: &str) -> Vec<u8> {
+    let state = std::env::var("FIRMAMENT_STATE").expect("FIRMAMENT_STATE (set by tests/run-e2e)");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = format!("{state}/r2-{}.bin", unique("object"));
+    let status = std::process::Command::new("wrangler")
+        .args(["r2", "object", "get", &format!("firmament-files/{key}")])
+        .args(["--local", "--persist-to", &state, "--file", &out])
+        .args(["-c", &format!("{root}/wrangler.toml")])
+        .current_dir(root)
+        .output()
+        .expect("wrangler r2 object get");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let bytes = std::fs::read(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    bytes
+}
+
 /// The workers' log lines so far that are our structured JSON lines.
 pub fn log_lines() -> Vec<Value> {
     let path = std::env::var("FIRMAMENT_LOG").expect("FIRMAMENT_LOG (set by tests/run-e2e)");

@@ -12,8 +12,8 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use firmament_e2e::{
-    base, call, d1_execute, eventually, fire_cron_at, join, log_lines, unique_ip, unix_now, Reply,
-    TestFirm,
+    base, call, d1_execute, eventually, fire_cron_at, join, log_lines, r2_get, unique_ip, unix_now,
+    Reply, TestFirm,
 };
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -246,15 +246,20 @@ fn a_single_upload_is_stored_hashed_scanned_and_served_through_signed_links() {
     assert!(log.iter().any(|r| r["action"] == "scan_completed"));
 }
 
+/// The deployment's `SECRETS_KEYS`, as the files worker of this run has it.
+fn root_keys() -> String {
+    let state = std::env::var("FIRMAMENT_STATE").unwrap();
+    let vars = std::fs::read_to_string(format!("{state}/config/files/.dev.vars")).unwrap();
+    vars.lines()
+        .find_map(|l| l.strip_prefix("SECRETS_KEYS="))
+        .unwrap()
+        .to_owned()
+}
+
 /// A link signed with the deployment's link key the way the files worker signs
 /// one, expiring at `expires_at` (Unix ms).
 fn forged_token(file_id: &str, firm_id: &str, actor: &str, expires_at: i64) -> String {
-    let state = std::env::var("FIRMAMENT_STATE").unwrap();
-    let vars = std::fs::read_to_string(format!("{state}/config/files/.dev.vars")).unwrap();
-    let spec = vars
-        .lines()
-        .find_map(|l| l.strip_prefix("SECRETS_KEYS="))
-        .unwrap();
+    let spec = root_keys();
     let root = spec.split(',').next().unwrap().split_once(':').unwrap().1;
     let root = URL_SAFE_NO_PAD.decode(root.trim_end_matches('=')).unwrap();
     let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&root).unwrap();
@@ -339,6 +344,11 @@ fn declared_type_bytes_and_extension_must_agree() {
             json!({"name": "a.pdf", "media_type": "application/pdf", "size": 10, "usage": "document", "sha256": "abc"}),
             "sha256",
             "format",
+        ),
+        (
+            json!({"name": "a.pdf", "media_type": "application/pdf", "size": 20 * MIB, "usage": "document", "part_size": 5 * MIB + 1}),
+            "part_size",
+            "multiple",
         ),
         (
             json!({"name": "../x.pdf", "media_type": "application/pdf", "size": 10, "usage": "document"}),
@@ -1009,4 +1019,100 @@ fn every_files_route_wants_credentials_the_right_role_and_the_callers_firm() {
         .token(&firm.token)
         .send()
         .problem(422);
+}
+
+/// The firm's data-key bytes, unwrapped from D1 with the root key the way the vault does.
+fn data_key(firm_id: &str, version: i64) -> Vec<u8> {
+    let spec = root_keys();
+    let rows = d1_execute(&format!(
+        "SELECT wrapped FROM kernel_data_keys WHERE owner = '{firm_id}' AND version = {version}"
+    ));
+    let wrapped = rows[0]["wrapped"].as_str().unwrap();
+    shared::kernel::secrets::SecretBox::from_config(&spec)
+        .unwrap()
+        .open(wrapped, &format!("data-key|{firm_id}|{version}"))
+        .unwrap()
+}
+
+#[test]
+fn content_is_sealed_in_r2_under_the_firms_key_and_shredded_with_it() {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let firm = TestFirm::provision();
+    let bytes = pdf(200_000);
+    let stored = upload(
+        &firm.token,
+        "sealed.pdf",
+        "application/pdf",
+        "document",
+        bytes.clone(),
+    );
+    let file_id = id(&stored);
+    let row = d1_execute(&format!(
+        "SELECT r2_key, key_version FROM files_objects WHERE id = '{file_id}'"
+    ))
+    .remove(0);
+    // R2 holds 64 KiB segments, each nonce ‖ ciphertext ‖ tag: no plaintext.
+    let raw = r2_get(row["r2_key"].as_str().unwrap());
+    let segments = bytes.len().div_ceil(65_536);
+    assert_eq!(raw.len(), bytes.len() + 28 * segments);
+    assert!(
+        !raw.windows(64).any(|w| w == &bytes[1000..1064]),
+        "plaintext in R2"
+    );
+    // They open with RustCrypto's AES-GCM under the file's key (HMAC of the firm's
+    // data key), each bound to the file and its place: an implementation we did not
+    // write agrees with the runtime's WebCrypto that sealed them.
+    let version = row["key_version"].as_i64().unwrap();
+    let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&data_key(firm.id(), version)).unwrap();
+    derive.update(format!("content-key|{}|files_objects|content|{file_id}", firm.id()).as_bytes());
+    let key = derive.finalize().into_bytes();
+    let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap();
+    let mut opened = Vec::new();
+    let mut at = 0;
+    for index in 0..segments {
+        let plain_len = (bytes.len() - index * 65_536).min(65_536);
+        let sealed = &raw[at..at + plain_len + 28];
+        at += plain_len + 28;
+        let position = if index + 1 == segments {
+            "last"
+        } else {
+            "more"
+        };
+        let aad = format!("files_objects|content|{file_id}|{index}|{position}");
+        let plain = cipher
+            .decrypt(
+                aes_gcm::Nonce::from_slice(&sealed[..12]),
+                Payload {
+                    msg: &sealed[12..],
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap_or_else(|_| panic!("segment {index} opens"));
+        opened.extend(plain);
+    }
+    assert_eq!(opened, bytes);
+    // Ranges across segment boundaries open only the segments they need.
+    scanned(&firm.token, &file_id, "clean");
+    let url = link(&firm.token, &file_id).json()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (a, b) in [
+        (65_530, 65_545),
+        (0, 65_535),
+        (131_000, 199_999),
+        (65_536, 65_536),
+    ] {
+        let part = download(&url, Some(&format!("bytes={a}-{b}")));
+        assert_eq!(part.status, 206);
+        assert_eq!(part.bytes, bytes[a..=b], "bytes {a}-{b}");
+    }
+    // Destroying the firm's keys (as a purge does) leaves the file unreadable.
+    d1_execute(&format!(
+        "UPDATE kernel_data_keys SET wrapped = NULL, status = 'destroyed' WHERE owner = '{}'",
+        firm.id()
+    ));
+    download(&url, None).problem(410);
+    declare(&firm.token, json!({"name": "new.pdf", "media_type": "application/pdf", "size": 10, "usage": "document"}))
+        .problem(410);
 }
