@@ -40,7 +40,8 @@ render_configs() {
     out="$dir/$w"
     mkdir -p "$out"
     sed -E -e "s|^main = \"([^\"]*)\"|main = \"$srcdir/\1\"|" \
-           -e "s|^migrations_dir = \"([^\"]*)\"|migrations_dir = \"$srcdir/\1\"|" "$src" > "$out/wrangler.toml"
+           -e "s|^migrations_dir = \"([^\"]*)\"|migrations_dir = \"$srcdir/\1\"|" \
+           -e "s|^directory = \"([^\"]*)\"|directory = \"$srcdir/\1\"|" "$src" > "$out/wrangler.toml"
     cp "$srcdir/.dev.vars" "$out/.dev.vars"
     for pair in "$@"; do
       grep -v "^${pair%%=*}=" "$out/.dev.vars" > "$out/.dev.vars.next" || true

@@ -26,7 +26,6 @@ fn a_burst_of_bad_requests_gets_only_4xx_and_the_next_good_one_succeeds() {
         call("GET", "/v1/firm/events?limit=-1&cursor=AAAA").token(&firm.token),
         call("GET", "/v1/firm/events?limit=99999999999999999999").token(&firm.token),
         call("POST", "/v1/firm/events/evt_%F0%9F%98%80/redeliver").token(&firm.token),
-        call("GET", "/v1/%2e%2e/%2e%2e/etc/passwd"),
     ];
     for case in cases {
         let reply = case.send();
@@ -38,6 +37,11 @@ fn a_burst_of_bad_requests_gets_only_4xx_and_the_next_good_one_succeeds() {
         );
         assert!(reply.header("x-request-id").is_some());
     }
+    // Encoded dot segments resolve out of /v1 (to /etc/passwd): that is a console
+    // path, so the app's page answers — never a file of the machine, never a 5xx.
+    let traversal = call("GET", "/v1/%2e%2e/%2e%2e/etc/passwd").send();
+    assert!(traversal.status < 500, "{}", traversal.status);
+    assert!(!traversal.text.contains("root:"), "{}", traversal.text);
     let good = call("GET", "/v1/firm").token(&firm.token).send();
     assert_eq!(good.status, 200, "{}", good.text);
     assert_eq!(call("GET", "/v1/health").send().status, 200);

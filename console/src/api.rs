@@ -1,0 +1,120 @@
+//! The console's only way to the server: the public `/v1` API, same origin, with
+//! the browser session's cookies (the access token is HttpOnly: the page never
+//! holds it) and the CSRF token echoed on every unsafe request.
+
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
+
+/// A refused request, as problem+json says it: the status, a sentence, and the
+/// fields it names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Problem {
+    /// HTTP status (0 when the server could not be reached).
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// (field, message) pairs from `errors`.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Problem {
+    fn offline() -> Self {
+        Self {
+            status: 0,
+            detail: crate::messages::t("error.offline").to_owned(),
+            fields: Vec::new(),
+        }
+    }
+
+    fn of(status: u16, body: &Value) -> Self {
+        let fields = body
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| (text(e, "field"), text(e, "message")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let detail = text(body, "detail");
+        Self {
+            status,
+            detail: if detail.is_empty() {
+                crate::messages::t("error.unknown").to_owned()
+            } else {
+                detail
+            },
+            fields,
+        }
+    }
+
+    /// The message for `field`, if the server named it.
+    pub fn field(&self, field: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.clone())
+    }
+}
+
+/// The text at `key` of a JSON object ("" when absent).
+pub fn text(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The value of cookie `name` readable by the page (only the CSRF token is).
+fn cookie(name: &str) -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    let cookies = document
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?
+        .cookie()
+        .ok()?;
+    shared::auth::browser::cookie(&cookies, name).map(str::to_owned)
+}
+
+/// Sends `method path` with an optional JSON body; the answer's JSON, or the problem.
+pub async fn call(method: &str, path: &str, body: Option<&Value>) -> Result<Value, Problem> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = Headers::new().map_err(|_| Problem::offline())?;
+    let _ = headers.set(shared::auth::browser::MODE_HEADER, "cookie");
+    let _ = headers.set("accept", "application/json");
+    if let Some(body) = body {
+        let _ = headers.set("content-type", "application/json");
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+    }
+    if let Some(csrf) = cookie(shared::auth::browser::CSRF_COOKIE) {
+        let _ = headers.set(shared::auth::browser::CSRF_HEADER, &csrf);
+    }
+    init.set_headers(&headers);
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| Problem::offline())?;
+    let window = web_sys::window().ok_or_else(Problem::offline)?;
+    let answer = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| Problem::offline())?;
+    let response: Response = answer.dyn_into().map_err(|_| Problem::offline())?;
+    let status = response.status();
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        Ok(value)
+    } else {
+        Err(Problem::of(status, &value))
+    }
+}

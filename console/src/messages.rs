@@ -1,0 +1,35 @@
+//! Every text the console shows, by key: one catalogue per language, English
+//! first. A key missing from a language falls back to English; a key missing
+//! from English shows as itself.
+
+/// The English catalogue.
+const EN: &[(&str, &str)] = &[
+    ("app.name", "Firmament"),
+    ("sign_in.title", "Sign in to Firmament"),
+    ("sign_in.submit", "Sign in"),
+    ("sign_in.working", "Signing in…"),
+    (
+        "sign_in.code_title",
+        "Enter the code from your authenticator app",
+    ),
+    ("sign_in.code_submit", "Verify"),
+    ("field.email", "Work e-mail"),
+    ("field.password", "Password"),
+    ("field.code", "Six-digit code or recovery code"),
+    ("home.title", "Overview"),
+    ("home.notifications", "Notifications"),
+    ("home.unread", "unread"),
+    ("nav.sign_out", "Sign out"),
+    (
+        "error.offline",
+        "Firmament could not be reached. Check your connection and try again.",
+    ),
+    ("error.unknown", "Something went wrong. Try again."),
+    ("not_found.title", "This page does not exist"),
+    ("not_found.back", "Back to the overview"),
+];
+
+/// The text of `key` in English.
+pub fn t(key: &'static str) -> &'static str {
+    EN.iter().find(|(k, _)| *k == key).map_or(key, |(_, v)| v)
+}
