@@ -51,6 +51,26 @@ impl Problem {
         }
     }
 
+    /// The fields a rule of `shared/` refused in the browser, as the server
+    /// would name them (nothing is sent).
+    pub fn checked(errors: Vec<shared::DomainError>) -> Self {
+        let fields = errors
+            .into_iter()
+            .flat_map(|e| match e {
+                shared::DomainError::Validation(list) => list
+                    .into_iter()
+                    .map(|f| (f.field, f.message))
+                    .collect::<Vec<_>>(),
+                other => vec![(String::new(), other.to_string())],
+            })
+            .collect();
+        Self {
+            status: 422,
+            detail: String::new(),
+            fields,
+        }
+    }
+
     /// The message for `field`, if the server named it.
     pub fn field(&self, field: &str) -> Option<String> {
         self.fields

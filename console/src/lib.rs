@@ -10,6 +10,7 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsCast;
 
 mod api;
 mod messages;
@@ -29,18 +30,49 @@ fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/sign-in") view=SignIn/>
+                <Route path=path!("/sign-up") view=SignUp/>
                 <Route path=path!("/") view=Home/>
             </Routes>
         </Router>
     }
 }
 
-/// A field's error line, tied to its input by id (`aria-describedby`).
+/// A labelled input with its error line beside it, tied by id
+/// (`aria-describedby`, `aria-invalid`). `field` is the request's field path the
+/// server names in its problem (`owner.email`).
 #[component]
-fn FieldError(id: &'static str, problem: RwSignal<Problem>, field: &'static str) -> impl IntoView {
+fn TextField(
+    label: &'static str,
+    id: &'static str,
+    field: &'static str,
+    value: RwSignal<String>,
+    problem: RwSignal<Problem>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
     view! {
-        <p class="field-error" id=id aria-live="polite">
+        <label for=id>{label}</label>
+        <input id=id name=id type=kind autocomplete=autocomplete
+            aria-describedby=error_id.clone()
+            aria-invalid=move || if problem.get().field(field).is_some() { "true" } else { "false" }
+            prop:value=move || value.get()
+            on:input=move |ev| value.set(event_target_value(&ev))/>
+        <p class="field-error" id=error_id aria-live="polite">
             {move || problem.get().field(field).unwrap_or_default()}
+        </p>
+    }
+}
+
+/// The form's own message: the problem's sentence when it names no field.
+#[component]
+fn FormError(problem: RwSignal<Problem>) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert">
+            {move || {
+                let p = problem.get();
+                if p.fields.is_empty() { p.detail } else { String::new() }
+            }}
         </p>
     }
 }
@@ -74,11 +106,7 @@ fn SignIn() -> impl IntoView {
                     "email",
                     email.get_untracked().trim(),
                 ) {
-                    problem.set(Problem {
-                        status: 422,
-                        detail: String::new(),
-                        fields: vec![("email".into(), e.to_string())],
-                    });
+                    problem.set(Problem::checked(vec![e]));
                     return;
                 }
                 (
@@ -125,37 +153,114 @@ fn SignIn() -> impl IntoView {
                     when=move || step.get() == Step::Password
                     fallback=move || view! {
                         <p>{t("sign_in.code_title")}</p>
-                        <label for="code">{t("field.code")}</label>
-                        <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric"
-                            aria-describedby="code-error"
-                            prop:value=move || code.get()
-                            on:input=move |ev| code.set(event_target_value(&ev))/>
-                        <FieldError id="code-error" problem=problem field="code"/>
+                        <TextField label=t("field.code") id="code" field="code" value=code problem=problem
+                            autocomplete="one-time-code"/>
                     }
                 >
-                    <label for="email">{t("field.email")}</label>
-                    <input id="email" name="email" type="email" autocomplete="username"
-                        aria-describedby="email-error"
-                        prop:value=move || email.get()
-                        on:input=move |ev| email.set(event_target_value(&ev))/>
-                    <FieldError id="email-error" problem=problem field="email"/>
-                    <label for="password">{t("field.password")}</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password"
-                        aria-describedby="password-error"
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))/>
-                    <FieldError id="password-error" problem=problem field="password"/>
+                    <TextField label=t("field.email") id="email" field="email" value=email problem=problem
+                        kind="email" autocomplete="username"/>
+                    <TextField label=t("field.password") id="password" field="password" value=password
+                        problem=problem kind="password" autocomplete="current-password"/>
                 </Show>
-                <p class="form-error" role="alert">
-                    {move || {
-                        let p = problem.get();
-                        if p.fields.is_empty() { p.detail } else { String::new() }
-                    }}
-                </p>
+                <FormError problem=problem/>
                 <button type="submit" disabled=move || pending.get()>
                     {move || if pending.get() { t("sign_in.working") } else if step.get() == Step::Password { t("sign_in.submit") } else { t("sign_in.code_submit") }}
                 </button>
             </form>
+            <p><a href="/sign-up">{t("sign_in.new_firm")}</a></p>
+        </main>
+    }
+}
+
+/// The browser's own time zone (IANA), the new firm's default.
+fn browser_timezone() -> String {
+    js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options()
+        .dyn_into::<js_sys::Object>()
+        .ok()
+        .and_then(|o| js_sys::Reflect::get(&o, &"timeZone".into()).ok())
+        .and_then(|z| z.as_string())
+        .unwrap_or_else(|| "UTC".to_owned())
+}
+
+/// Creating a firm and its owner, then signing the owner in.
+#[component]
+fn SignUp() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let slug = RwSignal::new(String::new());
+    let timezone = RwSignal::new(browser_timezone());
+    let owner_name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let problem = RwSignal::new(Problem::default());
+    let pending = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        // The rules the server runs for these fields, checked before sending.
+        let checks = [
+            shared::firm::model::parse_slug("slug", slug.get_untracked().trim()).err(),
+            shared::kernel::validate::EmailAddress::parse(
+                "owner.email",
+                email.get_untracked().trim(),
+            )
+            .err(),
+        ];
+        let refused: Vec<_> = checks.into_iter().flatten().collect();
+        if !refused.is_empty() {
+            problem.set(Problem::checked(refused));
+            return;
+        }
+        let body = json!({
+            "name": name.get_untracked().trim(),
+            "slug": slug.get_untracked().trim(),
+            "timezone": timezone.get_untracked().trim(),
+            "owner": {"name": owner_name.get_untracked().trim(), "email": email.get_untracked().trim(),
+                      "password": password.get_untracked()},
+        });
+        let credentials =
+            json!({"email": email.get_untracked().trim(), "password": password.get_untracked()});
+        pending.set(true);
+        problem.set(Problem::default());
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let created = api::call("POST", "/v1/firms", Some(&body)).await;
+            let signed_in = match created {
+                Ok(_) => api::call("POST", "/v1/auth/sign-in", Some(&credentials)).await,
+                Err(p) => Err(p),
+            };
+            match signed_in {
+                Ok(_) => navigate("/", Default::default()),
+                Err(p) => problem.set(p),
+            }
+            pending.set(false);
+        });
+    };
+
+    view! {
+        <main class="narrow">
+            <form class="card" on:submit=submit novalidate>
+                <h1>{t("sign_up.title")}</h1>
+                <TextField label=t("field.firm_name") id="firm-name" field="name" value=name problem=problem
+                    autocomplete="organization"/>
+                <TextField label=t("field.slug") id="slug" field="slug" value=slug problem=problem/>
+                <TextField label=t("field.timezone") id="timezone" field="timezone" value=timezone problem=problem/>
+                <TextField label=t("field.owner_name") id="owner-name" field="owner.name" value=owner_name
+                    problem=problem autocomplete="name"/>
+                <TextField label=t("field.email") id="owner-email" field="owner.email" value=email problem=problem
+                    kind="email" autocomplete="email"/>
+                <TextField label=t("field.new_password") id="owner-password" field="owner.password" value=password
+                    problem=problem kind="password" autocomplete="new-password"/>
+                <FormError problem=problem/>
+                <button type="submit" disabled=move || pending.get()>
+                    {move || if pending.get() { t("sign_up.working") } else { t("sign_up.submit") }}
+                </button>
+            </form>
+            <p><a href="/sign-in">{t("sign_up.have_account")}</a></p>
         </main>
     }
 }

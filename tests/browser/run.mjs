@@ -140,6 +140,35 @@ test("sign_in_with_an_authenticator_asks_for_the_code", async (browser) => {
   await expectText(page.locator("header.bar strong"), new RegExp(firm.name), "firm name");
 });
 
+test("a_new_firm_is_created_with_errors_beside_their_fields_and_its_owner_signed_in", async (browser) => {
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await page.goto(base + "/sign-in");
+  await page.click("a[href='/sign-up']");
+  await page.waitForURL("**/sign-up");
+  await accessible(page, "sign-up");
+  const slug = unique("made-in-browser");
+  await page.fill("#firm-name", "Made In Browser LLP");
+  // The slug rule of shared/ refuses in the browser, next to the field.
+  await page.fill("#slug", "Not A Slug!");
+  await page.fill("#owner-name", "Ada Owner");
+  await page.fill("#owner-email", `ada@${slug}.test`);
+  await page.fill("#owner-password", "short");
+  await page.click("button[type=submit]");
+  await expectText(page.locator("#slug-error"), /\S/, "slug error");
+  if ((await page.getAttribute("#slug", "aria-invalid")) !== "true") throw new Error("slug not marked invalid");
+  // The server's rule for the password comes back beside its field; the rest is kept.
+  await page.fill("#slug", slug);
+  await page.click("button[type=submit]");
+  await expectText(page.locator("#owner-password-error"), /\S/, "password error");
+  if ((await page.inputValue("#firm-name")) !== "Made In Browser LLP") throw new Error("the firm name was lost");
+  if ((await page.textContent("#slug-error")).trim() !== "") throw new Error("a fixed field kept its error");
+  await page.screenshot({ path: join(shots, "sign-up-refused.png"), fullPage: true });
+  await page.fill("#owner-password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(base + "/", { timeout: 15_000 });
+  await expectText(page.locator("header.bar strong"), /Made In Browser LLP/, "new firm's name");
+});
+
 test("an_unknown_console_path_gets_the_app_and_the_api_stays_the_api", async (browser) => {
   const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
   await page.goto(base + "/no/such/screen");

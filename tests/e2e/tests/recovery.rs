@@ -159,10 +159,15 @@ fn changing_the_password_ends_other_sessions_and_sends_a_notice() {
     refresh(&other).problem(401);
     assert_eq!(refresh(&mine).status, 200);
     assert_eq!(firm.sign_in(NEW_PASSWORD, &unique_ip()).status, 200);
-    let notices: Vec<_> = mailbox(&email)
-        .into_iter()
-        .filter(|m| m["Subject"].as_str().unwrap().contains("security notice"))
-        .collect();
+    // The notice goes through the notifications pipeline: it arrives shortly.
+    let notices: Vec<_> = eventually(Duration::from_secs(15), || {
+        let found: Vec<_> = mailbox(&email)
+            .into_iter()
+            .filter(|m| m["Subject"].as_str().unwrap().contains("security notice"))
+            .collect();
+        (!found.is_empty()).then_some(found)
+    })
+    .unwrap_or_default();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(notices[0]["TextBody"]
         .as_str()
