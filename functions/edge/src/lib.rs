@@ -42,10 +42,23 @@ pub fn now() -> Instant {
 /// A module that subscribes to events adds `events: handler` (an async
 /// `fn(Env, EventEnvelope, Instant) -> Result<(), DomainError>`): the dispatcher
 /// hands it each event over the service binding (see [`events::serve_delivery`]).
-/// A worker with other internal paths (a cron tick) adds `internal: handler` (an
-/// async `fn(Request, &Env, &RequestContext) -> Result<Response, DomainError>`).
+/// A worker the platform clock ticks adds `tick: handler` after its events (an
+/// async `fn(&Env, Instant, &str request id) -> Result<serde_json::Value,
+/// DomainError>`, see [`events::serve_tick`]). A worker with other internal paths
+/// adds `internal: handler` instead (an async `fn(Request, &Env, &RequestContext)
+/// -> Result<Response, DomainError>`).
 #[macro_export]
 macro_rules! module_worker {
+    ($module:expr, $dispatch:path, events: $consume:path, tick: $tick:path) => {
+        $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
+            let name = $module.unwrap_or("module").to_ascii_lowercase();
+            if req.path() == $crate::events::DELIVERY_PATH {
+                $crate::events::serve_delivery(req, env, cx, &name, $consume).await
+            } else {
+                $crate::events::serve_tick(&req, cx, &name, |now| $tick(env, now, &cx.request_id)).await
+            }
+        });
+    };
     ($module:expr, $dispatch:path, events: $consume:path) => {
         $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
             $crate::events::serve_delivery(req, env, cx, &$module.unwrap_or("module").to_ascii_lowercase(), $consume).await

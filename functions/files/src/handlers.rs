@@ -55,17 +55,6 @@ pub async fn dispatch(
     }
 }
 
-/// Paths only other workers reach: events from the dispatcher, the minute's tick.
-pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    if req.path() == edge::events::DELIVERY_PATH {
-        return edge::events::serve_delivery(req, env, cx, "files", crate::consume).await;
-    }
-    edge::events::serve_tick(&req, cx, "files", |now| {
-        crate::tick(env, now, &cx.request_id)
-    })
-    .await
-}
-
 /// Who may upload a file of `usage`: the firm's settings people a logo, anyone
 /// signed in their own avatar, staff who write in the workspace (or portal users
 /// who may upload documents) a document.

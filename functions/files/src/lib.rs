@@ -20,7 +20,7 @@ mod handlers;
 mod seal;
 mod transfer;
 
-edge::module_worker!(shared::api::FILES, handlers::dispatch, internal: handlers::internal);
+edge::module_worker!(shared::api::FILES, handlers::dispatch, events: crate::consume, tick: crate::tick);
 
 /// The internal event that asks for a new object's scan.
 pub(crate) const STORED: &str = "file.stored";

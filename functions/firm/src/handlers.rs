@@ -236,24 +236,6 @@ async fn rotate_key(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     ))
 }
 
-/// Paths only other workers reach: events from the dispatcher; the platform clock,
-/// which every minute rewrites lately changed flag snapshots and once a day runs
-/// the key work (see `vault::maintain`).
-pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    if req.path() == edge::events::DELIVERY_PATH {
-        return edge::events::serve_delivery(req, env, cx, "firm", crate::consume).await;
-    }
-    edge::events::serve_tick(&req, cx, "firm", |now| async move {
-        let snapshots = crate::flags::republish_recent(env, now).await?;
-        if !shared::kernel::time::is_daily_tick(now) {
-            return Ok(json!({"flag_snapshots": snapshots, "keys": null}));
-        }
-        let done = vault::maintain(&D1::from_env(env)?, &edge::keys::root(env)?, now).await?;
-        Ok(json!({"flag_snapshots": snapshots, "keys": done}))
-    })
-    .await
-}
-
 fn permissions_entry(
     scope: &shared::kernel::tenant::TenantScope,
     action: &'static str,

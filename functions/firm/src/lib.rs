@@ -11,7 +11,7 @@ use worker::Env;
 mod flags;
 mod handlers;
 
-edge::module_worker!(shared::api::FIRM, handlers::dispatch, internal: handlers::internal);
+edge::module_worker!(shared::api::FIRM, handlers::dispatch, events: crate::consume, tick: crate::tick);
 
 /// Acts on an event the dispatcher hands over (idempotent by event id).
 pub(crate) async fn consume(
@@ -22,4 +22,20 @@ pub(crate) async fn consume(
     let db = edge::D1::from_env(&env)?;
     shared::firm::consumer::handle(&db, &event, now).await?;
     Ok(())
+}
+
+/// The minute's work: rewrite the flag snapshots of firms whose flags changed
+/// lately; once a day, the data keys' rotation, re-sealing and re-wrapping.
+pub(crate) async fn tick(
+    env: &Env,
+    now: Instant,
+    _request_id: &str,
+) -> Result<serde_json::Value, DomainError> {
+    let snapshots = flags::republish_recent(env, now).await?;
+    if !shared::kernel::time::is_daily_tick(now) {
+        return Ok(serde_json::json!({"flag_snapshots": snapshots, "keys": null}));
+    }
+    let db = edge::D1::from_env(env)?;
+    let done = shared::kernel::vault::maintain(&db, &edge::keys::root(env)?, now).await?;
+    Ok(serde_json::json!({"flag_snapshots": snapshots, "keys": done}))
 }

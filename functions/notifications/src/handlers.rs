@@ -31,17 +31,6 @@ pub async fn dispatch(
     }
 }
 
-/// Paths only other workers reach: events from the dispatcher, the minute's tick.
-pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    if req.path() == edge::events::DELIVERY_PATH {
-        return edge::events::serve_delivery(req, env, cx, "notifications", crate::consume).await;
-    }
-    edge::events::serve_tick(&req, cx, "notifications", |now| {
-        crate::tick(env, now, &cx.request_id)
-    })
-    .await
-}
-
 /// The caller's firm and person.
 async fn me(
     req: &Request,

@@ -14,7 +14,7 @@ use worker::Env;
 
 mod handlers;
 
-edge::module_worker!(shared::api::NOTIFICATIONS, handlers::dispatch, internal: handlers::internal);
+edge::module_worker!(shared::api::NOTIFICATIONS, handlers::dispatch, events: crate::consume, tick: crate::tick);
 
 /// Acts on one event (idempotent: a redelivery finds its receipt, and a
 /// concurrent duplicate fails on the notifications' uniqueness and is taken as done).

@@ -54,18 +54,6 @@ pub async fn dispatch(
     }
 }
 
-/// Paths only other workers reach: events from the dispatcher, the minute's tick.
-pub async fn internal(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let path = req.path();
-    if path == edge::events::DELIVERY_PATH {
-        return edge::events::serve_delivery(req, env, cx, "webhooks", crate::consume).await;
-    }
-    edge::events::serve_tick(&req, cx, "webhooks", |now| {
-        crate::tick(env, now, &cx.request_id)
-    })
-    .await
-}
-
 async fn reader(req: &Request, env: &Env, cx: &RequestContext) -> Result<TenantScope, DomainError> {
     Ok(cx
         .authorize(req, env, Area::Integrations, Access::Read)

@@ -19,7 +19,7 @@ use worker::{event, Context, Env, MessageBatch};
 mod handlers;
 mod send;
 
-edge::module_worker!(shared::api::WEBHOOKS, handlers::dispatch, internal: handlers::internal);
+edge::module_worker!(shared::api::WEBHOOKS, handlers::dispatch, events: crate::consume, tick: crate::tick);
 
 /// Binding of the `webhooks` queue producer.
 const QUEUE: &str = "WEBHOOKS";
