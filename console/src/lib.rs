@@ -31,6 +31,8 @@ fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/sign-in") view=SignIn/>
                 <Route path=path!("/sign-up") view=SignUp/>
+                <Route path=path!("/forgot-password") view=ForgotPassword/>
+                <Route path=path!("/reset-password") view=ResetPassword/>
                 <Route path=path!("/") view=Home/>
             </Routes>
         </Router>
@@ -167,6 +169,7 @@ fn SignIn() -> impl IntoView {
                     {move || if pending.get() { t("sign_in.working") } else if step.get() == Step::Password { t("sign_in.submit") } else { t("sign_in.code_submit") }}
                 </button>
             </form>
+            <p><a href="/forgot-password">{t("sign_in.forgot")}</a></p>
             <p><a href="/sign-up">{t("sign_in.new_firm")}</a></p>
         </main>
     }
@@ -261,6 +264,108 @@ fn SignUp() -> impl IntoView {
                 </button>
             </form>
             <p><a href="/sign-in">{t("sign_up.have_account")}</a></p>
+        </main>
+    }
+}
+
+/// Asking for a password-reset link by e-mail.
+#[component]
+fn ForgotPassword() -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let problem = RwSignal::new(Problem::default());
+    let pending = RwSignal::new(false);
+    let sent = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let typed = email.get_untracked().trim().to_owned();
+        if let Err(e) = shared::kernel::validate::EmailAddress::parse("email", &typed) {
+            problem.set(Problem::checked(vec![e]));
+            return;
+        }
+        pending.set(true);
+        problem.set(Problem::default());
+        leptos::task::spawn_local(async move {
+            match api::call(
+                "POST",
+                "/v1/auth/password/forgot",
+                Some(&json!({"email": typed})),
+            )
+            .await
+            {
+                Ok(_) => sent.set(true),
+                Err(p) => problem.set(p),
+            }
+            pending.set(false);
+        });
+    };
+    view! {
+        <main class="narrow">
+            <form class="card" on:submit=submit novalidate>
+                <h1>{t("forgot.title")}</h1>
+                <p>{t("forgot.help")}</p>
+                <TextField label=t("field.email") id="email" field="email" value=email problem=problem
+                    kind="email" autocomplete="username"/>
+                <FormError problem=problem/>
+                <p class="notice" role="status">{move || if sent.get() { t("forgot.sent") } else { "" }}</p>
+                <button type="submit" disabled=move || pending.get()>{t("forgot.submit")}</button>
+            </form>
+            <p><a href="/sign-in">{t("sign_up.have_account")}</a></p>
+        </main>
+    }
+}
+
+/// The token of a mailed link: it travels in the fragment (`#token=…`), which no
+/// server and no log ever sees.
+fn token_from_fragment() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    hash.trim_start_matches('#')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// Choosing a new password from the mailed link.
+#[component]
+fn ResetPassword() -> impl IntoView {
+    let token = token_from_fragment();
+    let has_token = token.is_some();
+    let password = RwSignal::new(String::new());
+    let problem = RwSignal::new(Problem::default());
+    let pending = RwSignal::new(false);
+    let done = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() || done.get_untracked() {
+            return;
+        }
+        let body = json!({"token": token.clone().unwrap_or_default(), "password": password.get_untracked()});
+        pending.set(true);
+        problem.set(Problem::default());
+        leptos::task::spawn_local(async move {
+            match api::call("POST", "/v1/auth/password/reset", Some(&body)).await {
+                Ok(_) => done.set(true),
+                Err(p) => problem.set(p),
+            }
+            pending.set(false);
+        });
+    };
+    view! {
+        <main class="narrow">
+            <form class="card" on:submit=submit novalidate>
+                <h1>{t("reset.title")}</h1>
+                <Show when=move || has_token fallback=|| view! { <p class="form-error" role="alert">{t("reset.no_token")}</p> }>
+                    <TextField label=t("field.new_password") id="password" field="password" value=password
+                        problem=problem kind="password" autocomplete="new-password"/>
+                    <FormError problem=problem/>
+                    <p class="notice" role="status">{move || if done.get() { t("reset.done") } else { "" }}</p>
+                    <button type="submit" disabled=move || pending.get() || done.get()>{t("reset.submit")}</button>
+                </Show>
+            </form>
+            <p><a href="/sign-in">{t("reset.sign_in")}</a></p>
         </main>
     }
 }

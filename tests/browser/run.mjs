@@ -169,6 +169,51 @@ test("a_new_firm_is_created_with_errors_beside_their_fields_and_its_owner_signed
   await expectText(page.locator("header.bar strong"), /Made In Browser LLP/, "new firm's name");
 });
 
+/** The first mailed link to `to` whose path is `page`, waiting for it to arrive. */
+async function mailedLink(to, page) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const messages = await (await fetch(`${process.env.FIRMAMENT_MAIL_URL}/_sim/messages?to=${encodeURIComponent(to)}`)).json();
+    for (const m of messages) {
+      const found = (m.TextBody ?? "").match(new RegExp(`https?://[^\\s]*(/${page}#token=[^\\s]+)`));
+      if (found) return found[1];
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no ${page} link reached ${to}`);
+}
+
+test("a_forgotten_password_is_reset_from_the_mailed_link", async (browser) => {
+  const firm = await provision();
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await page.goto(base + "/sign-in");
+  await page.click("a[href='/forgot-password']");
+  await page.waitForURL("**/forgot-password");
+  await page.fill("#email", firm.email);
+  await page.click("button[type=submit]");
+  await expectText(page.locator(".notice"), /on its way/, "sent notice");
+  await accessible(page, "forgot-password");
+  // The link from the e-mail, opened in the browser: a weak password is refused
+  // beside its field, then a good one is saved.
+  await page.goto(base + (await mailedLink(firm.email, "reset-password")));
+  await page.fill("#password", "short");
+  await page.click("button[type=submit]");
+  await expectText(page.locator("#password-error"), /\S/, "password error");
+  await accessible(page, "reset-password");
+  const fresh = "a brand new pass phrase 2026";
+  await page.fill("#password", fresh);
+  await page.click("button[type=submit]");
+  await expectText(page.locator(".notice"), /changed/, "reset done");
+  // The new password signs in; the old one no longer does.
+  const old = await api("POST", "/v1/auth/sign-in", { email: firm.email, password: PASSWORD });
+  if (old.status !== 401) throw new Error(`old password: ${old.status}`);
+  const now = await api("POST", "/v1/auth/sign-in", { email: firm.email, password: fresh });
+  if (now.status !== 200) throw new Error(`new password: ${now.status}`);
+  // Without a token the page says where to get one.
+  await page.goto(base + "/reset-password");
+  await expectText(page.locator(".form-error"), /link in the e-mail/, "no-token message");
+});
+
 test("an_unknown_console_path_gets_the_app_and_the_api_stays_the_api", async (browser) => {
   const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
   await page.goto(base + "/no/such/screen");
