@@ -79,6 +79,25 @@ fn FormError(problem: RwSignal<Problem>) -> impl IntoView {
     }
 }
 
+/// Sends a form's request: the button shows progress meanwhile, the last problem
+/// is cleared, and the answer goes to `done` or the problem beside the fields.
+fn send_form(
+    pending: RwSignal<bool>,
+    problem: RwSignal<Problem>,
+    request: impl std::future::Future<Output = Result<Value, Problem>> + 'static,
+    done: impl FnOnce(Value) + 'static,
+) {
+    pending.set(true);
+    problem.set(Problem::default());
+    leptos::task::spawn_local(async move {
+        match request.await {
+            Ok(answer) => done(answer),
+            Err(p) => problem.set(p),
+        }
+        pending.set(false);
+    });
+}
+
 /// What the sign-in form is waiting for.
 #[derive(Clone, Debug, PartialEq)]
 enum Step {
@@ -130,21 +149,21 @@ fn SignIn() -> impl IntoView {
                 )
             }
         };
-        pending.set(true);
-        problem.set(Problem::default());
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match api::call("POST", path, Some(&body)).await {
-                Ok(answer) if answer.get("mfa_required") == Some(&Value::Bool(true)) => {
+        send_form(
+            pending,
+            problem,
+            async move { api::call("POST", path, Some(&body)).await },
+            move |answer| {
+                if answer.get("mfa_required") == Some(&Value::Bool(true)) {
                     step.set(Step::Code {
                         challenge: api::text(&answer, "challenge"),
                     });
+                } else {
+                    navigate("/", Default::default());
                 }
-                Ok(_) => navigate("/", Default::default()),
-                Err(p) => problem.set(p),
-            }
-            pending.set(false);
-        });
+            },
+        );
     };
 
     view! {
@@ -227,20 +246,13 @@ fn SignUp() -> impl IntoView {
         });
         let credentials =
             json!({"email": email.get_untracked().trim(), "password": password.get_untracked()});
-        pending.set(true);
-        problem.set(Problem::default());
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let created = api::call("POST", "/v1/firms", Some(&body)).await;
-            let signed_in = match created {
-                Ok(_) => api::call("POST", "/v1/auth/sign-in", Some(&credentials)).await,
-                Err(p) => Err(p),
-            };
-            match signed_in {
-                Ok(_) => navigate("/", Default::default()),
-                Err(p) => problem.set(p),
-            }
-            pending.set(false);
+        let created_and_signed_in = async move {
+            api::call("POST", "/v1/firms", Some(&body)).await?;
+            api::call("POST", "/v1/auth/sign-in", Some(&credentials)).await
+        };
+        send_form(pending, problem, created_and_signed_in, move |_| {
+            navigate("/", Default::default())
         });
     };
 
@@ -285,21 +297,13 @@ fn ForgotPassword() -> impl IntoView {
             problem.set(Problem::checked(vec![e]));
             return;
         }
-        pending.set(true);
-        problem.set(Problem::default());
-        leptos::task::spawn_local(async move {
-            match api::call(
-                "POST",
-                "/v1/auth/password/forgot",
-                Some(&json!({"email": typed})),
-            )
-            .await
-            {
-                Ok(_) => sent.set(true),
-                Err(p) => problem.set(p),
-            }
-            pending.set(false);
-        });
+        let body = json!({"email": typed});
+        send_form(
+            pending,
+            problem,
+            async move { api::call("POST", "/v1/auth/password/forgot", Some(&body)).await },
+            move |_| sent.set(true),
+        );
     };
     view! {
         <main class="narrow">
@@ -343,15 +347,12 @@ fn ResetPassword() -> impl IntoView {
             return;
         }
         let body = json!({"token": token.clone().unwrap_or_default(), "password": password.get_untracked()});
-        pending.set(true);
-        problem.set(Problem::default());
-        leptos::task::spawn_local(async move {
-            match api::call("POST", "/v1/auth/password/reset", Some(&body)).await {
-                Ok(_) => done.set(true),
-                Err(p) => problem.set(p),
-            }
-            pending.set(false);
-        });
+        send_form(
+            pending,
+            problem,
+            async move { api::call("POST", "/v1/auth/password/reset", Some(&body)).await },
+            move |_| done.set(true),
+        );
     };
     view! {
         <main class="narrow">

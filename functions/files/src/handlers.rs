@@ -7,10 +7,11 @@ use edge::{RequestContext, D1};
 use serde_json::json;
 use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
+use shared::files::access;
 use shared::files::links::{Classification, Grant, LinkSigner};
 use shared::files::range::{self, Span};
 use shared::files::request;
-use shared::files::rules::{Declared, Use};
+use shared::files::rules::Use;
 use shared::files::store::{self, Accessor, FileRow};
 use shared::kernel::audit::Category;
 use shared::kernel::sql::Sql as _;
@@ -55,43 +56,6 @@ pub async fn dispatch(
     }
 }
 
-/// Who may upload a file of `usage`: the firm's settings people a logo, anyone
-/// signed in their own avatar, staff who write in the workspace (or portal users
-/// who may upload documents) a document.
-fn may_upload(claims: &VerifiedClaims, usage: Use) -> Result<(), DomainError> {
-    match usage {
-        Use::Logo => claims.require(Area::Settings, Access::Write),
-        Use::Avatar => claims.person().map(|_| ()),
-        Use::Document if claims.role().is_portal() => {
-            claims.require(Area::PortalDocuments, Access::Write)
-        }
-        Use::Document => claims.require(Area::Workspace, Access::Write),
-    }
-}
-
-/// Who may see a file's record and have a link to it: its uploader; staff who
-/// read the workspace; for a logo, anyone of the firm.
-fn may_read(claims: &VerifiedClaims, row: &FileRow) -> Result<(), DomainError> {
-    if row.created_by == claims.user_id() || row.usage == Use::Logo.name() {
-        return Ok(());
-    }
-    if claims.role().is_portal() {
-        return Err(DomainError::NotFound("file"));
-    }
-    claims.require(Area::Workspace, Access::Read)
-}
-
-/// Only the uploader sends an upload's bytes, completes or abandons it.
-fn require_uploader(claims: &VerifiedClaims, row: &FileRow) -> Result<(), DomainError> {
-    if row.created_by == claims.user_id() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(
-            "only the person who started an upload sends its bytes".into(),
-        ))
-    }
-}
-
 fn accessor(req: &Request, cx: &RequestContext, kind: &'static str, id: &str) -> Accessor {
     let origin = cx.origin(req);
     Accessor {
@@ -128,7 +92,7 @@ async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     let body = http::read_json(&mut req, edge::config::body_limit(env)).await?;
     let upload = request::parse_upload(&body.1)?;
-    may_upload(&claims, upload.declared.usage)?;
+    access::may_upload(&claims, upload.declared.usage)?;
     let db = D1::from_env(env)?;
     let firm = shared::firm::repository::get(&db, &scope).await?;
     let keys = edge::keys::keyring(env, &db, scope.firm_id(), cx.now).await?;
@@ -174,37 +138,8 @@ async fn create(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
 
 async fn get(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, _, _, row) = file_of(&req, env, cx, params).await?;
-    may_read(&claims, &row)?;
+    access::may_read(&claims, &row)?;
     Ok(http::json(200, &row, &cx.request_id))
-}
-
-/// The body's media type must be the declared one (or plain octets).
-fn check_content_type(req: &Request, row: &FileRow) -> Result<(), DomainError> {
-    let sent = http::header(req, "content-type").unwrap_or_default();
-    let essence = sent
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if essence == row.media_type || essence == "application/octet-stream" {
-        Ok(())
-    } else {
-        Err(DomainError::UnsupportedMediaType(format!(
-            "this upload was declared {}; the body is sent as that type or application/octet-stream, not {}",
-            row.media_type,
-            if essence.is_empty() { "no type" } else { &essence }
-        )))
-    }
-}
-
-fn declared(row: &FileRow) -> Result<Declared, DomainError> {
-    Ok(Declared {
-        name: row.name.clone(),
-        media_type: row.media_type.clone(),
-        size: u64::try_from(row.size).unwrap_or(0),
-        usage: Use::parse("usage", &row.usage)?,
-    })
 }
 
 /// The sealer of `row`'s content, under the firm's data key it was reserved with.
@@ -219,7 +154,7 @@ async fn sealer_of(env: &Env, db: &D1, row: &FileRow) -> Result<Rc<Sealer>, Doma
 
 async fn put_content(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope, db, row) = file_of(&req, env, cx, params).await?;
-    require_uploader(&claims, &row)?;
+    access::require_uploader(&claims, &row)?;
     store::require_uploading(&row)?;
     if row.parts.is_some() {
         return Err(DomainError::Conflict {
@@ -227,8 +162,11 @@ async fn put_content(mut req: Request, env: &Env, cx: &RequestContext, params: &
             detail: "this is a multipart upload: send its parts".into(),
         });
     }
-    check_content_type(&req, &row)?;
-    let decl = declared(&row)?;
+    access::check_body_type(
+        &row.media_type,
+        http::header(&req, "content-type").as_deref(),
+    )?;
+    let decl = row.declared()?;
     let incoming = transfer::incoming(&mut req, decl.size, Some(&decl)).await?;
     let bucket = edge::bindings::files(env)?;
     let sealer = sealer_of(env, &db, &row).await?;
@@ -276,15 +214,18 @@ async fn finish(
 async fn put_part(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let n = request::part_number(http::path_param(params, "part_number"))?;
     let (claims, _, db, row) = file_of(&req, env, cx, params).await?;
-    require_uploader(&claims, &row)?;
+    access::require_uploader(&claims, &row)?;
     store::require_uploading(&row)?;
     let expected = store::expected_part_size(&row, n)?;
     let upload_id = row
         .multipart_id
         .clone()
         .ok_or_else(|| DomainError::Unavailable("the multipart upload was not opened".into()))?;
-    check_content_type(&req, &row)?;
-    let decl = declared(&row)?;
+    access::check_body_type(
+        &row.media_type,
+        http::header(&req, "content-type").as_deref(),
+    )?;
+    let decl = row.declared()?;
     let sniff = (n == 1).then_some(&decl);
     let incoming =
         transfer::incoming(&mut req, u64::try_from(expected).unwrap_or(0), sniff).await?;
@@ -314,7 +255,7 @@ async fn put_part(mut req: Request, env: &Env, cx: &RequestContext, params: &Par
 
 async fn list_parts(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, _, db, row) = file_of(&req, env, cx, params).await?;
-    require_uploader(&claims, &row)?;
+    access::require_uploader(&claims, &row)?;
     let parts = store::parts(&db, &row.id).await?;
     let expected = row.parts.unwrap_or(0);
     let missing: Vec<i64> = (1..=expected)
@@ -330,7 +271,7 @@ async fn list_parts(req: Request, env: &Env, cx: &RequestContext, params: &Param
 
 async fn complete(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, scope, db, row) = file_of(&req, env, cx, params).await?;
-    require_uploader(&claims, &row)?;
+    access::require_uploader(&claims, &row)?;
     store::require_uploading(&row)?;
     let upload_id = row
         .multipart_id
@@ -376,7 +317,7 @@ async fn complete(req: Request, env: &Env, cx: &RequestContext, params: &Params)
 
 async fn abort(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, _, db, row) = file_of(&req, env, cx, params).await?;
-    require_uploader(&claims, &row)?;
+    access::require_uploader(&claims, &row)?;
     store::require_uploading(&row)?;
     crate::abort_upload(env, &db, &row, cx.now).await?;
     Ok(http::empty(204, &cx.request_id))
@@ -422,35 +363,8 @@ fn lifetime(row: &FileRow) -> i64 {
 
 async fn create_link(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (claims, _, db, row) = file_of(&req, env, cx, params).await?;
-    may_read(&claims, &row)?;
-    if row.status != "stored" {
-        return Err(DomainError::Conflict {
-            field: None,
-            detail: format!(
-                "the file is {}; only stored files are downloaded",
-                row.status
-            ),
-        });
-    }
-    let warning = match row.scan_status.as_str() {
-        "flagged" => {
-            return Err(DomainError::Conflict {
-                field: None,
-                detail: "the file is quarantined: the malware scanner flagged it".into(),
-            })
-        }
-        _ if store::servable_outside(&row) => None,
-        status if claims.role().is_portal() => {
-            return Err(DomainError::Conflict {
-                field: None,
-                detail: format!(
-                    "the file is not yet cleared by the malware scan ({status}); try again shortly"
-                ),
-            })
-        }
-        "failed" => Some("the malware scan of this file failed; open it with care"),
-        _ => Some("the malware scan of this file has not finished; open it with care"),
-    };
+    access::may_read(&claims, &row)?;
+    let warning = access::link_warning(&row, claims.role().is_portal())?;
     let mut answer = issue_link(&req, env, cx, &db, &claims, &row).await?;
     if let (Some(w), Some(map)) = (warning, answer.as_object_mut()) {
         map.insert("warning".into(), w.into());

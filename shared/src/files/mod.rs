@@ -3,6 +3,7 @@
 //! stored for each use, the multipart and quota limits ([`rules`]), and the signed
 //! download links ([`links`]).
 
+pub mod access;
 pub mod links;
 pub mod range;
 pub mod request;
