@@ -17,6 +17,8 @@ pub struct Problem {
     pub detail: String,
     /// (field, message) pairs from `errors`.
     pub fields: Vec<(String, String)>,
+    /// The problem type's slug (`step-up-required` …), empty when unknown.
+    pub kind: String,
 }
 
 impl Problem {
@@ -25,6 +27,17 @@ impl Problem {
             status: 0,
             detail: crate::messages::t("error.offline").to_owned(),
             fields: Vec::new(),
+            kind: String::new(),
+        }
+    }
+
+    /// An answer the console cannot read (a bug, or a proxy's page).
+    pub fn unexpected() -> Self {
+        Self {
+            status: 0,
+            detail: crate::messages::t("error.unknown").to_owned(),
+            fields: Vec::new(),
+            kind: String::new(),
         }
     }
 
@@ -40,7 +53,13 @@ impl Problem {
             })
             .unwrap_or_default();
         let detail = text(body, "detail");
+        let kind = text(body, "type")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         Self {
+            kind,
             status,
             detail: if detail.is_empty() {
                 crate::messages::t("error.unknown").to_owned()
@@ -68,6 +87,17 @@ impl Problem {
             status: 422,
             detail: String::new(),
             fields,
+            kind: "validation".to_owned(),
+        }
+    }
+
+    /// A refusal of one field found in the browser.
+    pub fn refused(field: &str, message: &str) -> Self {
+        Self {
+            status: 422,
+            detail: String::new(),
+            fields: vec![(field.to_owned(), message.to_owned())],
+            kind: "validation".to_owned(),
         }
     }
 
@@ -102,18 +132,68 @@ fn cookie(name: &str) -> Option<String> {
 
 /// Sends `method path` with an optional JSON body; the answer's JSON, or the problem.
 pub async fn call(method: &str, path: &str, body: Option<&Value>) -> Result<Value, Problem> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_credentials(RequestCredentials::SameOrigin);
+    send(method, path, body, &[]).await
+}
+
+/// Like [`call`], for a creation sent with `key` (`Idempotency-Key`): sent again
+/// after a lost answer, it answers the first creation instead of making another.
+pub async fn call_idempotent(
+    method: &str,
+    path: &str,
+    body: &Value,
+    key: &str,
+) -> Result<Value, Problem> {
+    send(method, path, Some(body), &[("idempotency-key", key)]).await
+}
+
+/// Like [`call`], for a change to a record read at `etag` (`If-Match`): someone
+/// else's change in between is a 412 problem.
+pub async fn call_if_match(
+    method: &str,
+    path: &str,
+    body: &Value,
+    etag: &str,
+) -> Result<Value, Problem> {
+    send(method, path, Some(body), &[("if-match", etag)]).await
+}
+
+/// The headers every request carries: cookie sessions, JSON, and the CSRF token.
+fn headers() -> Result<Headers, Problem> {
     let headers = Headers::new().map_err(|_| Problem::offline())?;
     let _ = headers.set(shared::auth::browser::MODE_HEADER, "cookie");
     let _ = headers.set("accept", "application/json");
+    if let Some(csrf) = cookie(shared::auth::browser::CSRF_COOKIE) {
+        let _ = headers.set(shared::auth::browser::CSRF_HEADER, &csrf);
+    }
+    Ok(headers)
+}
+
+/// The JSON of an answer, or its problem.
+fn answer_of(status: u16, text: &str) -> Result<Value, Problem> {
+    let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        Ok(value)
+    } else {
+        Err(Problem::of(status, &value))
+    }
+}
+
+async fn send(
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    extra: &[(&str, &str)],
+) -> Result<Value, Problem> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = headers()?;
     if let Some(body) = body {
         let _ = headers.set("content-type", "application/json");
         init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
     }
-    if let Some(csrf) = cookie(shared::auth::browser::CSRF_COOKIE) {
-        let _ = headers.set(shared::auth::browser::CSRF_HEADER, &csrf);
+    for (name, value) in extra {
+        let _ = headers.set(name, value);
     }
     init.set_headers(&headers);
     let request = Request::new_with_str_and_init(path, &init).map_err(|_| Problem::offline())?;
@@ -131,10 +211,49 @@ pub async fn call(method: &str, path: &str, body: Option<&Value>) -> Result<Valu
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if (200..300).contains(&status) {
-        Ok(value)
-    } else {
-        Err(Problem::of(status, &value))
+    answer_of(status, &text)
+}
+
+/// Sends the bytes of `file` with `PUT path`, telling `progress` the share sent
+/// so far (0.0–1.0) as it goes: fetch cannot report an upload's progress, so this
+/// one request uses XMLHttpRequest.
+pub async fn upload(
+    path: &str,
+    file: &web_sys::File,
+    progress: impl Fn(f64) + 'static,
+) -> Result<Value, Problem> {
+    use wasm_bindgen::closure::Closure;
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| Problem::offline())?;
+    xhr.open("PUT", path).map_err(|_| Problem::offline())?;
+    let _ = xhr.set_request_header(shared::auth::browser::MODE_HEADER, "cookie");
+    let _ = xhr.set_request_header("accept", "application/json");
+    let _ = xhr.set_request_header("content-type", &file.type_());
+    if let Some(csrf) = cookie(shared::auth::browser::CSRF_COOKIE) {
+        let _ = xhr.set_request_header(shared::auth::browser::CSRF_HEADER, &csrf);
     }
+    let on_progress =
+        Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                progress(e.loaded() / e.total());
+            }
+        });
+    if let Ok(target) = xhr.upload() {
+        target.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    let done = js_sys::Promise::new(&mut |resolve, _reject| {
+        let finished = Closure::once_into_js(move || {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        });
+        xhr.set_onloadend(Some(finished.unchecked_ref()));
+    });
+    xhr.send_with_opt_blob(Some(file))
+        .map_err(|_| Problem::offline())?;
+    let _ = JsFuture::from(done).await;
+    drop(on_progress);
+    let status = xhr.status().unwrap_or(0);
+    if status == 0 {
+        return Err(Problem::offline());
+    }
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    answer_of(status, &text)
 }

@@ -1,55 +1,421 @@
-//! Every text the console shows, by key: one catalogue per language, English
-//! first. A key missing from a language falls back to English; a key missing
-//! from English shows as itself.
+//! Every text the console shows, by key, in each language it speaks (English
+//! first, French second): one row per key, sorted by key. The language is chosen
+//! once per page load — the person's choice, else their firm's, else the
+//! browser's — and a change reloads the page in the new one.
 
-/// The English catalogue.
-const EN: &[(&str, &str)] = &[
-    ("app.name", "Firmament"),
-    ("sign_in.title", "Sign in to Firmament"),
-    ("sign_in.submit", "Sign in"),
-    ("sign_in.working", "Signing in…"),
-    (
-        "sign_in.code_title",
-        "Enter the code from your authenticator app",
-    ),
-    ("sign_in.code_submit", "Verify"),
-    ("field.email", "Work e-mail"),
-    ("field.password", "Password"),
-    ("field.code", "Six-digit code or recovery code"),
-    ("sign_in.new_firm", "New to Firmament? Create your firm"),
-    ("sign_up.title", "Create your firm"),
-    ("sign_up.submit", "Create the firm"),
-    ("sign_up.working", "Creating…"),
-    ("sign_up.have_account", "Already have an account? Sign in"),
-    ("field.firm_name", "Firm name"),
-    ("field.slug", "Short name (in addresses)"),
-    ("field.timezone", "Time zone"),
-    ("field.owner_name", "Your name"),
-    ("field.new_password", "Password (at least 12 characters)"),
-    ("sign_in.forgot", "Forgot your password?"),
-    ("forgot.title", "Reset your password"),
-    ("forgot.help", "Enter your address: if it has an account, a link to choose a new password arrives within a minute."),
-    ("forgot.submit", "Send the link"),
-    ("forgot.sent", "If that address has an account, the link is on its way. It works for an hour."),
-    ("reset.title", "Choose a new password"),
-    ("reset.submit", "Save the password"),
-    ("reset.done", "Your password is changed and every session was signed out."),
-    ("reset.no_token", "This page opens from the link in the e-mail; ask for a new one."),
-    ("reset.sign_in", "Sign in with the new password"),
-    ("home.title", "Overview"),
-    ("home.notifications", "Notifications"),
-    ("home.unread", "unread"),
-    ("nav.sign_out", "Sign out"),
-    (
-        "error.offline",
-        "Firmament could not be reached. Check your connection and try again.",
-    ),
-    ("error.unknown", "Something went wrong. Try again."),
-    ("not_found.title", "This page does not exist"),
-    ("not_found.back", "Back to the overview"),
+use std::cell::Cell;
+
+/// The languages, in the column order of [`MESSAGES`] (as `shared::auth::users::LANGUAGES`).
+const LANGUAGES: [&str; 2] = ["en", "fr"];
+
+/// Where the chosen language is kept between page loads.
+const STORAGE_KEY: &str = "fm_lang";
+
+thread_local! {
+    static CURRENT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// (key, English, French), sorted by key.
+#[rustfmt::skip]
+const MESSAGES: &[(&str, &str, &str)] = &[
+    ("accept.help", "New to Firmament? Choose your name and a password. Already have an account? Sign in first, then open the link again.", "Nouveau sur Firmament ? Choisissez votre nom et un mot de passe. Déjà un compte ? Connectez-vous d’abord, puis rouvrez le lien."),
+    ("accept.no_token", "This page opens from the link in the invitation e-mail.", "Cette page s’ouvre depuis le lien de l’e-mail d’invitation."),
+    ("accept.portal_title", "Open your client portal", "Ouvrir votre portail client"),
+    ("accept.sign_in_first", "Sign in, then come back to this invitation", "Se connecter, puis revenir à cette invitation"),
+    ("accept.submit", "Accept the invitation", "Accepter l’invitation"),
+    ("accept.title", "Join your firm on Firmament", "Rejoindre votre cabinet sur Firmament"),
+    ("account.codes_copied", "Copied.", "Copié."),
+    ("account.codes_copy", "Copy", "Copier"),
+    ("account.codes_download", "Download", "Télécharger"),
+    ("account.codes_new", "New recovery codes", "Nouveaux codes de secours"),
+    ("account.codes_once", "Your recovery codes, shown this once: keep them somewhere safe. Each works one time if you lose your phone.", "Vos codes de secours, affichés cette seule fois : gardez-les en lieu sûr. Chacun sert une fois si vous perdez votre téléphone."),
+    ("account.codes_title", "Recovery codes", "Codes de secours"),
+    ("account.key_create", "Create the key", "Créer la clé"),
+    ("account.key_new", "New API key", "Nouvelle clé d’API"),
+    ("account.key_once", "The key, shown this once: store it in your system’s secrets now.", "La clé, affichée cette seule fois : rangez-la maintenant dans les secrets de votre système."),
+    ("account.key_revoked", "revoked", "révoquée"),
+    ("account.key_scopes", "What the key may do", "Ce que la clé peut faire"),
+    ("account.key_used", "last used", "dernier usage"),
+    ("account.keys", "API keys", "Clés d’API"),
+    ("account.language_firm", "The firm’s language", "La langue du cabinet"),
+    ("account.mfa", "Two-step sign-in", "Connexion en deux étapes"),
+    ("account.no_keys", "No API key yet.", "Aucune clé d’API."),
+    ("account.password", "Password", "Mot de passe"),
+    ("account.password_changed", "Your password is changed; your other sessions were signed out.", "Votre mot de passe est changé ; vos autres sessions ont été fermées."),
+    ("account.password_submit", "Change the password", "Changer le mot de passe"),
+    ("account.phone_hint", "With the country code, such as +44 7700 900123.", "Avec l’indicatif du pays, par exemple +33 6 12 34 56 78."),
+    ("account.profile", "Profile", "Profil"),
+    ("account.session_end", "End", "Fermer"),
+    ("account.session_since", "since", "depuis le"),
+    ("account.sessions", "Where you are signed in", "Où vous êtes connecté"),
+    ("account.signed_in_as", "Signed in as", "Connecté en tant que"),
+    ("account.sms", "Text messages", "SMS"),
+    ("account.sms_confirm", "Confirm the phone", "Confirmer le téléphone"),
+    ("account.sms_off", "The phone is removed.", "Le téléphone est retiré."),
+    ("account.sms_on", "Codes go by text message to", "Les codes partent par SMS vers"),
+    ("account.sms_remove", "Remove the phone", "Retirer le téléphone"),
+    ("account.sms_send", "Text me a code", "M’envoyer un code"),
+    ("account.this_session", "this browser", "ce navigateur"),
+    ("account.title", "Your account", "Votre compte"),
+    ("account.totp", "Authenticator app", "Application d’authentification"),
+    ("account.totp_confirm", "Turn it on", "Activer"),
+    ("account.totp_off", "The authenticator app is removed.", "L’application d’authentification est retirée."),
+    ("account.totp_off_help", "Add an app such as 1Password, Authy or Google Authenticator: signing in will ask for its code.", "Ajoutez une application comme 1Password, Authy ou Google Authenticator : la connexion demandera son code."),
+    ("account.totp_on", "The authenticator app is on.", "L’application d’authentification est active."),
+    ("account.totp_qr_alt", "QR code for your authenticator app", "QR code pour votre application d’authentification"),
+    ("account.totp_remove", "Remove the authenticator", "Retirer l’application"),
+    ("account.totp_scan", "Scan this code with the app, or type the key, then enter the code it shows.", "Scannez ce code avec l’application, ou saisissez la clé, puis entrez le code affiché."),
+    ("account.totp_secret", "Key:", "Clé :"),
+    ("account.totp_start", "Set up an authenticator", "Configurer une application"),
+    ("admin.actions", "Actions", "Actions"),
+    ("admin.done", "Done.", "Fait."),
+    ("admin.none", "Nothing here yet.", "Rien pour l’instant."),
+    ("admin.when", "When", "Quand"),
+    ("app.loading", "Loading…", "Chargement…"),
+    ("app.name", "Firmament", "Firmament"),
+    ("audit.action", "Action", "Action"),
+    ("audit.actor", "By", "Par"),
+    ("audit.broken", "The chain breaks at entry", "La chaîne est rompue à l’entrée"),
+    ("audit.intact", "The chain is intact", "La chaîne est intacte"),
+    ("audit.ip", "Address", "Adresse"),
+    ("audit.outcome", "Outcome", "Résultat"),
+    ("audit.target", "On", "Sur"),
+    ("audit.verify", "Verify the chain", "Vérifier la chaîne"),
+    ("clients.archive", "Archive", "Archiver"),
+    ("clients.back", "All clients", "Tous les clients"),
+    ("clients.conflict", "Someone else changed this client since you opened it. Load their version: what you typed stays in the fields, and saving then applies it over theirs.", "Quelqu’un d’autre a modifié ce client depuis votre ouverture. Chargez sa version : votre saisie reste dans les champs, et l’enregistrement l’appliquera ensuite par-dessus."),
+    ("clients.create", "Create the client", "Créer le client"),
+    ("clients.created", "Created", "Créé le"),
+    ("clients.details", "Details", "Informations"),
+    ("clients.kind", "Kind", "Type"),
+    ("clients.kind.all", "Any kind", "Tous les types"),
+    ("clients.kind.individual", "Individual", "Particulier"),
+    ("clients.kind.organization", "Organisation", "Organisation"),
+    ("clients.new", "New client", "Nouveau client"),
+    ("clients.none", "No client matches.", "Aucun client ne correspond."),
+    ("clients.reload", "Load their version", "Charger sa version"),
+    ("clients.reloaded", "Their version is loaded; your typing is kept. Save to apply it.", "Sa version est chargée ; votre saisie est conservée. Enregistrez pour l’appliquer."),
+    ("clients.restore", "Restore", "Restaurer"),
+    ("clients.search", "Search names and addresses", "Rechercher noms et adresses"),
+    ("clients.status", "Status", "Statut"),
+    ("clients.status.active", "Active", "Actif"),
+    ("clients.status.all", "Any status", "Tous les statuts"),
+    ("clients.status.archived", "Archived", "Archivé"),
+    ("clients.theirs", "Now saved:", "Enregistré actuellement :"),
+    ("clients.title", "Clients", "Clients"),
+    ("error.offline", "Firmament could not be reached. Check your connection and try again; what you typed is kept.", "Firmament est injoignable. Vérifiez votre connexion et réessayez ; votre saisie est conservée."),
+    ("error.unknown", "Something went wrong. Try again.", "Une erreur est survenue. Réessayez."),
+    ("events.deliveries", "Deliveries", "Livraisons"),
+    ("events.published", "Published", "Publié"),
+    ("events.redeliver", "Redeliver", "Relivrer"),
+    ("events.type", "Type", "Type"),
+    ("field.brand_color", "Brand colour", "Couleur de marque"),
+    ("field.code", "Six-digit code or recovery code", "Code à six chiffres ou code de secours"),
+    ("field.currency", "Currency", "Devise"),
+    ("field.current_password", "Current password", "Mot de passe actuel"),
+    ("field.email", "Work e-mail", "E-mail professionnel"),
+    ("field.email_optional", "E-mail (optional)", "E-mail (facultatif)"),
+    ("field.email_plain", "E-mail", "E-mail"),
+    ("field.firm_name", "Firm name", "Nom du cabinet"),
+    ("field.firm_slug", "Your firm’s short name", "Nom court de votre cabinet"),
+    ("field.fiscal_year", "Fiscal year starts in", "L’exercice commence en"),
+    ("field.language", "Language", "Langue"),
+    ("field.locale", "Formats (locale)", "Formats (langue-région)"),
+    ("field.name", "Name", "Nom"),
+    ("field.new_password", "New password (at least 12 characters)", "Nouveau mot de passe (12 caractères au moins)"),
+    ("field.owner_name", "Your name", "Votre nom"),
+    ("field.password", "Password", "Mot de passe"),
+    ("field.phone", "Mobile number", "Numéro de mobile"),
+    ("field.role", "Role", "Rôle"),
+    ("field.slug", "Short name (in addresses)", "Nom court (dans les adresses)"),
+    ("field.sms_code", "Six-digit code from the text message", "Code à six chiffres du SMS"),
+    ("field.timezone", "Time zone", "Fuseau horaire"),
+    ("field.totp_code", "Six-digit code from the app", "Code à six chiffres de l’application"),
+    ("field.your_name", "Your name", "Votre nom"),
+    ("flag.can_manage_billing", "Manage billing", "Gérer la facturation"),
+    ("flag.can_manage_clients", "Manage clients", "Gérer les clients"),
+    ("flag.can_manage_settings", "Manage settings and integrations", "Gérer les paramètres et intégrations"),
+    ("flag.can_manage_users", "Manage people", "Gérer l’équipe"),
+    ("flag.can_view_reports", "See reports", "Voir les rapports"),
+    ("flags.default", "Default", "Par défaut"),
+    ("flags.description", "Description", "Description"),
+    ("flags.enabled", "State", "État"),
+    ("flags.help", "Flags are defined through the API (PUT /v1/flags/{key}); here is what each one does now.", "Les fonctionnalités se définissent par l’API (PUT /v1/flags/{key}) ; voici l’état de chacune."),
+    ("flags.key", "Key", "Clé"),
+    ("flags.kind", "Kind", "Type"),
+    ("flags.off", "Off", "Désactivée"),
+    ("flags.on", "On", "Activée"),
+    ("flags.updated", "Changed", "Modifiée"),
+    ("forgot.help", "Enter your address: if it has an account, a link to choose a new password arrives within a minute.", "Saisissez votre adresse : si elle a un compte, un lien pour choisir un nouveau mot de passe arrive dans la minute."),
+    ("forgot.sent", "If that address has an account, the link is on its way. It works for an hour.", "Si cette adresse a un compte, le lien est en route. Il est valable une heure."),
+    ("forgot.submit", "Send the link", "Envoyer le lien"),
+    ("forgot.title", "Reset your password", "Réinitialiser votre mot de passe"),
+    ("form.save", "Save", "Enregistrer"),
+    ("form.saved", "Saved.", "Enregistré."),
+    ("form.working", "Saving…", "Enregistrement…"),
+    ("home.title", "Overview", "Vue d’ensemble"),
+    ("home.unread", "unread", "non lues"),
+    ("home.welcome", "Welcome,", "Bienvenue,"),
+    ("jobs.attempts", "Attempts", "Tentatives"),
+    ("jobs.cancel", "Cancel", "Annuler"),
+    ("jobs.dead_letters", "Dead letters", "Lettres mortes"),
+    ("jobs.error", "Error", "Erreur"),
+    ("jobs.reprocess", "Run again", "Relancer"),
+    ("jobs.status", "Status", "Statut"),
+    ("jobs.type", "Type", "Type"),
+    ("members.active", "Active", "Actif"),
+    ("members.deactivate", "Deactivate", "Désactiver"),
+    ("members.expires", "expires", "expire le"),
+    ("members.flags", "Extra rights", "Droits supplémentaires"),
+    ("members.inactive", "Deactivated", "Désactivé"),
+    ("members.invitations", "Invitations", "Invitations"),
+    ("members.invite", "Invite a colleague", "Inviter un collègue"),
+    ("members.invited", "Invitation sent to", "Invitation envoyée à"),
+    ("members.last_active", "Last active", "Dernière activité"),
+    ("members.no_invitations", "No pending invitation.", "Aucune invitation en attente."),
+    ("members.reactivate", "Reactivate", "Réactiver"),
+    ("members.revoke", "Withdraw", "Retirer"),
+    ("members.send", "Send the invitation", "Envoyer l’invitation"),
+    ("members.state", "Access", "Accès"),
+    ("members.title", "People", "Équipe"),
+    ("nav.audit", "Audit log", "Journal d’audit"),
+    ("nav.clients", "Clients", "Clients"),
+    ("nav.events", "Events", "Événements"),
+    ("nav.flags", "Feature flags", "Fonctionnalités"),
+    ("nav.jobs", "Jobs", "Tâches"),
+    ("nav.label", "Main", "Principal"),
+    ("nav.members", "People", "Équipe"),
+    ("nav.notifications", "Notifications", "Notifications"),
+    ("nav.overview", "Overview", "Vue d’ensemble"),
+    ("nav.settings", "Settings", "Paramètres"),
+    ("nav.sign_out", "Sign out", "Se déconnecter"),
+    ("nav.skip", "Skip to the content", "Aller au contenu"),
+    ("nav.sso", "Single sign-on", "Authentification unique"),
+    ("nav.switch", "Firm", "Cabinet"),
+    ("nav.webhooks", "Webhooks", "Webhooks"),
+    ("not_found.back", "Back to the overview", "Retour à la vue d’ensemble"),
+    ("not_found.title", "This page does not exist", "Cette page n’existe pas"),
+    ("notifications.none", "Nothing new.", "Rien de nouveau."),
+    ("notifications.read_all", "Mark all read", "Tout marquer comme lu"),
+    ("paging.label", "Pages", "Pages"),
+    ("paging.next", "Next page", "Page suivante"),
+    ("paging.previous", "Previous page", "Page précédente"),
+    ("portal.people", "People with access", "Personnes ayant accès"),
+    ("portal.your_account", "Your account", "Votre compte"),
+    ("portal_role.admin", "Portal administrator", "Administrateur du portail"),
+    ("portal_role.member", "Member", "Membre"),
+    ("portal_role.viewer", "Viewer", "Lecteur"),
+    ("portal_users.invite", "Invite someone to the portal", "Inviter quelqu’un sur le portail"),
+    ("portal_users.invited", "Invitation sent.", "Invitation envoyée."),
+    ("portal_users.no_invitations", "No pending invitation.", "Aucune invitation en attente."),
+    ("portal_users.none", "Nobody has portal access yet.", "Personne n’a encore accès au portail."),
+    ("portal_users.pending", "Pending invitations", "Invitations en attente"),
+    ("portal_users.send", "Send the invitation", "Envoyer l’invitation"),
+    ("portal_users.title", "Client portal", "Portail client"),
+    ("reset.done", "Your password is changed and every session was signed out.", "Votre mot de passe est changé et toutes les sessions ont été fermées."),
+    ("reset.no_token", "This page opens from the link in the e-mail; ask for a new one.", "Cette page s’ouvre depuis le lien de l’e-mail ; demandez-en un nouveau."),
+    ("reset.sign_in", "Sign in with the new password", "Se connecter avec le nouveau mot de passe"),
+    ("reset.submit", "Save the password", "Enregistrer le mot de passe"),
+    ("reset.title", "Choose a new password", "Choisir un nouveau mot de passe"),
+    ("role.billing", "Billing", "Facturation"),
+    ("role.firm_admin", "Firm administrator", "Administrateur du cabinet"),
+    ("role.manager", "Manager", "Responsable"),
+    ("role.partner", "Partner", "Associé"),
+    ("role.portal", "Portal user", "Utilisateur du portail"),
+    ("role.readonly", "Read-only", "Lecture seule"),
+    ("role.staff", "Staff", "Collaborateur"),
+    ("settings.brand_hint", "#rrggbb, dark enough for white text (WCAG AA); empty for Firmament’s blue.", "#rrggbb, assez sombre pour un texte blanc (WCAG AA) ; vide pour le bleu de Firmament."),
+    ("settings.brand_sample", "White text on your colour", "Texte blanc sur votre couleur"),
+    ("settings.currency_hint", "Three letters (ISO 4217) such as EUR.", "Trois lettres (ISO 4217) comme EUR."),
+    ("settings.locale_hint", "Such as en-GB or fr-FR: how dates, numbers and money are written.", "Par exemple en-GB ou fr-FR : l’écriture des dates, nombres et montants."),
+    ("settings.logo", "Logo", "Logo"),
+    ("settings.logo_alt", "The firm’s logo", "Le logo du cabinet"),
+    ("settings.logo_choose", "Choose an image first.", "Choisissez d’abord une image."),
+    ("settings.logo_file", "Logo image", "Image du logo"),
+    ("settings.logo_hint", "PNG, JPEG, WebP or GIF, at most 2 MiB.", "PNG, JPEG, WebP ou GIF, 2 Mio au plus."),
+    ("settings.logo_none", "No logo yet.", "Pas encore de logo."),
+    ("settings.logo_progress", "Upload progress", "Progression du téléversement"),
+    ("settings.logo_remove", "Remove the logo", "Retirer le logo"),
+    ("settings.logo_removed", "The logo is removed.", "Le logo est retiré."),
+    ("settings.logo_saved", "The logo is uploaded.", "Le logo est téléversé."),
+    ("settings.logo_scanning", "The logo is being checked for malware; it shows once clean.", "Le logo est en cours d’analyse antivirus ; il s’affiche une fois sain."),
+    ("settings.logo_upload", "Upload the logo", "Téléverser le logo"),
+    ("settings.logo_uploading", "Uploading…", "Téléversement…"),
+    ("settings.organisation", "Organisation", "Organisation"),
+    ("settings.timezone_hint", "An IANA zone such as Europe/Paris: schedules and dates follow it.", "Un fuseau IANA comme Europe/Paris : agendas et dates le suivent."),
+    ("settings.title", "Settings", "Paramètres"),
+    ("settings.unchanged", "Nothing changed.", "Rien n’a changé."),
+    ("sign_in.code_submit", "Verify", "Vérifier"),
+    ("sign_in.code_title", "Enter the code from your authenticator app or text message, or a recovery code", "Saisissez le code de votre application d’authentification ou du SMS, ou un code de secours"),
+    ("sign_in.forgot", "Forgot your password?", "Mot de passe oublié ?"),
+    ("sign_in.google", "Google", "Google"),
+    ("sign_in.joined", "Your account is ready: sign in to continue.", "Votre compte est prêt : connectez-vous pour continuer."),
+    ("sign_in.microsoft", "Microsoft", "Microsoft"),
+    ("sign_in.new_firm", "New to Firmament? Create your firm", "Nouveau sur Firmament ? Créez votre cabinet"),
+    ("sign_in.saml", "Your firm’s single sign-on", "L’authentification unique de votre cabinet"),
+    ("sign_in.sms_sent", "A code is on its way to your phone.", "Un code est en route vers votre téléphone."),
+    ("sign_in.sso", "Or sign in with", "Ou connectez-vous avec"),
+    ("sign_in.submit", "Sign in", "Se connecter"),
+    ("sign_in.text_me", "Text me a code instead", "Recevoir plutôt un code par SMS"),
+    ("sign_in.title", "Sign in to Firmament", "Connexion à Firmament"),
+    ("sign_in.working", "Signing in…", "Connexion…"),
+    ("sign_up.have_account", "Already have an account? Sign in", "Déjà un compte ? Connectez-vous"),
+    ("sign_up.submit", "Create the firm", "Créer le cabinet"),
+    ("sign_up.title", "Create your firm", "Créer votre cabinet"),
+    ("sign_up.working", "Creating…", "Création…"),
+    ("sso.acs", "Assertion consumer service URL:", "URL du service consommateur d’assertions :"),
+    ("sso.entity", "Service provider entity ID:", "Identifiant d’entité du fournisseur de service :"),
+    ("sso.idp", "Your identity provider", "Votre fournisseur d’identité"),
+    ("sso.idp_certificate", "Signing certificate (PEM)", "Certificat de signature (PEM)"),
+    ("sso.idp_entity", "Identity provider entity ID", "Identifiant d’entité du fournisseur d’identité"),
+    ("sso.idp_url", "Sign-in URL (HTTP-Redirect)", "URL de connexion (HTTP-Redirect)"),
+    ("sso.provider_side", "Give these to your identity provider", "À donner à votre fournisseur d’identité"),
+    ("step_up.code", "Code from your app, a text message or a recovery code", "Code de l’application, d’un SMS ou de secours"),
+    ("step_up.done", "Verified: send the form again.", "Vérifié : renvoyez le formulaire."),
+    ("step_up.submit", "Verify", "Vérifier"),
+    ("step_up.title", "This needs a fresh second factor", "Cela demande un second facteur récent"),
+    ("verify.continue", "Continue to Firmament", "Continuer vers Firmament"),
+    ("verify.done", "Your address is confirmed.", "Votre adresse est confirmée."),
+    ("verify.no_token", "This page opens from the link in the e-mail.", "Cette page s’ouvre depuis le lien de l’e-mail."),
+    ("verify.title", "Confirm your address", "Confirmer votre adresse"),
+    ("verify.working", "Confirming…", "Confirmation…"),
+    ("webhooks.attempts", "Attempts", "Tentatives"),
+    ("webhooks.create", "Add the endpoint", "Ajouter le point de terminaison"),
+    ("webhooks.deliveries", "Deliveries", "Livraisons"),
+    ("webhooks.endpoints", "Endpoints", "Points de terminaison"),
+    ("webhooks.failing_since", "Failing since", "En échec depuis"),
+    ("webhooks.last_error", "Last error", "Dernière erreur"),
+    ("webhooks.last_status", "Last answer", "Dernière réponse"),
+    ("webhooks.last_success", "Last success", "Dernier succès"),
+    ("webhooks.new", "New endpoint", "Nouveau point de terminaison"),
+    ("webhooks.resend", "Resend", "Renvoyer"),
+    ("webhooks.secret_once", "Its signing secret, shown this once:", "Son secret de signature, affiché cette seule fois :"),
+    ("webhooks.status", "Status", "Statut"),
+    ("webhooks.test", "Send a test", "Envoyer un test"),
+    ("webhooks.types", "Event types", "Types d’événements"),
+    ("webhooks.types_hint", "Separated by commas, such as client.created, client.updated.", "Séparés par des virgules, par exemple client.created, client.updated."),
+    ("webhooks.url", "URL", "URL"),
 ];
 
-/// The text of `key` in English.
+/// The text of `key` in the current language (English when a translation is
+/// empty; the key itself if it is unknown).
 pub fn t(key: &'static str) -> &'static str {
-    EN.iter().find(|(k, _)| *k == key).map_or(key, |(_, v)| v)
+    let language = CURRENT.with(Cell::get);
+    match MESSAGES.binary_search_by(|(k, _, _)| k.cmp(&key)) {
+        Ok(i) => MESSAGES.get(i).map_or(key, |(_, en, fr)| match language {
+            1 if !fr.is_empty() => fr,
+            _ => en,
+        }),
+        Err(_) => key,
+    }
+}
+
+/// A language's own name, for the language menu.
+pub fn language_name(code: &str) -> &'static str {
+    match code {
+        "fr" => "Français",
+        _ => "English",
+    }
+}
+
+fn index_of(code: &str) -> usize {
+    let primary = code
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    LANGUAGES.iter().position(|l| *l == primary).unwrap_or(0)
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn apply(index: usize) {
+    CURRENT.with(|c| c.set(index));
+    let tag = LANGUAGES.get(index).copied().unwrap_or("en");
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("lang", tag);
+    }
+}
+
+/// Picks the page's language before anything is drawn: the one last used here,
+/// else the browser's.
+pub fn init() {
+    let stored = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let code = stored.or_else(|| web_sys::window().and_then(|w| w.navigator().language()));
+    apply(index_of(&code.unwrap_or_default()));
+}
+
+/// Follows the language the person should see (theirs or their firm's): when it
+/// is not the one on screen, it is remembered and the page reloads in it (true).
+pub fn follow(code: &str) -> bool {
+    let wanted = index_of(code);
+    if wanted == CURRENT.with(Cell::get) {
+        return false;
+    }
+    if let Some(s) = storage() {
+        let _ = s.set_item(STORAGE_KEY, LANGUAGES.get(wanted).copied().unwrap_or("en"));
+    }
+    apply(wanted);
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // test code
+    use super::*;
+
+    #[test]
+    fn the_catalogue_is_sorted_complete_and_matches_the_shared_languages() {
+        assert!(
+            MESSAGES.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted, no duplicate"
+        );
+        for (key, en, fr) in MESSAGES {
+            assert!(!en.is_empty() && !fr.is_empty(), "{key} has both languages");
+        }
+        assert_eq!(LANGUAGES.as_slice(), shared::auth::users::LANGUAGES);
+        CURRENT.with(|c| c.set(1));
+        assert_eq!(t("nav.sign_out"), "Se déconnecter");
+        CURRENT.with(|c| c.set(0));
+        assert_eq!(t("nav.sign_out"), "Sign out");
+        assert_eq!(t("no.such.key"), "no.such.key");
+        assert_eq!(index_of("fr-CA"), 1);
+        assert_eq!(index_of("de-DE"), 0);
+    }
+
+    #[test]
+    fn every_key_the_screens_use_is_in_the_catalogue() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut files = vec![std::path::PathBuf::from(dir)];
+        let mut missing = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for piece in source.split("t(\"").skip(1) {
+                let key = piece.split('"').next().unwrap();
+                let looks_like_key = key.contains('.')
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+                if looks_like_key
+                    && key != "no.such.key"
+                    && MESSAGES.binary_search_by(|(k, _, _)| k.cmp(&key)).is_err()
+                {
+                    missing.push(format!("{}: {key}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
 }

@@ -14,7 +14,7 @@ use shared::auth::claims::AccessClaims;
 use shared::auth::roles::{Flag, Role};
 use shared::auth::token::{TokenSigner, TokenVerifier};
 use shared::auth::users;
-use shared::clients::model::{ClientPatch, ClientStatus, NewClient};
+use shared::clients::model::{ClientFilter, ClientPatch, ClientStatus, NewClient};
 use shared::clients::portal::{self, Found, NewPortalInvitation, PortalUserPatch};
 use shared::clients::repository;
 use shared::firm::members;
@@ -144,7 +144,7 @@ fn a_portal_user_signs_into_their_client_only() {
     let page = block_on(repository::list(
         &db,
         &scope,
-        None,
+        &Default::default(),
         &PageRequest::parse(None, None).unwrap(),
     ))
     .unwrap();
@@ -154,7 +154,7 @@ fn a_portal_user_signs_into_their_client_only() {
     let all = block_on(repository::list(
         &db,
         &staff,
-        None,
+        &Default::default(),
         &PageRequest::parse(None, None).unwrap(),
     ))
     .unwrap();
@@ -326,5 +326,76 @@ fn another_firm_sees_none_of_it() {
     assert_eq!(
         block_on(repository::get(&db, &a, &mine)).unwrap().name,
         "Mine Ltd"
+    );
+}
+
+#[test]
+fn the_list_searches_names_and_addresses_and_narrows_by_kind_and_status() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "search");
+    let (other, other_owner) = firm(&db, "other-firm");
+    let add = |scope: &TenantScope, by: &str, body: serde_json::Value| {
+        let (client, statement) =
+            repository::insert(scope, NewClient::parse(&body).unwrap(), by, now()).unwrap();
+        block_on(db.execute(statement)).unwrap();
+        client.id
+    };
+    add(
+        &scope,
+        &owner,
+        json!({"name": "Acme Ltd", "email": "books@acme.test"}),
+    );
+    let ada = add(
+        &scope,
+        &owner,
+        json!({"name": "Ada Byron", "kind": "individual"}),
+    );
+    add(
+        &scope,
+        &owner,
+        json!({"name": "Globex", "email": "ACME-partner@globex.test"}),
+    );
+    add(&scope, &owner, json!({"name": "100% Organic"}));
+    add(&other, &other_owner, json!({"name": "Acme Abroad"}));
+    let names = |filter: &[(&str, &str)]| -> Vec<String> {
+        let get = |name: &str| filter.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let filter = ClientFilter::parse(get).unwrap();
+        block_on(repository::list(
+            &db,
+            &scope,
+            &filter,
+            &PageRequest::parse(None, None).unwrap(),
+        ))
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.name)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+    };
+    // (Made in one millisecond, the clients' order is their ids' random part: sorted here.)
+    // Name or address, any case; another firm's Acme is not found.
+    assert_eq!(names(&[("q", "acme")]), ["Acme Ltd", "Globex"]);
+    // % is a character, not a wildcard.
+    assert_eq!(names(&[("q", "0%")]), ["100% Organic"]);
+    assert_eq!(names(&[("q", "a%e")]), Vec::<String>::new());
+    assert_eq!(names(&[("kind", "individual")]), ["Ada Byron"]);
+    block_on(repository::update(
+        &db,
+        &scope,
+        &ada,
+        &ClientPatch::parse(&json!({"status": "archived"})).unwrap(),
+        None,
+        now(),
+    ))
+    .unwrap();
+    assert_eq!(
+        names(&[("status", "archived"), ("q", "BYRON")]),
+        ["Ada Byron"]
+    );
+    assert_eq!(
+        names(&[("status", "active"), ("kind", "individual")]),
+        Vec::<String>::new()
     );
 }

@@ -10,7 +10,7 @@ use edge::{config, RequestContext, D1};
 use serde_json::json;
 use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
-use shared::clients::model::{Client, ClientPatch, ClientStatus, NewClient};
+use shared::clients::model::{Client, ClientFilter, ClientPatch, ClientStatus, NewClient};
 use shared::clients::portal::{self, NewPortalInvitation, PortalUserPatch};
 use shared::clients::repository;
 use shared::firm::invitations::Acceptance;
@@ -132,10 +132,9 @@ async fn list_clients(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope) = cx.scope(&req, env).await?;
     claims.require(Area::Crm, Access::Read)?;
     let page = http::page_request(&req)?;
-    let status = http::query_param(&req, "status")
-        .map(|raw| ClientStatus::parse("status", &raw))
-        .transpose()?;
-    let clients = repository::list(&D1::from_env(env)?, &scope, status, &page).await?;
+    let query = http::Query::of(&req);
+    let filter = ClientFilter::parse(|name| query.get(name))?;
+    let clients = repository::list(&D1::from_env(env)?, &scope, &filter, &page).await?;
     Ok(http::json(200, &clients, &cx.request_id))
 }
 

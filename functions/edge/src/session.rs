@@ -100,6 +100,14 @@ pub fn respond(
     ))
 }
 
+/// A browser coming back from an identity provider: its session cookies, and a
+/// `303 See Other` to the console (`APP_URL`) instead of a JSON page.
+pub fn to_console(env: &Env, response: Response) -> Response {
+    let app = crate::config::text(env, "APP_URL").unwrap_or_else(|| "/".to_owned());
+    let location = format!("{}/", app.trim_end_matches('/'));
+    http::with_header(response.with_status(303), "location", &location)
+}
+
 /// Opens a session for the grant and answers with its tokens.
 pub async fn start(
     db: &D1,

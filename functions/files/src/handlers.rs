@@ -566,7 +566,7 @@ async fn branding_of(
     };
     Ok(http::json(
         200,
-        &json!({"name": firm.name, "logo": logo}),
+        &json!({"name": firm.name, "logo": logo, "brand_color": firm.brand_color}),
         &cx.request_id,
     ))
 }

@@ -166,6 +166,7 @@ async fn finish_oidc(
         mfa_at: None,
         browser: pending.browser != 0,
     };
+    let browser = grant.browser;
     let response = session::start(&db, env, cx, &origin, grant).await?;
     let entry = auth_entry(
         &membership.firm_id,
@@ -176,7 +177,11 @@ async fn finish_oidc(
     .by(&user_id)
     .with(json!({"method": "oidc", "provider": name}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
-    Ok(response)
+    Ok(if browser {
+        session::to_console(env, response)
+    } else {
+        response
+    })
 }
 
 fn api_url(env: &Env) -> String {
@@ -377,5 +382,9 @@ async fn finish_saml(
     .by(&user_id)
     .with(json!({"method": "saml"}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
-    Ok(response)
+    Ok(if browser {
+        session::to_console(env, response)
+    } else {
+        response
+    })
 }

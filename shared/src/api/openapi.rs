@@ -73,6 +73,8 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "requestEmailVerification" => (None, Some("Accepted")),
         "resetPassword" => (Some("PasswordReset"), None),
         "verifyEmail" => (Some("EmailVerification"), None),
+        "getMe" => (None, Some("Me")),
+        "updateMe" => (Some("ProfilePatch"), Some("Me")),
         "getSamlConfig" => (None, Some("SamlSettings")),
         "putSamlConfig" => (Some("SamlConfig"), Some("SamlSettings")),
         "createClient" => (Some("NewClient"), Some("Client")),
@@ -149,6 +151,8 @@ fn also_succeeds(operation: &str) -> &'static [u16] {
         "downloadFile" => &[206],
         "startJob" => &[200],
         "putFlag" => &[201],
+        // A browser (mode=cookie) goes back to the console with its cookies.
+        "finishOidc" | "finishSaml" => &[303],
         _ => &[],
     }
 }
@@ -178,7 +182,13 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
         "getFlagExposures" => &[("since", "Date")],
         "downloadFile" => &[("token", "LinkToken")],
         "listNotifications" => &[PAGE[0], PAGE[1], ("unread", "BooleanText")],
-        "listClients" => &[PAGE[0], PAGE[1], ("status", "ClientStatus")],
+        "listClients" => &[
+            PAGE[0],
+            PAGE[1],
+            ("status", "ClientStatus"),
+            ("kind", "ClientKind"),
+            ("q", "SearchText"),
+        ],
         "listDeadEvents" => &[
             PAGE[0],
             PAGE[1],
@@ -465,7 +475,8 @@ fn operation(r: &Route) -> Value {
             "description": "Retries with the same key answer the first response; the key for a different request is a 409.",
             "schema": component("IdempotencyKey")}));
     }
-    if r.method == "PATCH" {
+    // A person's own profile has no version to race on.
+    if r.method == "PATCH" && r.operation != "updateMe" {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
             "description": "The etag last read; a stale one is a 412. Absent or * changes whatever is current.",
             "schema": component("IfMatch")}));

@@ -208,10 +208,65 @@ impl ClientPatch {
     }
 }
 
+/// What a list of clients is narrowed to: a status, a kind, and a search
+/// text found in the name or the address (case-insensitive).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClientFilter {
+    /// Only this status.
+    pub status: Option<ClientStatus>,
+    /// Only this kind.
+    pub kind: Option<ClientKind>,
+    /// Text the name or the address contains (1–100 characters).
+    pub q: Option<String>,
+}
+
+impl ClientFilter {
+    /// Reads `status`, `kind` and `q` from a query through `get`.
+    pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let status = get("status").and_then(|raw| v.take(ClientStatus::parse("status", raw)));
+        let kind = get("kind").and_then(|raw| v.take(ClientKind::parse("kind", raw)));
+        let q = get("q").and_then(|q| v.take(text("q", q, 1, 100)));
+        v.finish()?;
+        Ok(Self { status, kind, q })
+    }
+
+    /// The search text, lower-cased, as the list looks for it inside lower-cased
+    /// names and addresses (`instr`, not `LIKE`: nothing in it is a wildcard, and D1
+    /// refuses LIKE patterns over 50 bytes).
+    pub fn needle(&self) -> Option<String> {
+        self.q.as_ref().map(|q| q.to_lowercase())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_filter_reads_its_fields_and_escapes_the_search() {
+        let query = [
+            ("status", "archived"),
+            ("kind", "individual"),
+            ("q", " 50%_Off "),
+        ];
+        let get = |name: &str| query.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let filter = ClientFilter::parse(get).unwrap();
+        assert_eq!(filter.status, Some(ClientStatus::Archived));
+        assert_eq!(filter.kind, Some(ClientKind::Individual));
+        assert_eq!(filter.needle().as_deref(), Some("50%_off"));
+        let bad = [("status", "gone"), ("kind", "robot"), ("q", "  ")];
+        let get = |name: &str| bad.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let text = format!("{:?}", ClientFilter::parse(get).unwrap_err());
+        assert!(
+            text.contains("status") && text.contains("kind") && text.contains("\"q\""),
+            "{text}"
+        );
+        let long = "x".repeat(101);
+        let get = |name: &str| (name == "q").then_some(long.as_str());
+        assert!(ClientFilter::parse(get).is_err());
+    }
 
     #[test]
     fn a_new_client_needs_a_name_and_known_fields() {

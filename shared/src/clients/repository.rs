@@ -1,7 +1,7 @@
 //! The SQL of clients. Every statement filters by the caller's firm and, for a
 //! portal user, by their own client: another client's record is simply not found.
 
-use super::model::{Client, ClientKind, ClientPatch, ClientStatus, NewClient};
+use super::model::{Client, ClientFilter, ClientKind, ClientPatch, ClientStatus, NewClient};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::new_id;
 use crate::kernel::paging::{Page, PageRequest};
@@ -59,11 +59,11 @@ pub async fn get(db: &impl Sql, scope: &TenantScope, id: &str) -> DomainResult<C
     .ok_or(DomainError::NotFound("client"))
 }
 
-/// A page of the scope's clients in creation order, optionally of one status.
+/// A page of the scope's clients in creation order, narrowed by `filter`.
 pub async fn list(
     db: &impl Sql,
     scope: &TenantScope,
-    status: Option<ClientStatus>,
+    filter: &ClientFilter,
     page: &PageRequest,
 ) -> DomainResult<Page<Client>> {
     let rows: Vec<Client> = query_as(
@@ -72,15 +72,18 @@ pub async fn list(
             format!(
                 "SELECT {COLUMNS} FROM clients_clients
                   WHERE firm_id = ?1 AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR status = ?3)
-                    AND (?4 IS NULL OR id > ?4)
+                    AND (?4 IS NULL OR id > ?4) AND (?6 IS NULL OR kind = ?6)
+                    AND (?7 IS NULL OR instr(lower(name), ?7) > 0 OR instr(lower(email), ?7) > 0)
                   ORDER BY id LIMIT ?5"
             ),
             vec![
                 scope.firm_id().into(),
                 scope.client_id().into(),
-                status.map(|s| s.name()).into(),
+                filter.status.map(|s| s.name()).into(),
                 page.after.clone().into(),
                 page.fetch_limit().into(),
+                filter.kind.map(ClientKind::name).into(),
+                filter.needle().into(),
             ],
         ),
     )

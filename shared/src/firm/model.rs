@@ -51,6 +51,8 @@ pub struct Firm {
     pub locale: String,
     /// First month of the fiscal year (1–12).
     pub fiscal_year_start_month: i64,
+    /// Brand colour `#rrggbb` for the portal (`None`: Firmament's).
+    pub brand_color: Option<String>,
     /// End of the trial (Unix ms).
     pub trial_ends_at: Option<i64>,
     /// When background provisioning finished (Unix ms).

@@ -189,6 +189,7 @@ pub fn plan(input: ProvisionFirm, origin: &Origin, now: Instant) -> DomainResult
         currency: input.currency.code().to_owned(),
         locale: "en-US".to_owned(),
         fiscal_year_start_month: 1,
+        brand_color: None,
         trial_ends_at: Some(now.plus_millis(TRIAL_DAYS * 86_400_000).millis()),
         provisioned_at: None,
         created_at: now.millis(),

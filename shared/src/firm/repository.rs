@@ -14,7 +14,7 @@ use super::settings::FirmPatch;
 
 const FIRM_COLUMNS: &str =
     "id, name, slug, status, tier, timezone, currency, locale, fiscal_year_start_month, \
-     trial_ends_at, provisioned_at, created_at, updated_at, version";
+     brand_color, trial_ends_at, provisioned_at, created_at, updated_at, version";
 
 /// Inserts a new firm; fails on `firm_firms.slug` when the slug is taken.
 pub fn insert_firm(firm: &Firm) -> Statement {
@@ -81,6 +81,7 @@ pub async fn update(
     let sql = format!(
         "UPDATE firm_firms SET name = COALESCE(?1, name), timezone = COALESCE(?2, timezone), currency = COALESCE(?3, currency),
                 locale = COALESCE(?4, locale), fiscal_year_start_month = COALESCE(?5, fiscal_year_start_month),
+                brand_color = CASE WHEN ?9 THEN ?10 ELSE brand_color END,
                 updated_at = ?6, version = version + 1
           WHERE id = ?7 AND (?8 IS NULL OR version = ?8)
       RETURNING {FIRM_COLUMNS}"
@@ -98,6 +99,8 @@ pub async fn update(
                 now.millis().into(),
                 scope.firm_id().into(),
                 expected_version.into(),
+                patch.brand_color.is_some().into(),
+                patch.brand_color.clone().flatten().into(),
             ],
         ),
     )

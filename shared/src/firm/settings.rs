@@ -19,10 +19,13 @@ pub struct FirmPatch {
     pub locale: Option<String>,
     /// New fiscal-year start month.
     pub fiscal_year_start_month: Option<i64>,
+    /// New brand colour (`Some(None)` goes back to Firmament's).
+    pub brand_color: Option<Option<String>>,
 }
 
 impl FirmPatch {
-    /// Reads `{"name"?, "timezone"?, "currency"?, "locale"?, "fiscal_year_start_month"?}`.
+    /// Reads `{"name"?, "timezone"?, "currency"?, "locale"?, "fiscal_year_start_month"?,
+    /// "brand_color"?}`.
     pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
         let input = Input::body(body)?;
         let mut v = Validator::new();
@@ -34,6 +37,7 @@ impl FirmPatch {
                 "currency",
                 "locale",
                 "fiscal_year_start_month",
+                "brand_color",
             ],
         );
         let name = input
@@ -58,6 +62,14 @@ impl FirmPatch {
                 "fiscal_year_start_month must be from 1 to 12",
             );
         }
+        let brand_color = match body.get("brand_color") {
+            None => None,
+            Some(serde_json::Value::Null) => Some(None),
+            Some(_) => input
+                .string(&mut v, "brand_color", false)
+                .and_then(|s| v.take(parse_brand_color("brand_color", s)))
+                .map(Some),
+        };
         v.finish()?;
         let patch = Self {
             name,
@@ -65,6 +77,7 @@ impl FirmPatch {
             currency,
             locale,
             fiscal_year_start_month,
+            brand_color,
         };
         if patch == Self::default() {
             return Err(crate::DomainError::invalid(
@@ -75,6 +88,52 @@ impl FirmPatch {
         }
         Ok(patch)
     }
+}
+
+/// The contrast WCAG 2.1 AA asks of normal text against its background.
+pub const MIN_CONTRAST: f64 = 4.5;
+
+/// A brand colour `#rrggbb` (lower-cased) that white text on it can be read
+/// against: its contrast with white must reach [`MIN_CONTRAST`], since the portal
+/// writes its buttons and header in white on the firm's colour.
+pub fn parse_brand_color(field: &str, raw: &str) -> DomainResult<String> {
+    let hex = raw.trim().to_ascii_lowercase();
+    let rgb = hex
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6)
+        .and_then(|h| u32::from_str_radix(h, 16).ok());
+    let Some(rgb) = rgb else {
+        return Err(crate::DomainError::invalid(
+            field,
+            "format",
+            format!("{field} must be a colour such as #1d4ed8"),
+        ));
+    };
+    let contrast = contrast_with_white(rgb);
+    if contrast < MIN_CONTRAST {
+        return Err(crate::DomainError::invalid(
+            field,
+            "contrast",
+            format!(
+                "{field} {hex} is too light for white text ({contrast:.1}:1; at least {MIN_CONTRAST}:1 is needed)"
+            ),
+        ));
+    }
+    Ok(hex)
+}
+
+/// The WCAG contrast ratio of white against the colour `0xrrggbb`.
+pub fn contrast_with_white(rgb: u32) -> f64 {
+    let channel = |shift: u32| {
+        let c = f64::from((rgb >> shift) & 0xff) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(16) + 0.7152 * channel(8) + 0.0722 * channel(0);
+    1.05 / (luminance + 0.05)
 }
 
 /// A BCP 47 tag of the simple shape `ll` or `ll-RR` (`en`, `en-GB`, `pt-BR`).
@@ -102,6 +161,25 @@ fn parse_locale(raw: &str) -> DomainResult<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_brand_colour_must_carry_white_text() {
+        // WebAIM's checker: white on #1d4ed8 is 6.70:1, on #767676 4.54:1, on #777777 4.48:1.
+        assert!((contrast_with_white(0x1d4ed8) - 6.70).abs() < 0.01);
+        assert!((contrast_with_white(0x767676) - 4.54).abs() < 0.01);
+        assert_eq!(parse_brand_color("c", " #1D4ED8 ").unwrap(), "#1d4ed8");
+        assert!(parse_brand_color("c", "#767676").is_ok());
+        let light = format!("{:?}", parse_brand_color("c", "#777777").unwrap_err());
+        assert!(
+            light.contains("contrast") && light.contains("4.5"),
+            "{light}"
+        );
+        for bad in ["1d4ed8", "#1d4ed", "#gggggg", "blue", ""] {
+            assert!(parse_brand_color("c", bad).is_err(), "{bad}");
+        }
+        let patch = FirmPatch::parse(&json!({"brand_color": null})).unwrap();
+        assert_eq!(patch.brand_color, Some(None));
+    }
 
     #[test]
     fn patch_checks_every_field() {

@@ -110,7 +110,9 @@ fn a_browser_gets_cookies_from_the_callback() {
         &firm.owner_email(),
         "&mode=cookie",
     ));
-    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    // The browser goes back to the console, signed in by cookies.
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text);
+    assert!(signed_in.header("location").unwrap().ends_with("/"));
     assert!(signed_in.json().get("access_token").is_none());
     let (_, attrs) = signed_in.set_cookie("fm_access").unwrap();
     assert!(attrs.contains("HttpOnly"));

@@ -470,3 +470,64 @@ fn client_creation_is_idempotent_and_invitations_can_be_withdrawn() {
     let token = mailed_token(&email, "portal/accept-invitation#token=").unwrap();
     accept(&token, None).problem(410);
 }
+
+#[test]
+fn staff_search_and_filter_the_client_list() {
+    let firm = TestFirm::provision();
+    let marker = unique("zebra");
+    create_client(&firm, &format!("{marker} Holdings"));
+    let person = call("POST", "/v1/clients")
+        .token(&firm.token)
+        .json(&json!({"name": format!("{marker} Person"), "kind": "individual"}))
+        .send()
+        .json();
+    create_client(&firm, "Unrelated Ltd");
+    let names = |query: &str| -> Vec<String> {
+        let reply = call("GET", &format!("/v1/clients?{query}"))
+            .token(&firm.token)
+            .send();
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&format!("q={}", marker.to_uppercase())).len(), 2);
+    assert_eq!(
+        names(&format!("q={marker}&kind=individual")),
+        [format!("{marker} Person")]
+    );
+    assert_eq!(names("q=%25%25%25").len(), 0); // "%%%" is text, not a wildcard
+                                               // Another firm finds none of them.
+    let other = TestFirm::provision();
+    let theirs = call("GET", &format!("/v1/clients?q={marker}"))
+        .token(&other.token)
+        .send();
+    assert_eq!(theirs.json()["items"].as_array().unwrap().len(), 0);
+    // Bad filters are named.
+    let reply = call("GET", "/v1/clients?kind=robot&status=gone")
+        .token(&firm.token)
+        .send();
+    reply.problem(422);
+    let mut fields = reply.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["kind", "status"]);
+    // The longest search allowed is answered (D1 would refuse it as a LIKE pattern).
+    let longest = "0".repeat(100);
+    let reply = call("GET", &format!("/v1/clients?q={longest}"))
+        .token(&firm.token)
+        .send();
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    call("GET", "/v1/clients?q=")
+        .token(&firm.token)
+        .send()
+        .problem(422);
+    let long = "x".repeat(101);
+    call("GET", &format!("/v1/clients?q={long}"))
+        .token(&firm.token)
+        .send()
+        .problem(422);
+    assert_eq!(id(&person).len(), 30);
+}

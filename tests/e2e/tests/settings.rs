@@ -92,3 +92,44 @@ fn bad_settings_name_their_field() {
         "nothing was written"
     );
 }
+
+#[test]
+fn a_brand_colour_must_carry_white_text_and_reaches_the_branding() {
+    let firm = TestFirm::provision();
+    let too_light = call("PATCH", "/v1/firm")
+        .token(&firm.token)
+        .json(&json!({"brand_color": "#ffcc00"}))
+        .send();
+    let problem = too_light.problem(422);
+    assert_eq!(too_light.error_fields(), ["brand_color"]);
+    assert!(problem.to_string().contains("4.5:1"), "{problem}");
+    call("PATCH", "/v1/firm")
+        .token(&firm.token)
+        .json(&json!({"brand_color": "teal"}))
+        .send()
+        .problem(422);
+    let set = call("PATCH", "/v1/firm")
+        .token(&firm.token)
+        .json(&json!({"brand_color": "#0F766E"}))
+        .send();
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(set.json()["brand_color"], "#0f766e");
+    let branding = call("GET", "/v1/firm/branding").token(&firm.token).send();
+    assert_eq!(branding.json()["brand_color"], "#0f766e");
+    // Another firm keeps Firmament's colour; null returns to it.
+    let other = TestFirm::provision();
+    let theirs = call("GET", "/v1/firm/branding").token(&other.token).send();
+    assert_eq!(theirs.json()["brand_color"], json!(null));
+    let cleared = call("PATCH", "/v1/firm")
+        .token(&firm.token)
+        .json(&json!({"brand_color": null}))
+        .send();
+    assert_eq!(cleared.json()["brand_color"], json!(null));
+    // A read-only member may not change it.
+    let readonly = firm.token_as("readonly");
+    call("PATCH", "/v1/firm")
+        .token(&readonly)
+        .json(&json!({"brand_color": "#0f766e"}))
+        .send()
+        .problem(403);
+}

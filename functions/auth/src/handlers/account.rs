@@ -169,3 +169,62 @@ pub(super) async fn change_password(mut req: Request, env: &Env, cx: &RequestCon
     .await;
     Ok(http::empty(204, &cx.request_id))
 }
+
+/// Who is signed in, where, and with what rights: the console builds its
+/// navigation from `role` and `flags` with the permission matrix of `shared/`, and
+/// offers `firms` to switch to.
+pub(super) async fn get_me(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?;
+    let db = D1::from_env(env)?;
+    let me = me(&db, &claims, user_id).await?;
+    Ok(http::json(200, &me, &cx.request_id))
+}
+
+/// Changes one's own name or console language.
+pub(super) async fn update_me(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let claims = cx.claims(&req, env).await?;
+    let user_id = claims.person()?.to_owned();
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let patch = users::ProfilePatch::parse(&body)?;
+    let db = D1::from_env(env)?;
+    db.execute(patch.statement(&user_id, cx.now)).await?;
+    let entry = auth_entry(
+        claims.firm_id(),
+        "profile.updated",
+        Severity::Info,
+        Outcome::Success,
+    )
+    .by(&user_id)
+    .on(&user_id)
+    .with(json!({"fields": patch.fields()}));
+    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    let me = me(&db, &claims, &user_id).await?;
+    Ok(http::json(200, &me, &cx.request_id))
+}
+
+async fn me(
+    db: &D1,
+    claims: &VerifiedClaims,
+    user_id: &str,
+) -> Result<serde_json::Value, DomainError> {
+    let profile = users::profile(db, user_id).await?;
+    let firm = shared::firm::repository::get(db, &claims.scope()).await?;
+    let firms = members::active_for_user(db, user_id).await?;
+    let client_name = firms
+        .iter()
+        .find(|m| m.firm_id == claims.firm_id())
+        .and_then(|m| m.client_name.clone());
+    Ok(json!({
+        "user": profile,
+        "firm": {
+            "id": firm.id, "name": firm.name, "slug": firm.slug, "locale": firm.locale,
+            "timezone": firm.timezone, "currency": firm.currency,
+        },
+        "role": claims.role(),
+        "flags": claims.flags(),
+        "client": claims.client_id().map(|id| json!({"id": id, "name": client_name})),
+        "firms": firms,
+        "session_id": claims.session_id(),
+    }))
+}

@@ -85,6 +85,8 @@ pub async fn dispatch(
         "resetPassword" => reset_password(req, env, cx).await,
         "requestEmailVerification" => request_verification(req, env, cx).await,
         "verifyEmail" => verify_email(req, env, cx).await,
+        "getMe" => get_me(req, env, cx).await,
+        "updateMe" => update_me(req, env, cx).await,
         "listApiKeys" => list_api_keys(req, env, cx).await,
         "revokeApiKey" => revoke_api_key(req, env, cx, &params).await,
         _ => Err(DomainError::NotFound("route")),
