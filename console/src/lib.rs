@@ -5,6 +5,13 @@
 //! the server runs (`shared/`), and shows only what the person's role and flags
 //! allow (`session.rs`). Every text comes from `messages.rs`.
 
+// The public and portal entries use a subset of the console's pieces; the full
+// build (what clippy checks) still flags anything no screen uses.
+#![cfg_attr(
+    not(all(feature = "auth", feature = "staff")),
+    allow(dead_code, unused_imports)
+)]
+
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
@@ -29,42 +36,81 @@ pub fn start() {
     leptos::mount::mount_to_body(App);
 }
 
+/// The routes of every entry: the portal and its invitation, then those of the
+/// entry's features.
 #[component]
 fn App() -> impl IntoView {
-    use pages::*;
+    use pages::{auth, portal};
     view! {
         <Router>
             <a class="skip" href="#content">{t("nav.skip")}</a>
             <Routes fallback=NotFound>
-                <Route path=path!("/sign-in") view=auth::SignIn/>
-                <Route path=path!("/sign-up") view=auth::SignUp/>
-                <Route path=path!("/forgot-password") view=auth::ForgotPassword/>
-                <Route path=path!("/reset-password") view=auth::ResetPassword/>
-                <Route path=path!("/accept-invitation") view=|| view! { <auth::AcceptInvitation/> }/>
-                <Route path=path!("/verify-email") view=auth::VerifyEmail/>
                 <Route path=path!("/portal/accept-invitation") view=|| view! { <auth::AcceptInvitation portal=true/> }/>
                 <Route path=path!("/portal") view=portal::Portal/>
-                <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=Home/>
-                    <Route path=path!("clients") view=clients::ClientList/>
-                    <Route path=path!("clients/new") view=clients::NewClient/>
-                    <Route path=path!("clients/:id") view=clients::ClientDetail/>
-                    <Route path=path!("settings") view=settings::Settings/>
-                    <Route path=path!("members") view=members::Members/>
-                    <Route path=path!("account") view=account::Account/>
-                    <Route path=path!("notifications") view=Notifications/>
-                    <Route path=path!("audit") view=admin::Audit/>
-                    <Route path=path!("events") view=admin::Events/>
-                    <Route path=path!("webhooks") view=admin::Webhooks/>
-                    <Route path=path!("jobs") view=admin::Jobs/>
-                    <Route path=path!("flags") view=admin::Flags/>
-                    <Route path=path!("sso") view=admin::Sso/>
-                </ParentRoute>
+                <AuthRoutes/>
+                <StaffRoutes/>
             </Routes>
         </Router>
     }
 }
 
+/// The staff console's screens, inside the signed-in shell.
+#[cfg(feature = "staff")]
+#[component(transparent)]
+fn StaffRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    use pages::{account, admin, clients, members, settings};
+    view! {
+        <ParentRoute path=path!("") view=Shell>
+            <Route path=path!("") view=Home/>
+            <Route path=path!("clients") view=clients::ClientList/>
+            <Route path=path!("clients/new") view=clients::NewClient/>
+            <Route path=path!("clients/:id") view=clients::ClientDetail/>
+            <Route path=path!("settings") view=settings::Settings/>
+            <Route path=path!("members") view=members::Members/>
+            <Route path=path!("account") view=account::Account/>
+            <Route path=path!("notifications") view=Notifications/>
+            <Route path=path!("audit") view=admin::Audit/>
+            <Route path=path!("events") view=admin::Events/>
+            <Route path=path!("webhooks") view=admin::Webhooks/>
+            <Route path=path!("jobs") view=admin::Jobs/>
+            <Route path=path!("flags") view=admin::Flags/>
+            <Route path=path!("sso") view=admin::Sso/>
+        </ParentRoute>
+    }
+    .into_inner()
+}
+
+/// An entry without the staff screens: their paths load the whole console.
+#[cfg(not(feature = "staff"))]
+#[component(transparent)]
+fn StaffRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    view! { <Route path=path!("") view=|| go("/")/> }.into_inner()
+}
+
+/// Signing in, creating a firm, and the pages mailed links open.
+#[cfg(feature = "auth")]
+#[component(transparent)]
+fn AuthRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    use pages::auth;
+    view! {
+        <Route path=path!("/sign-in") view=auth::SignIn/>
+        <Route path=path!("/sign-up") view=auth::SignUp/>
+        <Route path=path!("/forgot-password") view=auth::ForgotPassword/>
+        <Route path=path!("/reset-password") view=auth::ResetPassword/>
+        <Route path=path!("/accept-invitation") view=|| view! { <auth::AcceptInvitation/> }/>
+        <Route path=path!("/verify-email") view=auth::VerifyEmail/>
+    }
+    .into_inner()
+}
+
+/// The portal's entry: signing in is the public entry's page, loaded afresh.
+#[cfg(not(feature = "auth"))]
+#[component(transparent)]
+fn AuthRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    view! { <Route path=path!("/sign-in") view=pages::auth::reload/> }.into_inner()
+}
+
+#[cfg(feature = "staff")]
 /// The console's screens, each shown only to whom the API would answer.
 const NAV: &[(&str, &str, Area, Access)] = &[
     ("/", "nav.overview", Area::Workspace, Access::Read),
@@ -84,6 +130,7 @@ const NAV: &[(&str, &str, Area, Access)] = &[
     ("/sso", "nav.sso", Area::Admin, Access::Read),
 ];
 
+#[cfg(feature = "staff")]
 /// The signed-in frame: the firm, the switcher, the bell, the navigation the
 /// person's rights allow, and the screen. Nobody signed in: to the sign-in page.
 #[component]
@@ -172,6 +219,7 @@ fn Shell() -> impl IntoView {
     }
 }
 
+#[cfg(feature = "staff")]
 #[component]
 fn Home() -> impl IntoView {
     let me = session::me();
@@ -187,6 +235,7 @@ fn Home() -> impl IntoView {
     }
 }
 
+#[cfg(feature = "staff")]
 /// The person's notifications, newest first, each marked read on opening.
 #[component]
 fn Notifications() -> impl IntoView {

@@ -400,6 +400,9 @@ test("a_portal_user_accepts_their_invitation_and_reaches_only_their_client", asy
   if (invited.status !== 201) throw new Error(`invite: ${invited.status} ${JSON.stringify(invited.body)}`);
   const phone = { viewport: { width: 360, height: 740 }, extraHTTPHeaders: { "cf-connecting-ip": clientIp() } };
   const page = await browser.newPage(phone);
+  // The portal loads its own entry, never the whole console.
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   await page.goto(base + (await mailedLink(email, "portal/accept-invitation")));
   await expectText(page.locator("h1"), /portal/, "portal invitation page");
   await accessible(page, "portal-accept-360px");
@@ -417,6 +420,9 @@ test("a_portal_user_accepts_their_invitation_and_reaches_only_their_client", asy
   const accent = await page.locator(".portal").evaluate((el) => getComputedStyle(el).getPropertyValue("--accent").trim());
   if (accent !== "#7c2d12") throw new Error(`the firm's colour is not applied: ${accent}`);
   await accessible(page, "portal-360px");
+  if (!fetched.includes("/pkg/portal_bg.wasm") || fetched.includes("/pkg/console_bg.wasm")) {
+    throw new Error(`the portal loaded ${fetched.filter((p) => p.startsWith("/pkg/"))}`);
+  }
   // The console's own screens send a portal user back to the portal.
   await page.goto(base + "/clients");
   await page.waitForURL("**/portal", { timeout: 15_000 });

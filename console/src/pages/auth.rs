@@ -44,6 +44,15 @@ pub fn go(path: &str) {
     }
 }
 
+/// Loads the address shown afresh (an entry without this page: the page load
+/// brings the entry that has it).
+#[cfg(not(feature = "auth"))]
+pub fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
 /// The token of a mailed link: it travels in the fragment (`#token=…`), which no
 /// server and no log ever sees.
 pub fn token_from_fragment() -> Option<String> {
