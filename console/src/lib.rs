@@ -254,10 +254,7 @@ fn Notifications() -> impl IntoView {
     view! {
         <h1>{t("nav.notifications")}</h1>
         <button type="button" class="secondary" on:click=read_all>{t("notifications.read_all")}</button>
-        {move || match list.get() {
-            None => view! { <p role="status">{t("app.loading")}</p> }.into_any(),
-            Some(Err(p)) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-            Some(Ok(page)) => {
+        {move || ui::loaded(list.get(), |page| {
                 let items = ui::items(&page);
                 if items.is_empty() {
                     return view! { <p>{t("notifications.none")}</p> }.into_any();
@@ -279,8 +276,7 @@ fn Notifications() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any()
-            }
-        }}
+            })}
     }
 }
 

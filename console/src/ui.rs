@@ -70,6 +70,17 @@ pub fn SelectField(
     }
 }
 
+/// A typed second factor as the API takes it: six digits are an authenticator's
+/// (or a text message's) `code`, anything else a `recovery_code`.
+pub fn second_factor(typed: &str) -> Value {
+    let typed = typed.trim();
+    if typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
+        serde_json::json!({ "code": typed })
+    } else {
+        serde_json::json!({ "recovery_code": typed })
+    }
+}
+
 /// The form's own message: the problem's sentence when it names no field. When
 /// the server asks for a fresh second factor, the code is asked for here and
 /// proved; the person then sends the form again, with everything still typed.
@@ -80,13 +91,7 @@ pub fn FormError(problem: RwSignal<Problem>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let done = RwSignal::new(String::new());
     let prove = move |_| {
-        let typed = code.get_untracked().trim().to_owned();
-        let field = if typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
-            "code"
-        } else {
-            "recovery_code"
-        };
-        let body = serde_json::json!({ field: typed });
+        let body = second_factor(&code.get_untracked());
         send_form(
             pending,
             step_problem,
@@ -225,6 +230,19 @@ pub fn PagerNav(pager: Pager) -> impl IntoView {
             <button type="button" class="secondary" on:click=next
                 disabled=move || pager.next.get().is_none()>{t("paging.next")}</button>
         </nav>
+    }
+}
+
+/// A request's answer as a screen shows it: a loading line until it arrives, the
+/// problem if it was refused, else what `ok` makes of it.
+pub fn loaded(
+    answer: Option<Result<Value, Problem>>,
+    ok: impl FnOnce(Value) -> AnyView,
+) -> AnyView {
+    match answer {
+        None => view! { <p role="status">{t("app.loading")}</p> }.into_any(),
+        Some(Err(p)) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
+        Some(Ok(value)) => ok(value),
     }
 }
 

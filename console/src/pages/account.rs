@@ -12,7 +12,7 @@ use crate::api::{self, text, Problem};
 use crate::messages::{self, t};
 use crate::pages::auth::go;
 use crate::session;
-use crate::ui::{items, send_form, FormError, SelectField, Status, Submit, TextField};
+use crate::ui::{items, loaded, send_form, FormError, SelectField, Status, Submit, TextField};
 
 #[component]
 pub fn Account() -> impl IntoView {
@@ -336,9 +336,7 @@ fn Sessions() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="sessions-title">
             <h2 id="sessions-title">{t("account.sessions")}</h2>
-            {move || list.get().map(|answer| match answer {
-                Err(p) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-                Ok(l) => {
+            {move || loaded(list.get(), |l| {
                     let locale = me.get().map(|m| m.locale).unwrap_or_default();
                     view! { <ul class="list">{items(&l).into_iter().map(|s| {
                         let id = text(&s, "id");
@@ -353,8 +351,7 @@ fn Sessions() -> impl IntoView {
                             </li>
                         }
                     }).collect_view()}</ul> }.into_any()
-                }
-            })}
+                })}
         </section>
     }
 }
@@ -417,9 +414,7 @@ fn ApiKeys() -> impl IntoView {
                     <code class="secret">{key}</code>
                 </div>
             })}
-            {move || list.get().map(|answer| match answer {
-                Err(p) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-                Ok(l) => {
+            {move || loaded(list.get(), |l| {
                     let rows = items(&l);
                     if rows.is_empty() {
                         return view! { <p>{t("account.no_keys")}</p> }.into_any();
@@ -445,8 +440,7 @@ fn ApiKeys() -> impl IntoView {
                             </li>
                         }
                     }).collect_view()}</ul> }.into_any()
-                }
-            })}
+                })}
             <Show when=may_write>
                 <form class="form" on:submit=submit.clone() novalidate>
                     <h3>{t("account.key_new")}</h3>

@@ -10,7 +10,9 @@ use shared::auth::roles::{Access, Area};
 use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
-use crate::ui::{items, send_form, FormError, Locale, Pager, PagerNav, Status, Submit, TextField};
+use crate::ui::{
+    items, loaded, send_form, FormError, Locale, Pager, PagerNav, Status, Submit, TextField,
+};
 
 /// How one column shows a row.
 type Cell = fn(&Value, &Locale) -> String;
@@ -79,10 +81,7 @@ fn PagedTable(
     };
     view! {
         <p class="notice" role="status">{move || outcome.get()}</p>
-        {move || match page.get() {
-            None => view! { <p role="status">{t("app.loading")}</p> }.into_any(),
-            Some(Err(p)) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-            Some(Ok(answer)) => {
+        {move || loaded(page.get(), |answer| {
                 let rows = items(&answer);
                 if rows.is_empty() {
                     return view! { <p>{t("admin.none")}</p> }.into_any();
@@ -111,8 +110,7 @@ fn PagedTable(
                         </tbody>
                     </table></div>
                 }.into_any()
-            }
-        }}
+            })}
         <PagerNav pager=pager/>
     }
 }

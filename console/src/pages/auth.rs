@@ -99,18 +99,11 @@ pub fn SignIn() -> impl IntoView {
                 )
             }
             Step::Code { challenge, .. } => {
-                // Six digits are an authenticator's or a text message's code; anything
-                // else a recovery code.
-                let typed = code.get_untracked().trim().to_owned();
-                let field = if typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
-                    "code"
-                } else {
-                    "recovery_code"
-                };
-                (
-                    "/v1/auth/mfa/challenge",
-                    json!({"challenge": challenge, field: typed}),
-                )
+                let mut body = crate::ui::second_factor(&code.get_untracked());
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("challenge".to_owned(), json!(challenge));
+                }
+                ("/v1/auth/mfa/challenge", body)
             }
         };
         send_form(

@@ -15,7 +15,7 @@ use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
 use crate::ui::{
-    items, send_form, FormError, Pager, PagerNav, SelectField, Status, Submit, TextField,
+    items, loaded, send_form, FormError, Pager, PagerNav, SelectField, Status, Submit, TextField,
 };
 
 fn kind_options() -> Vec<(String, String)> {
@@ -112,10 +112,7 @@ pub fn ClientList() -> impl IntoView {
                     problem=problem options=kinds/>
             </div>
         </form>
-        {move || match page.get() {
-            None => view! { <p role="status">{t("app.loading")}</p> }.into_any(),
-            Some(Err(p)) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-            Some(Ok(answer)) => {
+        {move || loaded(page.get(), |answer| {
                 let rows = items(&answer);
                 if rows.is_empty() {
                     return view! { <p role="status">{t("clients.none")}</p> }.into_any();
@@ -146,8 +143,7 @@ pub fn ClientList() -> impl IntoView {
                     </table>
                     </div>
                 }.into_any()
-            }
-        }}
+            })}
         <PagerNav pager=pager/>
     }
 }
@@ -228,7 +224,6 @@ pub fn ClientDetail() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let etag = RwSignal::new(String::new());
     let current = RwSignal::new(None::<Value>);
-    let conflict = RwSignal::new(false);
     let problem = RwSignal::new(Problem::default());
     let load_problem = RwSignal::new(None::<Problem>);
     let pending = RwSignal::new(false);
@@ -256,17 +251,12 @@ pub fn ClientDetail() -> impl IntoView {
     };
     load(false);
 
-    let save = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let body = client_body(
-            &name.get_untracked(),
-            &kind.get_untracked(),
-            &email.get_untracked(),
-        );
-        if let Err(e) = ClientPatch::parse(&body) {
-            problem.set(Problem::checked(vec![e]));
-            return;
-        }
+    // A change sent against the version read; someone else's change meanwhile is a
+    // 412, which the form shows as a conflict until their version is loaded.
+    let conflict = move || problem.get().status == 412;
+    // Their version was loaded over a conflict: it is shown beside what was typed.
+    let theirs_shown = RwSignal::new(false);
+    let patch = move |body: Value| {
         let path = format!("/v1/clients/{}", id());
         let tag = etag.get_untracked();
         status.set(String::new());
@@ -277,36 +267,30 @@ pub fn ClientDetail() -> impl IntoView {
             move |client| {
                 etag.set(text(&client, "etag"));
                 current.set(Some(client));
-                conflict.set(false);
+                theirs_shown.set(false);
                 status.set(t("form.saved").to_owned());
             },
         );
     };
-    Effect::new(move |_| {
-        if problem.get().status == 412 {
-            conflict.set(true);
+    let save = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = client_body(
+            &name.get_untracked(),
+            &kind.get_untracked(),
+            &email.get_untracked(),
+        );
+        match ClientPatch::parse(&body) {
+            Ok(_) => patch(body),
+            Err(e) => problem.set(Problem::checked(vec![e])),
         }
-    });
+    };
     let reload = move |_| {
         load(true);
-        conflict.set(false);
         problem.set(Problem::default());
+        theirs_shown.set(true);
         status.set(t("clients.reloaded").to_owned());
     };
-    let set_status = move |to: &'static str| {
-        let path = format!("/v1/clients/{}", id());
-        let tag = etag.get_untracked();
-        send_form(
-            pending,
-            problem,
-            async move { api::call_if_match("PATCH", &path, &json!({"status": to}), &tag).await },
-            move |client| {
-                etag.set(text(&client, "etag"));
-                current.set(Some(client));
-                status.set(t("form.saved").to_owned());
-            },
-        );
-    };
+    let set_status = move |to: &'static str| patch(json!({ "status": to }));
     let may_write = move || me.get().is_some_and(|m| m.may(Area::Crm, Access::Write));
     let archived = move || {
         current
@@ -322,13 +306,13 @@ pub fn ClientDetail() -> impl IntoView {
             </h1>
             <form class="card form" on:submit=save novalidate>
                 <h2>{t("clients.details")}</h2>
-                <Show when=move || conflict.get()>
+                <Show when=conflict>
                     <div class="conflict" role="alert">
                         <p>{t("clients.conflict")}</p>
                         <button type="button" on:click=reload>{t("clients.reload")}</button>
                     </div>
                 </Show>
-                <Show when=move || !status.get().is_empty() && current.get().is_some() && status.get() == t("clients.reloaded")>
+                <Show when=move || theirs_shown.get()>
                     <p class="hint">{move || current.get().map(|c| format!("{} {} · {} · {}", t("clients.theirs"),
                         text(&c, "name"), kind_label(&text(&c, "kind")), text(&c, "email")))}</p>
                 </Show>
@@ -337,7 +321,7 @@ pub fn ClientDetail() -> impl IntoView {
                     <SelectField label=t("clients.kind") id="client-kind" field="kind" value=kind problem=problem options=kind_options()/>
                     <TextField label=t("field.email_optional") id="client-email" field="email" value=email problem=problem kind="email"/>
                 </fieldset>
-                <Show when=move || !conflict.get()><FormError problem=problem/></Show>
+                <Show when=move || !conflict()><FormError problem=problem/></Show>
                 <Status text=status/>
                 <Show when=may_write>
                     <Submit pending=pending label=t("form.save")/>
@@ -418,9 +402,7 @@ fn PortalAccess(client_id: String) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="portal-title">
             <h2 id="portal-title">{t("portal_users.title")}</h2>
-            {move || users.get().map(|answer| match answer {
-                Err(p) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-                Ok(list) => {
+            {move || loaded(users.get(), |list| {
                     let rows = items(&list);
                     if rows.is_empty() {
                         return view! { <p>{t("portal_users.none")}</p> }.into_any();
@@ -430,12 +412,9 @@ fn PortalAccess(client_id: String) -> impl IntoView {
                             {(u.get("is_active") == Some(&Value::Bool(false))).then(|| view! { " · " {t("members.inactive")} })}
                         </li>
                     }).collect_view()}</ul> }.into_any()
-                }
-            })}
+                })}
             <h3>{t("portal_users.pending")}</h3>
-            {move || invitations.get().map(|answer| match answer {
-                Err(p) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-                Ok(list) => {
+            {move || loaded(invitations.get(), |list| {
                     let rows = items(&list);
                     if rows.is_empty() {
                         return view! { <p>{t("portal_users.no_invitations")}</p> }.into_any();
@@ -452,8 +431,7 @@ fn PortalAccess(client_id: String) -> impl IntoView {
                             </li>
                         }
                     }).collect_view()}</ul> }.into_any()
-                }
-            })}
+                })}
             <Show when=may_write>
                 <form class="form" on:submit=invite novalidate>
                     <h3>{t("portal_users.invite")}</h3>

@@ -10,7 +10,7 @@ use shared::firm::invitations::NewInvitation;
 use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
-use crate::ui::{items, send_form, FormError, SelectField, Status, Submit, TextField};
+use crate::ui::{items, loaded, send_form, FormError, SelectField, Status, Submit, TextField};
 
 /// The staff roles, least privilege last, with their labels.
 fn role_options() -> Vec<(String, String)> {
@@ -67,10 +67,7 @@ pub fn Members() -> impl IntoView {
     view! {
         <h1>{t("members.title")}</h1>
         <p class="form-error" role="alert">{move || row_problem.get().detail}</p>
-        {move || match members.get() {
-            None => view! { <p role="status">{t("app.loading")}</p> }.into_any(),
-            Some(Err(p)) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-            Some(Ok(list)) => {
+        {move || loaded(members.get(), |list| {
                 let locale = me.get().map(|m| m.locale).unwrap_or_default();
                 let own = me.get().map(|m| m.user_id).unwrap_or_default();
                 view! {
@@ -125,8 +122,7 @@ pub fn Members() -> impl IntoView {
                         </tbody>
                     </table></div>
                 }.into_any()
-            }
-        }}
+            })}
         <Show when=may_see_invitations>
             <Invitations may_manage=Signal::derive(may_manage)/>
         </Show>
@@ -186,9 +182,7 @@ fn Invitations(may_manage: Signal<bool>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="invitations-title">
             <h2 id="invitations-title">{t("members.invitations")}</h2>
-            {move || pending_list.get().map(|answer| match answer {
-                Err(p) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-                Ok(list) => {
+            {move || loaded(pending_list.get(), |list| {
                     let rows = items(&list);
                     if rows.is_empty() {
                         return view! { <p>{t("members.no_invitations")}</p> }.into_any();
@@ -207,8 +201,7 @@ fn Invitations(may_manage: Signal<bool>) -> impl IntoView {
                             </li>
                         }
                     }).collect_view()}</ul> }.into_any()
-                }
-            })}
+                })}
             <Show when=move || may_manage.get()>
                 <form class="form" on:submit=invite.clone() novalidate>
                     <h3>{t("members.invite")}</h3>

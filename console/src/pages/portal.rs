@@ -9,7 +9,7 @@ use crate::api::{self, text};
 use crate::messages::{self, t};
 use crate::pages::auth::go;
 use crate::session;
-use crate::ui::items;
+use crate::ui::{items, loaded};
 
 #[component]
 pub fn Portal() -> impl IntoView {
@@ -56,18 +56,14 @@ pub fn Portal() -> impl IntoView {
                 <button type="button" class="secondary" on:click=sign_out>{t("nav.sign_out")}</button>
             </header>
             <main id="content" class="portal-main">
-                {move || match client.get() {
-                    None => view! { <p role="status">{t("app.loading")}</p> }.into_any(),
-                    Some(Err(p)) => view! { <p class="form-error" role="alert">{p.detail}</p> }.into_any(),
-                    Some(Ok(c)) => view! {
+                {move || loaded(client.get(), |c| view! {
                         <h1>{text(&c, "name")}</h1>
                         <section class="card">
                             <h2>{t("portal.your_account")}</h2>
                             <p>{move || me.get().and_then(Result::ok).map(|m| format!("{} {}", t("account.signed_in_as"), m.email))}</p>
                             {(!text(&c, "email").is_empty()).then(|| view! { <p>{t("field.email_plain")} ": " {text(&c, "email")}</p> })}
                         </section>
-                    }.into_any(),
-                }}
+                    }.into_any())}
                 {move || users.get().and_then(Result::ok).map(|list| view! {
                     <section class="card">
                         <h2>{t("portal.people")}</h2>

@@ -100,9 +100,13 @@ pub fn respond(
     ))
 }
 
-/// A browser coming back from an identity provider: its session cookies, and a
-/// `303 See Other` to the console (`APP_URL`) instead of a JSON page.
-pub fn to_console(env: &Env, response: Response) -> Response {
+/// The answer to someone coming back from an identity provider: a browser gets
+/// its session cookies and a `303 See Other` to the console (`APP_URL`) instead
+/// of a JSON page; any other client the tokens as they are.
+pub fn back_from_provider(env: &Env, browser: bool, response: Response) -> Response {
+    if !browser {
+        return response;
+    }
     let app = crate::config::text(env, "APP_URL").unwrap_or_else(|| "/".to_owned());
     let location = format!("{}/", app.trim_end_matches('/'));
     http::with_header(response.with_status(303), "location", &location)

@@ -177,11 +177,7 @@ async fn finish_oidc(
     .by(&user_id)
     .with(json!({"method": "oidc", "provider": name}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
-    Ok(if browser {
-        session::to_console(env, response)
-    } else {
-        response
-    })
+    Ok(session::back_from_provider(env, browser, response))
 }
 
 fn api_url(env: &Env) -> String {
@@ -382,9 +378,5 @@ async fn finish_saml(
     .by(&user_id)
     .with(json!({"method": "saml"}));
     edge::audit::record(&db, entry, &origin, cx.now).await;
-    Ok(if browser {
-        session::to_console(env, response)
-    } else {
-        response
-    })
+    Ok(session::back_from_provider(env, browser, response))
 }

@@ -157,6 +157,10 @@ fn also_succeeds(operation: &str) -> &'static [u16] {
     }
 }
 
+/// Changes to something without a version to race on (a person's own profile):
+/// no `If-Match`.
+const UNVERSIONED_PATCH: &[&str] = &["updateMe"];
+
 /// Operations whose body may be left out (every field has a default).
 const OPTIONAL_BODY: &[&str] = &[
     "reprocessJobDeadLetters",
@@ -475,8 +479,7 @@ fn operation(r: &Route) -> Value {
             "description": "Retries with the same key answer the first response; the key for a different request is a 409.",
             "schema": component("IdempotencyKey")}));
     }
-    // A person's own profile has no version to race on.
-    if r.method == "PATCH" && r.operation != "updateMe" {
+    if r.method == "PATCH" && !UNVERSIONED_PATCH.contains(&r.operation) {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
             "description": "The etag last read; a stale one is a 412. Absent or * changes whatever is current.",
             "schema": component("IfMatch")}));

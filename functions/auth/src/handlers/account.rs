@@ -189,16 +189,16 @@ pub(super) async fn update_me(mut req: Request, env: &Env, cx: &RequestContext) 
     let patch = users::ProfilePatch::parse(&body)?;
     let db = D1::from_env(env)?;
     db.execute(patch.statement(&user_id, cx.now)).await?;
-    let entry = auth_entry(
-        claims.firm_id(),
+    edge::audit::member_action(
+        &db,
+        &req,
+        cx,
+        &claims,
+        Category::Auth,
         "profile.updated",
-        Severity::Info,
-        Outcome::Success,
+        json!({"fields": patch.fields()}),
     )
-    .by(&user_id)
-    .on(&user_id)
-    .with(json!({"fields": patch.fields()}));
-    edge::audit::record(&db, entry, &cx.origin(&req), cx.now).await;
+    .await;
     let me = me(&db, &claims, &user_id).await?;
     Ok(http::json(200, &me, &cx.request_id))
 }
