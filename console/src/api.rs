@@ -101,12 +101,21 @@ impl Problem {
         }
     }
 
-    /// The message for `field`, if the server named it.
+    /// The messages for `field` and for its parts (`event_types[1]`,
+    /// `owner.email` under `owner`), if the server named any.
     pub fn field(&self, field: &str) -> Option<String> {
-        self.fields
+        let of_field = |f: &str| {
+            f == field
+                || f.strip_prefix(field)
+                    .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
+        };
+        let messages: Vec<&str> = self
+            .fields
             .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.clone())
+            .filter(|(f, _)| of_field(f))
+            .map(|(_, m)| m.as_str())
+            .collect();
+        (!messages.is_empty()).then(|| messages.join(" "))
     }
 }
 

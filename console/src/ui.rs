@@ -122,6 +122,13 @@ pub fn FormError(problem: RwSignal<Problem>) -> impl IntoView {
     }
 }
 
+/// A table that scrolls sideways on a narrow screen. The scrolling box is a
+/// labelled region that takes focus, so a keyboard can scroll it too.
+#[component]
+pub fn TableScroll(label: &'static str, children: Children) -> impl IntoView {
+    view! { <div class="table-wrap" tabindex="0" role="region" aria-label=label>{children()}</div> }
+}
+
 /// A polite status line (saved, sent …); empty when `text` is.
 #[component]
 pub fn Status(text: RwSignal<String>) -> impl IntoView {
@@ -285,17 +292,46 @@ fn options(pairs: &[(&str, &str)]) -> js_sys::Object {
     object
 }
 
+/// `new Intl[kind](tag, options).format(value)`, or `None` when the browser
+/// refuses the tag, zone or currency (a constructor that throws must not abort
+/// the page: every step goes through a call that catches).
+fn intl_format(
+    kind: &str,
+    tag: &str,
+    pairs: &[(&str, &str)],
+    value: &wasm_bindgen::JsValue,
+) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &kind.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let arguments = js_sys::Array::of2(&tag.into(), &options(pairs).into());
+    let formatter = js_sys::Reflect::construct(&constructor, &arguments).ok()?;
+    let format: js_sys::Function = js_sys::Reflect::get(&formatter, &"format".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    format.call1(&formatter, value).ok()?.as_string()
+}
+
 impl Locale {
     /// A Unix-ms instant as a date and time in the firm's zone.
     pub fn date_time(&self, ms: i64) -> String {
         #[allow(clippy::cast_precision_loss)] // ms since 1970 fit f64 exactly
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-        let opts = options(&[
-            ("dateStyle", "medium"),
-            ("timeStyle", "short"),
-            ("timeZone", &self.timezone),
-        ]);
-        String::from(date.to_locale_string(&self.tag, &opts))
+        intl_format(
+            "DateTimeFormat",
+            &self.tag,
+            &[
+                ("dateStyle", "medium"),
+                ("timeStyle", "short"),
+                ("timeZone", &self.timezone),
+            ],
+            &date,
+        )
+        .unwrap_or_else(|| String::from(date.to_iso_string()))
     }
 
     /// The date and time at `key` of `value` (Unix ms), or "—".
@@ -304,5 +340,25 @@ impl Locale {
             .get(key)
             .and_then(Value::as_i64)
             .map_or_else(|| "—".to_owned(), |ms| self.date_time(ms))
+    }
+
+    /// A count with the locale's grouping (1,234 or 1 234).
+    pub fn number(&self, n: i64) -> String {
+        #[allow(clippy::cast_precision_loss)] // counts stay far below 2^53
+        let value = wasm_bindgen::JsValue::from_f64(n as f64);
+        intl_format("NumberFormat", &self.tag, &[], &value).unwrap_or_else(|| n.to_string())
+    }
+
+    /// An amount in its currency as the locale writes it (1 234,56 €). The
+    /// decimal travels as text, so no amount passes through a float.
+    pub fn money(&self, amount: shared::kernel::money::Money) -> String {
+        let decimal = amount.to_decimal().to_string();
+        intl_format(
+            "NumberFormat",
+            &self.tag,
+            &[("style", "currency"), ("currency", amount.currency.code())],
+            &wasm_bindgen::JsValue::from_str(&decimal),
+        )
+        .unwrap_or_else(|| format!("{decimal} {}", amount.currency.code()))
     }
 }

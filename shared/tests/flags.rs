@@ -497,3 +497,65 @@ fn firms_whose_flags_changed_lately_are_found_for_the_republish() {
     .unwrap()
     .is_empty());
 }
+
+#[test]
+fn the_console_switch_replaces_only_enabled_and_keeps_rules_and_salt() {
+    let db = MemoryDb::migrated().unwrap();
+    let a = TenantScope::for_tests("frm_a", None);
+    let body = json!({"kind": "ops", "description": "Cut-over", "salt": "s1", "rules": [
+        {"name": "staff first", "conditions": [{"attribute": "role", "op": "in", "values": ["staff"]}],
+         "serve": {"variant": "on"}},
+        {"serve": {"split": [{"variant": "on", "weight": 2_500}, {"variant": "off", "weight": 7_500}]}}]});
+    let (first, _) = block_on(store::put(
+        &db,
+        &a,
+        "cut-over",
+        store::parse_input(&body).unwrap(),
+        None,
+        "usr_1",
+        at(0),
+    ))
+    .unwrap();
+    assert!(!first.flag.enabled);
+    // Read back as the list answers it, switched on, sent with the etag it had.
+    let listed: Flag = serde_json::from_value(serde_json::to_value(&first).unwrap()).unwrap();
+    let switched = store::switched(&listed, &first.description, true);
+    let version = first.flag.version;
+    let (second, created) = block_on(store::put(
+        &db,
+        &a,
+        "cut-over",
+        store::parse_input(&switched).unwrap(),
+        Some(version),
+        "usr_1",
+        at(1_000),
+    ))
+    .unwrap();
+    assert!(!created);
+    assert!(second.flag.enabled);
+    assert_eq!(second.flag.version, version + 1);
+    assert_eq!(second.description, "Cut-over");
+    assert_eq!(
+        Flag {
+            enabled: false,
+            version,
+            ..second.flag.clone()
+        },
+        first.flag,
+        "nothing but enabled (and the version) changed"
+    );
+    // Sent again with the old etag: someone else's change is not overwritten.
+    let stale = block_on(store::put(
+        &db,
+        &a,
+        "cut-over",
+        store::parse_input(&store::switched(&listed, "", false)).unwrap(),
+        Some(version),
+        "usr_1",
+        at(2_000),
+    ));
+    assert!(
+        matches!(stale, Err(DomainError::PreconditionFailed(_))),
+        "{stale:?}"
+    );
+}

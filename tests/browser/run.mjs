@@ -79,7 +79,9 @@ async function expectText(locator, pattern, what) {
 }
 
 const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+// BROWSER_TESTS=<regex> runs only the tests whose names match.
+const only = process.env.BROWSER_TESTS ? new RegExp(process.env.BROWSER_TESTS) : null;
+const test = (name, fn) => { if (!only || only.test(name)) tests.push({ name, fn }); };
 
 test("sign_in_shows_errors_next_to_fields_keeps_input_and_reaches_the_overview", async (browser) => {
   const firm = await provision();
@@ -467,6 +469,245 @@ test("the_account_enrols_an_authenticator_from_its_qr_code_and_shows_recovery_co
   await accessible(page, "account-fr");
 });
 
+test("firm_administration_screens_show_their_records_and_refuse_bad_input_beside_the_fields", async (browser) => {
+  const firm = await provision();
+  await api("POST", "/v1/clients", { name: "Audited Ltd" }, firm.token);
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await signIn(page, firm.email);
+  // The audit log and its chain, checked by the server.
+  await page.click("nav.side a[href='/audit']");
+  await expectText(page.locator("table tbody"), /firm\.provisioned|member|client/, "audit entries");
+  await page.click("text=Verify the chain");
+  await expectText(page.locator("main .notice").first(), /The chain is intact \(\d+\)/, "chain verdict");
+  await accessible(page, "audit");
+  // The event log: each event with its deliveries, and redelivery on request.
+  await page.click("nav.side a[href='/events']");
+  await expectText(page.locator("table tbody"), /firm\.created/, "firm.created in the event log");
+  await page.locator("table tbody tr:has-text('firm.created') button").first().click();
+  await expectText(page.locator("main .notice").first(), /Done\./, "redelivered");
+  await accessible(page, "events");
+  // Webhooks: a URL the server refuses is named beside its field; a good one answers
+  // its secret once and is listed; a test message is sent on request.
+  await page.click("nav.side a[href='/webhooks']");
+  await page.locator("#hook-url").waitFor();
+  await page.fill("#hook-name", "Books");
+  await page.fill("#hook-url", "ftp://books.example.test/hook");
+  await page.click("form:has(#hook-url) button[type=submit]");
+  await expectText(page.locator("#hook-url-error"), /\S/, "URL refused beside the field");
+  if ((await page.inputValue("#hook-name")) !== "Books") throw new Error("the typed name was lost");
+  // An event type the catalogue lacks is refused beside the types, in the browser.
+  await page.fill("#hook-url", `${process.env.FIRMAMENT_RECEIVER_URL}/hooks/browser`);
+  await page.fill("#hook-types", "firm.created, no.such.type");
+  await page.click("form:has(#hook-url) button[type=submit]");
+  await expectText(page.locator("#hook-types-error"), /event_types\[1\]/, "unknown type refused beside the types");
+  await page.fill("#hook-types", "firm.created, webhook.*");
+  await page.click("form:has(#hook-url) button[type=submit]");
+  await expectText(page.locator(".codes code.secret"), /^whsec_/, "secret shown once").catch(async (e) => {
+    throw new Error(`${e.message}; the form says ${await page.textContent("form:has(#hook-url)")}`);
+  });
+  await expectText(page.locator("table").first(), /Books/, "endpoint listed without reloading");
+  await page.locator("table").first().locator("tbody tr:has-text('Books') button").click();
+  await expectText(page.locator("main .notice").first(), /Done\./, "test message sent");
+  await accessible(page, "webhooks");
+  await page.reload();
+  await page.locator("table").first().waitFor();
+  if (await page.locator(".codes code.secret").count()) throw new Error("the secret is shown again");
+  // Jobs: a job started by a manager is listed with its state; no dead letters yet.
+  const job = await api("POST", "/v1/jobs", { type: "jobs.purge_history" }, firm.token);
+  if (job.status !== 201 && job.status !== 202) throw new Error(`job: ${job.status} ${JSON.stringify(job.body)}`);
+  await page.click("nav.side a[href='/jobs']");
+  await expectText(page.locator("table tbody").first(), /jobs\.purge_history/, "the job listed");
+  await expectText(page.locator("main"), /Nothing here yet/, "no dead letters");
+  await accessible(page, "jobs");
+  // SAML: a certificate that is not one is refused beside its field, nothing typed lost.
+  await page.click("nav.side a[href='/sso']");
+  await page.locator("#idp-entity").waitFor();
+  await page.fill("#idp-entity", "https://idp.example.test");
+  await page.fill("#idp-url", "https://idp.example.test/sso");
+  await page.fill("#idp-cert", "not a certificate");
+  await page.click("form:has(#idp-cert) button[type=submit]");
+  await expectText(page.locator("#idp-cert-error"), /\S/, "certificate refused beside the field");
+  if ((await page.inputValue("#idp-entity")) !== "https://idp.example.test") throw new Error("the entity was lost");
+  await expectText(page.locator("main code").nth(1), /\/acs$/, "our ACS URL to give the IdP");
+  await accessible(page, "sso");
+});
+
+test("a_feature_flag_is_created_switched_on_and_a_stale_switch_is_refused", async (browser) => {
+  const firm = await provision();
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await signIn(page, firm.email);
+  await page.click("nav.side a[href='/flags']");
+  await page.locator("#flag-key").waitFor();
+  await accessible(page, "flags");
+  // The key rule of shared/ and the share are checked beside their fields.
+  await page.fill("#flag-key", "Bad Key");
+  await page.fill("#flag-description", "Reports beta");
+  await page.click("form:has(#flag-key) button[type=submit]");
+  await expectText(page.locator("#flag-key-error"), /lower-case/, "key refused");
+  await page.fill("#flag-key", "reports-beta");
+  await page.fill("#flag-share", "150");
+  await page.click("form:has(#flag-key) button[type=submit]");
+  await expectText(page.locator("#flag-share-error"), /0 to 100/, "share refused");
+  if ((await page.inputValue("#flag-description")) !== "Reports beta") throw new Error("the description was lost");
+  await page.fill("#flag-share", "25");
+  await page.click("form:has(#flag-key) button[type=submit]");
+  await expectText(page.locator("form:has(#flag-key) .notice"), /reports-beta/, "created");
+  const row = page.locator("table tbody tr:has-text('reports-beta')");
+  await expectText(row, /Off/, "created off");
+  // The same key again is refused beside the key, not overwritten.
+  await page.fill("#flag-key", "reports-beta");
+  await page.click("form:has(#flag-key) button[type=submit]");
+  await expectText(page.locator("#flag-key-error"), /exists/, "taken key");
+  // Switched on: only `enabled` changes; the 25 % split stays.
+  await row.locator("button").click();
+  await expectText(row, /On/, "switched on");
+  const stored = await api("GET", "/v1/flags/reports-beta", null, firm.token);
+  const split = stored.body.rules?.[0]?.serve?.split ?? [];
+  if (stored.body.enabled !== true || stored.body.description !== "Reports beta" ||
+      split.map((s) => `${s.variant}:${s.weight}`).join() !== "on:2500,off:7500") {
+    throw new Error(`stored: ${JSON.stringify(stored.body)}`);
+  }
+  // Someone changes it through the API meanwhile: the page's switch is refused.
+  const theirs = await api("PUT", "/v1/flags/reports-beta", { enabled: false, description: "Theirs" }, firm.token);
+  if (theirs.status !== 200) throw new Error(`their change: ${theirs.status}`);
+  await row.locator("button").click();
+  await expectText(page.locator("main .notice").first(), /^(?!Done\.)\S/, "stale switch refused");
+  await expectText(row, /Theirs/, "their version listed after the refusal");
+  await accessible(page, "flags-switched");
+});
+
+test("the_account_changes_its_password_issues_an_api_key_once_and_ends_another_session", async (browser) => {
+  const firm = await provision();
+  // Another session of the same person, elsewhere.
+  const elsewhere = await api("POST", "/v1/auth/sign-in", { email: firm.email, password: PASSWORD });
+  if (elsewhere.status !== 200) throw new Error(`sign-in elsewhere: ${elsewhere.status}`);
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await signIn(page, firm.email);
+  await page.goto(base + "/account");
+  await page.locator("#key-name").waitFor();
+  // An API key: no scope is refused beside the scopes; then shown once.
+  await page.fill("#key-name", "Books sync");
+  await page.click("form:has(#key-name) button[type=submit]");
+  await expectText(page.locator("#key-scopes-error"), /\S/, "scopes required");
+  await page.locator("fieldset.checks input[type=checkbox]").first().check();
+  await page.click("form:has(#key-name) button[type=submit]");
+  const key = await expectText(page.locator("section[aria-labelledby=keys-title] code.secret"), /\S{20,}/, "key shown once");
+  const withKey = await api("GET", "/v1/me", null, key.trim());
+  if (withKey.status === 401) throw new Error("the key shown does not authenticate");
+  await expectText(page.locator("section[aria-labelledby=keys-title] ul.list"), /Books sync/, "key listed");
+  await accessible(page, "account-api-key");
+  // Sessions: the other one is ended from here; its refresh token stops working.
+  // (provisioning, the sign-in elsewhere and this page: three), ended one by one.
+  const sessions = page.locator("section[aria-labelledby=sessions-title] li");
+  await sessions.nth(2).waitFor({ timeout: 10_000 });
+  const others = page.locator("section[aria-labelledby=sessions-title] li:not(:has(.tag)) button");
+  for (let left = await sessions.count(); left > 1; left--) {
+    await others.first().click();
+    const deadline = Date.now() + 10_000;
+    while ((await sessions.count()) >= left && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if ((await sessions.count()) !== left - 1) throw new Error(`${await sessions.count()} sessions after ending one of ${left}`);
+  }
+  await expectText(sessions.first(), /this browser/, "this session kept");
+  const refreshed = await api("POST", "/v1/auth/refresh", { refresh_token: elsewhere.body.refresh_token });
+  if (refreshed.status !== 401) throw new Error(`the ended session still refreshes: ${refreshed.status}`);
+  // Password: a wrong current password is refused beside its field, the new one kept.
+  await page.fill("#current-password", "not my password at all");
+  await page.fill("#new-password", "a brand new pass phrase 2027");
+  await page.click("form:has(#current-password) button[type=submit]");
+  await page.waitForFunction(
+    () => ["#current-password-error", "form:has(#current-password) .form-error"]
+      .some((s) => (document.querySelector(s)?.textContent ?? "").trim() !== ""),
+    null, { timeout: 10_000 });
+  if ((await page.inputValue("#new-password")) !== "a brand new pass phrase 2027") throw new Error("the new password was lost");
+  await page.fill("#current-password", PASSWORD);
+  await page.click("form:has(#current-password) button[type=submit]");
+  await expectText(page.locator("form:has(#current-password) .notice"), /changed/, "password changed");
+  const signedIn = await api("POST", "/v1/auth/sign-in", { email: firm.email, password: "a brand new pass phrase 2027" });
+  if (signedIn.status !== 200) throw new Error(`the new password does not sign in: ${signedIn.status}`);
+});
+
+test("the_client_list_pages_filters_by_status_and_kind_and_searches", async (browser) => {
+  const firm = await provision();
+  for (let i = 0; i < 27; i++) {
+    const kind = i % 3 === 0 ? "individual" : "organization";
+    const made = await api("POST", "/v1/clients", { name: `Paged ${String(i).padStart(2, "0")} ${kind}`, kind }, firm.token);
+    if (made.status !== 201) throw new Error(`client ${i}: ${made.status} ${JSON.stringify(made.body)}`);
+    if (i === 5) {
+      const archived = await api("PATCH", `/v1/clients/${made.body.id}`, { status: "archived" }, firm.token);
+      if (archived.status !== 200) throw new Error(`archive: ${archived.status} ${JSON.stringify(archived.body)}`);
+    }
+  }
+  const page = await browser.newPage({ viewport: { width: 360, height: 740 }, extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await signIn(page, firm.email);
+  await page.goto(base + "/clients");
+  const rows = page.locator("table tbody tr");
+  await rows.first().waitFor();
+  const first = await rows.count();
+  const next = page.locator("nav.pager button").nth(1);
+  if (await next.isDisabled()) throw new Error(`one page of ${first} rows for 26 active clients`);
+  const firstNames = await rows.allTextContents();
+  await next.click();
+  await page.waitForFunction((n) => document.querySelectorAll("table tbody tr").length !== n, first);
+  const secondNames = await rows.allTextContents();
+  if (first + secondNames.length !== 26) throw new Error(`${first} + ${secondNames.length} active clients listed`);
+  if (secondNames.some((n) => firstNames.includes(n))) throw new Error("a client appears on both pages");
+  await accessible(page, "clients-page-2-360px");
+  await page.locator("nav.pager button").first().click();
+  await expectText(rows.first(), new RegExp(firstNames[0].slice(0, 10)), "back to the first page");
+  // Archived only: the one archived client.
+  await page.selectOption("#client-status", "archived");
+  await expectText(page.locator("table tbody"), /Paged 05/, "archived filter");
+  if ((await rows.count()) !== 1) throw new Error(`${await rows.count()} archived rows`);
+  // Individuals among the active, found by search too.
+  await page.selectOption("#client-status", "active");
+  await page.selectOption("#client-kind", "individual");
+  await page.fill("#client-search", "paged 1");
+  const expected = ["Paged 12 individual", "Paged 15 individual", "Paged 18 individual"];
+  await page.waitForFunction((names) => {
+    const shown = [...document.querySelectorAll("table tbody tr td:first-child")].map((td) => td.textContent.trim());
+    return shown.length === names.length && names.every((n) => shown.includes(n));
+  }, expected, { timeout: 10_000 }).catch(async () => {
+    throw new Error(`search within a kind shows ${await rows.allTextContents()}`);
+  });
+  await page.fill("#client-search", "no such client anywhere");
+  await expectText(page.locator("main"), /No client matches/, "nothing found");
+});
+
+test("google_sign_in_from_the_console_and_switching_between_firms", async (browser) => {
+  const home = await provision();
+  const other = await provision();
+  // The first firm's owner is invited into the second firm and joins with their account.
+  await api("POST", "/v1/firm/invitations", { email: home.email, role: "staff" }, other.token);
+  const link = await mailedLink(home.email, "accept-invitation");
+  const token = link.split("#token=")[1];
+  const joined = await api("POST", "/v1/firm/invitations/accept", { token }, home.token);
+  if (joined.status !== 201) throw new Error(`joining: ${joined.status} ${JSON.stringify(joined.body)}`);
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await page.goto(base + "/sign-in");
+  // Google with the typed address as the account to offer (the provider simulator
+  // signs in whoever the hint names); the callback answers the browser with cookies.
+  await page.fill("#email", home.email);
+  await page.click("text=Google");
+  await page.waitForURL((url) => url.origin === base && !url.pathname.startsWith("/v1/") && !url.pathname.startsWith("/sign-in"),
+    { timeout: 20_000 }).catch(async (e) => {
+    throw new Error(`Google sign-in ended at ${page.url()}: ${(await page.textContent("body").catch(() => "")).slice(0, 300)} (${e.message})`);
+  });
+  await page.locator("header .firm").waitFor();
+  await page.locator("#firm-switch").waitFor({ timeout: 10_000 });
+  const options = await page.locator("#firm-switch option").allTextContents();
+  if (!options.includes(home.name) || !options.includes(other.name)) throw new Error(`firms offered: ${options}`);
+  await accessible(page, "firm-switch");
+  const before = (await page.textContent("header .firm")).trim();
+  const target = before === other.name ? home.name : other.name;
+  await page.selectOption("#firm-switch", { label: target });
+  await expectText(page.locator("header .firm"), new RegExp(target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "switched firm");
+  // In the second firm they are staff: no administration there.
+  if (target === other.name) {
+    const nav = await navigation(page);
+    if (nav.includes("Audit log")) throw new Error(`staff in the second firm sees ${nav}`);
+  }
+});
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -477,18 +718,25 @@ const failed = [];
 for (const { name, fn } of tests) {
   const contexts = [];
   // Each page gets its own context (cookies) and client address (rate limits).
+  // A script error or a wasm trap on any page fails the test, even when the
+  // screen looked right: a panic leaves the app deaf to the next click.
+  const errors = [];
   const newPage = async (options = {}) => {
     const context = await browser.newContext(options);
     contexts.push(context);
-    return context.newPage();
+    const page = await context.newPage();
+    page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
+    page.on("console", (m) => { if (m.type() === "error" && /panicked|unreachable|RuntimeError/.test(m.text())) errors.push(`${page.url()}: ${m.text()}`); });
+    return page;
   };
   try {
     await fn({ newPage });
+    if (errors.length) throw new Error(`errors in the page: ${errors.join(" | ")}`);
     passed++;
     console.log(`test ${name} ... ok`);
   } catch (e) {
     failed.push(name);
-    console.log(`test ${name} ... FAILED\n  ${e.stack ?? e}`);
+    console.log(`test ${name} ... FAILED\n  ${e.stack ?? e}${errors.length ? `\n  errors in the page: ${errors.join(" | ")}` : ""}`);
   } finally {
     for (const context of contexts) await context.close();
   }

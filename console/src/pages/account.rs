@@ -324,11 +324,13 @@ fn Sessions() -> impl IntoView {
         version.get();
         api::call("GET", "/v1/auth/sessions", None)
     });
+    let problem = RwSignal::new(Problem::default());
     let revoke = move |id: String, current: bool| {
         leptos::task::spawn_local(async move {
-            let _ = api::call("DELETE", &format!("/v1/auth/sessions/{id}"), None).await;
-            if current {
-                go("/sign-in");
+            match api::call("DELETE", &format!("/v1/auth/sessions/{id}"), None).await {
+                Ok(_) if current => go("/sign-in"),
+                Ok(_) => problem.set(Problem::default()),
+                Err(p) => problem.set(p),
             }
             version.update(|v| *v += 1);
         });
@@ -336,6 +338,7 @@ fn Sessions() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="sessions-title">
             <h2 id="sessions-title">{t("account.sessions")}</h2>
+            <FormError problem=problem/>
             {move || loaded(list.get(), |l| {
                     let locale = me.get().map(|m| m.locale).unwrap_or_default();
                     view! { <ul class="list">{items(&l).into_iter().map(|s| {
@@ -399,15 +402,20 @@ fn ApiKeys() -> impl IntoView {
             );
         }
     };
+    let row_problem = RwSignal::new(Problem::default());
     let revoke = move |id: String| {
         leptos::task::spawn_local(async move {
-            let _ = api::call("DELETE", &format!("/v1/auth/api-keys/{id}"), None).await;
+            match api::call("DELETE", &format!("/v1/auth/api-keys/{id}"), None).await {
+                Ok(_) => row_problem.set(Problem::default()),
+                Err(p) => row_problem.set(p),
+            }
             version.update(|v| *v += 1);
         });
     };
     view! {
         <section class="card" aria-labelledby="keys-title">
             <h2 id="keys-title">{t("account.keys")}</h2>
+            <FormError problem=row_problem/>
             {move || created.get().map(|key| view! {
                 <div class="codes" role="status">
                     <p><strong>{t("account.key_once")}</strong></p>
@@ -445,7 +453,7 @@ fn ApiKeys() -> impl IntoView {
                 <form class="form" on:submit=submit.clone() novalidate>
                     <h3>{t("account.key_new")}</h3>
                     <TextField label=t("field.name") id="key-name" field="name" value=name problem=problem/>
-                    <fieldset class="checks">
+                    <fieldset class="checks" aria-describedby="key-scopes-error">
                         <legend>{t("account.key_scopes")}</legend>
                         {scopes.clone().into_iter().map(|(scope, on)| {
                             let id = format!("scope-{}", scope.replace(':', "-"));
@@ -459,7 +467,7 @@ fn ApiKeys() -> impl IntoView {
                             }
                         }).collect_view()}
                     </fieldset>
-                    <p class="field-error" aria-live="polite">{move || problem.get().field("scopes").unwrap_or_default()}</p>
+                    <p class="field-error" id="key-scopes-error" aria-live="polite">{move || problem.get().field("scopes").unwrap_or_default()}</p>
                     <FormError problem=problem/>
                     <Submit pending=pending label=t("account.key_create")/>
                 </form>

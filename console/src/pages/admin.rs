@@ -6,22 +6,46 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::{json, Value};
 use shared::auth::roles::{Access, Area};
+use shared::flags::model::valid_key;
+use shared::flags::store::switched;
+use shared::flags::{Flag, FlagKind};
 
 use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
 use crate::ui::{
-    items, loaded, send_form, FormError, Locale, Pager, PagerNav, Status, Submit, TextField,
+    items, loaded, send_form, FormError, Locale, Pager, PagerNav, SelectField, Status, Submit,
+    TableScroll, TextField,
 };
 
 /// How one column shows a row.
 type Cell = fn(&Value, &Locale) -> String;
 
-/// A row action: its label and the request it sends (method, path).
+/// A request a row action sends: a change to a versioned record carries a body
+/// and the etag it was read at.
+struct Send {
+    method: &'static str,
+    path: String,
+    body: Option<(Value, String)>,
+}
+
+impl Send {
+    /// A request without a body.
+    fn plain(method: &'static str, path: String) -> Self {
+        Self {
+            method,
+            path,
+            body: None,
+        }
+    }
+}
+
+/// A row action: its label for the row, and the request it sends (none: the row
+/// offers no action).
 #[derive(Clone, Copy)]
 struct Action {
-    label: &'static str,
-    request: fn(&Value) -> Option<(&'static str, String)>,
+    label: fn(&Value) -> &'static str,
+    request: fn(&Value) -> Option<Send>,
     area: Area,
 }
 
@@ -41,6 +65,9 @@ fn PagedTable(
     path: &'static str,
     columns: Vec<(&'static str, Cell)>,
     #[prop(optional)] action: Option<Action>,
+    /// Bumped by the screen when it changed the list (a new row).
+    #[prop(optional)]
+    refresh: Option<RwSignal<u32>>,
 ) -> impl IntoView {
     let me = session::me();
     let pager = Pager::new();
@@ -48,6 +75,9 @@ fn PagedTable(
     let outcome = RwSignal::new(String::new());
     let page = LocalResource::new(move || {
         version.get();
+        if let Some(r) = refresh {
+            r.get();
+        }
         let cursor = pager.cursor.get();
         let separator = if path.contains('?') { '&' } else { '?' };
         let url = match cursor {
@@ -68,11 +98,16 @@ fn PagedTable(
     let columns = StoredValue::new(columns);
     let run = move |row: Value| {
         let Some(action) = action else { return };
-        let Some((method, url)) = (action.request)(&row) else {
+        let Some(send) = (action.request)(&row) else {
             return;
         };
+        outcome.set(String::new());
         leptos::task::spawn_local(async move {
-            match api::call(method, &url, None).await {
+            let answer = match &send.body {
+                Some((body, etag)) => api::call_if_match(send.method, &send.path, body, etag).await,
+                None => api::call(send.method, &send.path, None).await,
+            };
+            match answer {
                 Ok(_) => outcome.set(t("admin.done").to_owned()),
                 Err(p) => outcome.set(p.detail),
             }
@@ -89,7 +124,7 @@ fn PagedTable(
                 let locale = me.get().map(|m| m.locale).unwrap_or_default();
                 let may_act = action.is_some_and(|a| me.get().is_some_and(|m| m.may(a.area, Access::Write)));
                 view! {
-                    <div class="table-wrap"><table>
+                    <TableScroll label=caption><table>
                         <caption class="visually-hidden">{caption}</caption>
                         <thead><tr>
                             {columns.with_value(|cols| cols.iter().map(|(title, _)| view! { <th scope="col">{*title}</th> }).collect_view())}
@@ -101,14 +136,14 @@ fn PagedTable(
                                     view! { <td>{cell(&row, &locale)}</td> }
                                 }).collect_view());
                                 let act = (may_act && action.and_then(|a| (a.request)(&row)).is_some()).then(|| {
-                                    let label = action.map(|a| a.label).unwrap_or_default();
+                                    let label = action.map(|a| (a.label)(&row)).unwrap_or_default();
                                     let row = row.clone();
                                     view! { <td><button type="button" class="link" on:click=move |_| run(row.clone())>{label}</button></td> }
                                 });
                                 view! { <tr>{cells}{act}</tr> }
                             }).collect_view()}
                         </tbody>
-                    </table></div>
+                    </table></TableScroll>
                 }.into_any()
             })}
         <PagerNav pager=pager/>
@@ -120,6 +155,7 @@ pub fn Audit() -> impl IntoView {
     let verdict = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let problem = RwSignal::new(Problem::default());
+    let me = session::me();
     let verify = move |_| {
         verdict.set(String::new());
         send_form(
@@ -129,7 +165,8 @@ pub fn Audit() -> impl IntoView {
             move |v| {
                 let entries = v.get("entries").and_then(Value::as_i64).unwrap_or(0);
                 verdict.set(if v.get("intact") == Some(&Value::Bool(true)) {
-                    format!("{} ({entries})", t("audit.intact"))
+                    let locale = me.get_untracked().map(|m| m.locale).unwrap_or_default();
+                    format!("{} ({})", t("audit.intact"), locale.number(entries))
                 } else {
                     format!("{} {}", t("audit.broken"), field("first_broken_seq")(&v))
                 });
@@ -162,8 +199,8 @@ pub fn Events() -> impl IntoView {
             (t("events.published"), |v, l| l.when(v, "published_at")),
             (t("events.deliveries"), |v, _| v.get("deliveries").map(summary).unwrap_or_default()),
         ] action=Action {
-            label: t("events.redeliver"),
-            request: |v| Some(("POST", format!("/v1/firm/events/{}/redeliver", text(v, "id")))),
+            label: |_| t("events.redeliver"),
+            request: |v| Some(Send::plain("POST", format!("/v1/firm/events/{}/redeliver", text(v, "id")))),
             area: Area::Admin,
         }/>
     }
@@ -187,10 +224,11 @@ pub fn Webhooks() -> impl IntoView {
     let me = session::me();
     let name = RwSignal::new(String::new());
     let url = RwSignal::new(String::new());
-    let types = RwSignal::new("client.created".to_owned());
+    let types = RwSignal::new("*".to_owned());
     let problem = RwSignal::new(Problem::default());
     let pending = RwSignal::new(false);
     let secret = RwSignal::new(None::<String>);
+    let refresh = RwSignal::new(0_u32);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let event_types: Vec<String> = types
@@ -200,6 +238,12 @@ pub fn Webhooks() -> impl IntoView {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
+        // The catalogue's rule, checked before sending.
+        let listed: Vec<Value> = event_types.iter().map(|t| json!(t)).collect();
+        if let Err(e) = shared::webhooks::endpoint::parse_filter(&listed) {
+            problem.set(Problem::checked(vec![e]));
+            return;
+        }
         let body = json!({"name": name.get_untracked().trim(), "url": url.get_untracked().trim(), "event_types": event_types});
         send_form(
             pending,
@@ -209,6 +253,7 @@ pub fn Webhooks() -> impl IntoView {
                 secret.set(Some(text(&created, "secret")));
                 name.set(String::new());
                 url.set(String::new());
+                refresh.update(|r| *r += 1);
             },
         );
     };
@@ -219,15 +264,15 @@ pub fn Webhooks() -> impl IntoView {
     view! {
         <h1>{t("nav.webhooks")}</h1>
         <h2>{t("webhooks.endpoints")}</h2>
-        <PagedTable caption=t("webhooks.endpoints") path="/v1/webhooks/endpoints" columns=vec![
+        <PagedTable caption=t("webhooks.endpoints") path="/v1/webhooks/endpoints" refresh=refresh columns=vec![
             (t("field.name"), (|v, _| field("name")(v)) as Cell),
             (t("webhooks.url"), |v, _| field("url")(v)),
             (t("webhooks.status"), |v, _| field("status")(v)),
             (t("webhooks.last_success"), |v, l| l.when(v, "last_success_at")),
             (t("webhooks.failing_since"), |v, l| l.when(v, "failing_since")),
         ] action=Action {
-            label: t("webhooks.test"),
-            request: |v| Some(("POST", format!("/v1/webhooks/endpoints/{}/test", text(v, "id")))),
+            label: |_| t("webhooks.test"),
+            request: |v| Some(Send::plain("POST", format!("/v1/webhooks/endpoints/{}/test", text(v, "id")))),
             area: Area::Integrations,
         }/>
         <Show when=may_write>
@@ -253,8 +298,8 @@ pub fn Webhooks() -> impl IntoView {
             (t("webhooks.last_status"), |v, _| field("last_status")(v)),
             (t("webhooks.last_error"), |v, _| field("last_error")(v)),
         ] action=Action {
-            label: t("webhooks.resend"),
-            request: |v| Some(("POST", format!("/v1/webhooks/deliveries/{}/resend", text(v, "id")))),
+            label: |_| t("webhooks.resend"),
+            request: |v| Some(Send::plain("POST", format!("/v1/webhooks/deliveries/{}/resend", text(v, "id")))),
             area: Area::Integrations,
         }/>
     }
@@ -271,8 +316,8 @@ pub fn Jobs() -> impl IntoView {
             (t("jobs.attempts"), |v, _| format!("{}/{}", field("attempt_count")(v), field("max_attempts")(v))),
             (t("jobs.error"), |v, _| field("last_error")(v)),
         ] action=Action {
-            label: t("jobs.cancel"),
-            request: |v| (text(v, "status") == "pending").then(|| ("POST", format!("/v1/jobs/{}/cancel", text(v, "id")))),
+            label: |_| t("jobs.cancel"),
+            request: |v| (text(v, "status") == "pending").then(|| Send::plain("POST", format!("/v1/jobs/{}/cancel", text(v, "id")))),
             area: Area::Operations,
         }/>
         <h2>{t("jobs.dead_letters")}</h2>
@@ -282,27 +327,145 @@ pub fn Jobs() -> impl IntoView {
             (t("jobs.status"), |v, _| field("status")(v)),
             (t("jobs.error"), |v, _| field("error")(v)),
         ] action=Action {
-            label: t("jobs.reprocess"),
+            label: |_| t("jobs.reprocess"),
             request: |v| (text(v, "status") == "pending_review")
-                .then(|| ("POST", format!("/v1/jobs/dead-letters/{}/reprocess", text(v, "id")))),
+                .then(|| Send::plain("POST", format!("/v1/jobs/dead-letters/{}/reprocess", text(v, "id")))),
             area: Area::Operations,
         }/>
     }
 }
 
+/// A flag's switch: the whole definition sent back with only `enabled` changed,
+/// at the etag the list read (a change someone made meanwhile is a 412).
+fn switch_flag(row: &Value) -> Option<Send> {
+    let flag: Flag = serde_json::from_value(row.clone()).ok()?;
+    let body = switched(&flag, &text(row, "description"), !flag.enabled);
+    Some(Send {
+        method: "PUT",
+        path: format!("/v1/flags/{}", flag.key),
+        body: Some((body, text(row, "etag"))),
+    })
+}
+
+/// A new flag's definition from the form: off until switched on, served to
+/// `share` per cent of people (by the stable buckets) once on.
+fn new_flag(description: &str, kind: &str, share: &str) -> Result<Value, Problem> {
+    let share: u32 = share
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s| *s <= 100)
+        .ok_or_else(|| Problem::refused("share", t("flags.share_rule")))?;
+    let mut body = serde_json::Map::new();
+    body.insert("kind".into(), json!(kind));
+    body.insert("enabled".into(), json!(false));
+    if !description.trim().is_empty() {
+        body.insert("description".into(), json!(description.trim()));
+    }
+    if share < 100 {
+        let split = json!([{"serve": {"split": [
+            {"variant": "on", "weight": share * 100},
+            {"variant": "off", "weight": 10_000 - share * 100},
+        ]}}]);
+        body.insert("rules".into(), split);
+    }
+    Ok(Value::Object(body))
+}
+
 #[component]
 pub fn Flags() -> impl IntoView {
+    let me = session::me();
+    let key = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let kind = RwSignal::new(FlagKind::Release.name().to_owned());
+    let share = RwSignal::new("100".to_owned());
+    let problem = RwSignal::new(Problem::default());
+    let pending = RwSignal::new(false);
+    let status = RwSignal::new(String::new());
+    let refresh = RwSignal::new(0_u32);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        status.set(String::new());
+        let typed_key = key.get_untracked().trim().to_owned();
+        if !valid_key(&typed_key) {
+            problem.set(Problem::refused("key", t("flags.key_rule")));
+            return;
+        }
+        let body = match new_flag(
+            &description.get_untracked(),
+            &kind.get_untracked(),
+            &share.get_untracked(),
+        ) {
+            Ok(body) => body,
+            Err(p) => return problem.set(p),
+        };
+        let path = format!("/v1/flags/{typed_key}");
+        send_form(
+            pending,
+            problem,
+            // "0": only if no flag has this key yet.
+            async move {
+                api::call_if_match("PUT", &path, &body, "\"0\"")
+                    .await
+                    .map_err(|p| {
+                        if p.status == 412 {
+                            Problem::refused("key", t("flags.key_taken"))
+                        } else {
+                            p
+                        }
+                    })
+            },
+            move |_| {
+                status.set(format!("{} {typed_key}", t("flags.created")));
+                key.set(String::new());
+                description.set(String::new());
+                refresh.update(|r| *r += 1);
+            },
+        );
+    };
+    let may_write = move || me.get().is_some_and(|m| m.may(Area::Admin, Access::Write));
+    let kinds = FlagKind::ALL
+        .iter()
+        .map(|k| (k.name().to_owned(), kind_label(*k).to_owned()))
+        .collect::<Vec<_>>();
     view! {
         <h1>{t("nav.flags")}</h1>
         <p>{t("flags.help")}</p>
-        <PagedTable caption=t("nav.flags") path="/v1/flags" columns=vec![
+        <PagedTable caption=t("nav.flags") path="/v1/flags" refresh=refresh columns=vec![
             (t("flags.key"), (|v, _| field("key")(v)) as Cell),
             (t("flags.kind"), |v, _| field("kind")(v)),
             (t("flags.enabled"), |v, _| if v.get("enabled") == Some(&Value::Bool(true)) { t("flags.on") } else { t("flags.off") }.to_owned()),
             (t("flags.default"), |v, _| field("default_variant")(v)),
             (t("flags.description"), |v, _| field("description")(v)),
             (t("flags.updated"), |v, l| l.when(v, "updated_at")),
-        ]/>
+        ] action=Action {
+            label: |v| if v.get("enabled") == Some(&Value::Bool(true)) { t("flags.turn_off") } else { t("flags.turn_on") },
+            request: switch_flag,
+            area: Area::Admin,
+        }/>
+        <Show when=may_write>
+            <form class="card form" on:submit=submit novalidate>
+                <h2>{t("flags.new")}</h2>
+                <TextField label=t("flags.key") id="flag-key" field="key" value=key problem=problem hint=t("flags.key_rule")/>
+                <TextField label=t("flags.description") id="flag-description" field="description" value=description problem=problem/>
+                <SelectField label=t("flags.kind") id="flag-kind" field="kind" value=kind problem=problem options=kinds.clone()/>
+                <TextField label=t("flags.share") id="flag-share" field="share" value=share problem=problem kind="number"
+                    hint=t("flags.share_hint")/>
+                <FormError problem=problem/>
+                <Status text=status/>
+                <Submit pending=pending label=t("flags.create")/>
+            </form>
+        </Show>
+    }
+}
+
+/// A flag kind in the person's language.
+fn kind_label(kind: FlagKind) -> &'static str {
+    match kind {
+        FlagKind::Release => t("flags.kind_release"),
+        FlagKind::Experiment => t("flags.kind_experiment"),
+        FlagKind::Ops => t("flags.kind_ops"),
+        FlagKind::Permission => t("flags.kind_permission"),
     }
 }
 

@@ -182,8 +182,8 @@ pub fn SignIn() -> impl IntoView {
             <Show when=move || step.get() == Step::Password>
                 <section class="card sso" aria-labelledby="sso-title">
                     <h2 id="sso-title">{t("sign_in.sso")}</h2>
-                    <a class="button secondary" href="/v1/auth/oidc/google/start?mode=cookie">{t("sign_in.google")}</a>
-                    <a class="button secondary" href="/v1/auth/oidc/microsoft/start?mode=cookie">{t("sign_in.microsoft")}</a>
+                    <a class="button secondary" rel="external" href=move || provider_start("google", &email.get())>{t("sign_in.google")}</a>
+                    <a class="button secondary" rel="external" href=move || provider_start("microsoft", &email.get())>{t("sign_in.microsoft")}</a>
                     <TextField label=t("field.firm_slug") id="saml-firm" field="firm" value=firm problem=problem/>
                     <button type="button" class="secondary" on:click=saml>{t("sign_in.saml")}</button>
                 </section>
@@ -192,6 +192,18 @@ pub fn SignIn() -> impl IntoView {
             <p><a href="/sign-up">{t("sign_in.new_firm")}</a></p>
         </main>
     }
+}
+
+/// Where signing in with `provider` starts: a browser session, and the address
+/// typed above (when it is one) as the account the provider should offer.
+fn provider_start(provider: &str, typed: &str) -> String {
+    let typed = typed.trim();
+    let mut path = format!("/v1/auth/oidc/{provider}/start?mode=cookie");
+    if shared::kernel::validate::EmailAddress::parse("email", typed).is_ok() {
+        path.push_str("&login_hint=");
+        path.push_str(&String::from(js_sys::encode_uri_component(typed)));
+    }
+    path
 }
 
 /// The browser's own time zone (IANA), the new firm's default.

@@ -15,7 +15,8 @@ use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
 use crate::ui::{
-    items, loaded, send_form, FormError, Pager, PagerNav, SelectField, Status, Submit, TextField,
+    items, loaded, send_form, FormError, Pager, PagerNav, SelectField, Status, Submit, TableScroll,
+    TextField,
 };
 
 fn kind_options() -> Vec<(String, String)> {
@@ -119,7 +120,7 @@ pub fn ClientList() -> impl IntoView {
                 }
                 let locale = me.get().map(|m| m.locale).unwrap_or_default();
                 view! {
-                    <div class="table-wrap">
+                    <TableScroll label=t("clients.title")>
                     <table>
                         <caption class="visually-hidden">{t("clients.title")}</caption>
                         <thead><tr>
@@ -141,7 +142,7 @@ pub fn ClientList() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                    </div>
+                    </TableScroll>
                 }.into_any()
             })}
         <PagerNav pager=pager/>

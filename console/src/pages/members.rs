@@ -10,7 +10,9 @@ use shared::firm::invitations::NewInvitation;
 use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
-use crate::ui::{items, loaded, send_form, FormError, SelectField, Status, Submit, TextField};
+use crate::ui::{
+    items, loaded, send_form, FormError, SelectField, Status, Submit, TableScroll, TextField,
+};
 
 /// The staff roles, least privilege last, with their labels.
 fn role_options() -> Vec<(String, String)> {
@@ -71,7 +73,7 @@ pub fn Members() -> impl IntoView {
                 let locale = me.get().map(|m| m.locale).unwrap_or_default();
                 let own = me.get().map(|m| m.user_id).unwrap_or_default();
                 view! {
-                    <div class="table-wrap"><table>
+                    <TableScroll label=t("members.title")><table>
                         <caption class="visually-hidden">{t("members.title")}</caption>
                         <thead><tr>
                             <th scope="col">{t("field.name")}</th>
@@ -120,7 +122,7 @@ pub fn Members() -> impl IntoView {
                             }
                         }).collect_view()}
                         </tbody>
-                    </table></div>
+                    </table></TableScroll>
                 }.into_any()
             })}
         <Show when=may_see_invitations>

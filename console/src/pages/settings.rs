@@ -7,11 +7,12 @@ use leptos::prelude::*;
 use serde_json::{json, Map, Value};
 use shared::auth::roles::{Access, Area};
 use shared::firm::settings::FirmPatch;
+use shared::kernel::money::{Currency, Money};
 
 use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::session;
-use crate::ui::{send_form, FormError, SelectField, Status, Submit, TextField};
+use crate::ui::{send_form, FormError, Locale, SelectField, Status, Submit, TextField};
 
 const FIELDS: [&str; 5] = ["name", "timezone", "currency", "locale", "brand_color"];
 
@@ -128,6 +129,24 @@ pub fn Settings() -> impl IntoView {
         })
         .collect();
     let brand = value("brand_color");
+    let (tag, zone, currency) = (value("locale"), value("timezone"), value("currency"));
+    // How the typed locale, zone and currency write an amount and this moment.
+    let preview = move || {
+        let code = Currency::parse("currency", currency.get().trim()).ok()?;
+        let amount = Money::new(123_456_789, code).ok()?;
+        let locale = Locale {
+            tag: tag.get().trim().to_owned(),
+            timezone: zone.get().trim().to_owned(),
+            currency: code.code().to_owned(),
+        };
+        #[allow(clippy::cast_possible_truncation)] // ms since 1970 fit i64
+        let now = js_sys::Date::now() as i64;
+        Some(format!(
+            "{} · {}",
+            locale.money(amount),
+            locale.date_time(now)
+        ))
+    };
     view! {
         <h1>{t("settings.title")}</h1>
         <form class="card form" on:submit=submit novalidate>
@@ -140,6 +159,9 @@ pub fn Settings() -> impl IntoView {
                     hint=t("settings.currency_hint")/>
                 <TextField label=t("field.locale") id="firm-locale" field="locale" value=value("locale") problem=problem
                     hint=t("settings.locale_hint")/>
+                <p class="hint" id="firm-format-preview" aria-live="polite">
+                    {t("settings.preview")} " " <span class="preview">{preview}</span>
+                </p>
                 <SelectField label=t("field.fiscal_year") id="firm-fiscal" field="fiscal_year_start_month" value=month
                     problem=problem options=months/>
                 <TextField label=t("field.brand_color") id="firm-brand" field="brand_color" value=brand problem=problem

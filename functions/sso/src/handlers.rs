@@ -199,13 +199,15 @@ async fn get_saml_config(req: Request, env: &Env, cx: &RequestContext) -> Handle
     claims.require(Area::Admin, Access::Read)?;
     let db = D1::from_env(env)?;
     let firm = shared::firm::repository::get(&db, &scope).await?;
-    let found = sp::for_slug(&db, &firm.slug)
+    // Not configured yet: `config` is null, and our side's identifiers are still
+    // answered, since the identity provider needs them first.
+    let config = sp::for_slug(&db, &firm.slug)
         .await?
-        .ok_or(DomainError::NotFound("SAML configuration"))?;
+        .map(|found| found.config);
     let (entity_id, acs_url) = sp::endpoints(&api_url(env), &firm.slug);
     Ok(http::json(
         200,
-        &json!({"config": found.config, "sp_entity_id": entity_id, "acs_url": acs_url}),
+        &json!({"config": config, "sp_entity_id": entity_id, "acs_url": acs_url}),
         &cx.request_id,
     ))
 }

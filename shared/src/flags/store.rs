@@ -67,6 +67,23 @@ impl FlagInput {
     }
 }
 
+/// The body that replaces `flag` with only `enabled` changed (the switch the
+/// console offers, sent with the flag's etag): every field the definition has,
+/// so the replace keeps its variants, rules and salt.
+pub fn switched(flag: &Flag, description: &str, enabled: bool) -> Value {
+    serde_json::json!({
+        "type": flag.flag_type,
+        "kind": flag.kind,
+        "description": description,
+        "enabled": enabled,
+        "variants": flag.variants,
+        "default_variant": flag.default_variant,
+        "off_variant": flag.off_variant,
+        "rules": flag.rules,
+        "salt": flag.salt,
+    })
+}
+
 /// A body must be a JSON object, and a field left out is left out: an explicit
 /// `null` clears nothing here, so it is refused rather than read as absent.
 fn plain_object(body: &Value) -> DomainResult<()> {

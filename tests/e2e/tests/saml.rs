@@ -258,10 +258,17 @@ fn configuration_is_checked_and_for_admins() {
         .token(&partner)
         .send()
         .problem(403);
-    call("GET", "/v1/sso/saml")
-        .token(&firm.token)
-        .send()
-        .problem(404);
+    // Before any configuration: no IdP yet, but our identifiers to give it.
+    let before = call("GET", "/v1/sso/saml").token(&firm.token).send();
+    assert_eq!(before.status, 200, "{}", before.text);
+    assert!(before.json()["config"].is_null());
+    assert!(before.json()["acs_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!(
+            "/v1/sso/saml/{}/acs",
+            firm.firm["slug"].as_str().unwrap()
+        )));
     assert_eq!(configure(&firm, &keys, json!({})).status, 200);
     assert_eq!(
         call("GET", "/v1/sso/saml").token(&firm.token).send().json()["config"]["idp_entity_id"],
