@@ -43,7 +43,7 @@ fn App() -> impl IntoView {
     use pages::{auth, portal};
     view! {
         <Router>
-            <a class="skip" href="#content">{t("nav.skip")}</a>
+            <a class="skip" href="#content">{t("app.skip")}</a>
             <Routes fallback=NotFound>
                 <Route path=path!("/portal/accept-invitation") view=|| view! { <auth::AcceptInvitation portal=true/> }/>
                 <Route path=path!("/portal") view=portal::Portal/>
@@ -197,7 +197,7 @@ fn Shell() -> impl IntoView {
                 <span class="visually-hidden">" " {t("home.unread")}</span>
             </a>
             <a href="/account">{move || me.get().map(|m| m.name).unwrap_or_default()}</a>
-            <button type="button" class="secondary" on:click=sign_out>{t("nav.sign_out")}</button>
+            <button type="button" class="secondary" on:click=sign_out>{t("app.sign_out")}</button>
         </header>
         <div class="frame">
             <nav class="side" aria-label=t("nav.label")>

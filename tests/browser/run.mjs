@@ -6,7 +6,7 @@
 // Usage: node tests/browser/run.mjs   (prints a cargo-style "test result:" line)
 import { chromium } from "playwright-core";
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -56,6 +56,7 @@ function totp(base32Secret, at = Date.now()) {
 }
 
 async function accessible(page, name) {
+  await noRawKeys(page, name);
   await page.addScriptTag({ content: axeSource });
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
@@ -78,10 +79,58 @@ async function expectText(locator, pattern, what) {
   throw new Error(`${what}: expected ${pattern}, found ${JSON.stringify(text)}`);
 }
 
+// The console's message catalogue (console/src/messages.rs): three tables by entry.
+const catalogue = (() => {
+  const source = readFileSync(join(root, "console", "src", "messages.rs"), "utf8");
+  const tables = {};
+  for (const [, name, body] of source.matchAll(/const (COMMON|PUBLIC|STAFF): &\[Row\] = &\[\n([\s\S]*?)\n\];/g)) {
+    tables[name] = [...body.matchAll(/^ {4}\("([^"]+)", "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\),$/gm)]
+      .map(([, key, en, fr]) => ({ key, en, fr }));
+  }
+  return tables;
+})();
+const catalogueKeys = Object.values(catalogue).flat().map((r) => r.key);
+
+/** Whether a page shows a catalogue key where its text should be. */
+async function noRawKeys(page, name) {
+  const text = await page.evaluate(() => document.body.innerText);
+  const raw = catalogueKeys.filter((k) => text.includes(k));
+  if (raw.length) throw new Error(`${name}: the page shows message keys, not their text: ${raw.join(", ")}`);
+}
+
 const tests = [];
 // BROWSER_TESTS=<regex> runs only the tests whose names match.
 const only = process.env.BROWSER_TESTS ? new RegExp(process.env.BROWSER_TESTS) : null;
 const test = (name, fn) => { if (!only || only.test(name)) tests.push({ name, fn }); };
+
+test("the_message_catalogue_is_sorted_complete_and_each_key_in_its_entry_s_table", async () => {
+  const PUBLIC = ["forgot", "reset", "sign_in", "sign_up", "verify"];
+  const STAFF = ["account", "admin", "audit", "clients", "events", "flag", "flags", "home", "jobs", "members", "nav",
+    "notifications", "portal_role", "portal_users", "role", "settings", "sso", "webhooks"];
+  const tableOf = (key) => { const p = key.split(".")[0]; return PUBLIC.includes(p) ? "PUBLIC" : STAFF.includes(p) ? "STAFF" : "COMMON"; };
+  const problems = [];
+  for (const name of ["COMMON", "PUBLIC", "STAFF"]) {
+    const rows = catalogue[name] ?? [];
+    if (rows.length < 10) problems.push(`${name} has ${rows.length} rows (the parser missed it?)`);
+    rows.forEach((r, i) => {
+      if (i > 0 && !(rows[i - 1].key < r.key)) problems.push(`${name}: ${r.key} out of order or repeated`);
+      if (!r.en || !r.fr) problems.push(`${r.key} lacks a language`);
+      if (tableOf(r.key) !== name) problems.push(`${r.key} belongs in ${tableOf(r.key)}, not ${name}`);
+    });
+  }
+  const used = new Set();
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (path.endsWith(".rs")) for (const [, key] of readFileSync(path, "utf8").matchAll(/\bt\("([a-z_]+\.[a-z_.]+)"\)/g)) used.add(key);
+    }
+  };
+  walk(join(root, "console", "src"));
+  for (const key of used) if (!catalogueKeys.includes(key)) problems.push(`${key} is used but not in the catalogue`);
+  if (used.size < 100) problems.push(`only ${used.size} keys found in the sources`);
+  if (problems.length) throw new Error(problems.join("; "));
+});
 
 test("sign_in_shows_errors_next_to_fields_keeps_input_and_reaches_the_overview", async (browser) => {
   const firm = await provision();
@@ -330,6 +379,13 @@ test("settings_are_changed_with_errors_beside_fields_and_a_logo_uploaded_with_pr
   await page.click("form:has(#firm-name) button[type=submit]");
   await expectText(page.locator("#firm-brand-error"), /4\.5:1/, "contrast error from the server");
   if ((await page.inputValue("#firm-timezone")) !== "Asia/Tokyo") throw new Error("the typed zone was lost");
+  // The preview writes an amount and this moment as the typed locale and currency would.
+  await page.fill("#firm-locale", "fr-FR");
+  await page.fill("#firm-currency", "EUR");
+  await expectText(page.locator("#firm-format-preview .preview"), /1\s234\s567,89\s€/, "French euro preview");
+  await page.fill("#firm-locale", "en-US");
+  await page.fill("#firm-currency", "JPY");
+  await expectText(page.locator("#firm-format-preview .preview"), /¥123,456,789/, "yen preview: no minor units");
   await page.fill("#firm-brand", "#0f766e");
   await page.click("form:has(#firm-name) button[type=submit]");
   await expectText(page.locator("form:has(#firm-name) .notice"), /Saved/, "settings saved");
@@ -506,12 +562,24 @@ test("firm_administration_screens_show_their_records_and_refuse_bad_input_beside
     throw new Error(`${e.message}; the form says ${await page.textContent("form:has(#hook-url)")}`);
   });
   await expectText(page.locator("table").first(), /Books/, "endpoint listed without reloading");
-  await page.locator("table").first().locator("tbody tr:has-text('Books') button").click();
+  await page.locator("table").first().locator("tbody tr:has-text('Books') button:has-text('Send a test')").click();
   await expectText(page.locator("main .notice").first(), /Done\./, "test message sent");
   await accessible(page, "webhooks");
-  await page.reload();
-  await page.locator("table").first().waitFor();
+  // Its health, in a line; then the test message's delivery and its attempts.
+  await page.locator("table").first().locator("tbody tr:has-text('Books') button:has-text('Health')").click();
+  await expectText(page.locator("main .notice").first(), /Last 24 hours: \d+ attempts/, "endpoint health");
+  const deadline = Date.now() + 20_000;
+  let delivered = false;
+  while (!delivered && Date.now() < deadline) {
+    await page.reload();
+    await page.locator("table").first().waitFor();
+    delivered = (await page.locator("table").nth(1).locator("tbody tr:has-text('webhook.test')").count()) > 0;
+    if (!delivered) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!delivered) throw new Error("the test message's delivery is not listed");
   if (await page.locator(".codes code.secret").count()) throw new Error("the secret is shown again");
+  await page.locator("table").nth(1).locator("tbody tr:has-text('webhook.test') button:has-text('Attempts')").first().click();
+  await expectText(page.locator("main .notice").nth(1), /#1 .*→|No attempt yet/, "the delivery's attempts");
   // Jobs: a job started by a manager is listed with its state; no dead letters yet.
   const job = await api("POST", "/v1/jobs", { type: "jobs.purge_history" }, firm.token);
   if (job.status !== 201 && job.status !== 202) throw new Error(`job: ${job.status} ${JSON.stringify(job.body)}`);

@@ -74,7 +74,7 @@ fn Profile() -> impl IntoView {
     view! {
         <form class="card form" on:submit=submit novalidate>
             <h2>{t("account.profile")}</h2>
-            <p>{move || me.get().map(|m| format!("{} {}", t("account.signed_in_as"), m.email))}</p>
+            <p>{move || me.get().map(|m| format!("{} {}", t("app.signed_in_as"), m.email))}</p>
             <TextField label=t("field.your_name") id="profile-name" field="name" value=name problem=problem autocomplete="name"/>
             <SelectField label=t("field.language") id="profile-language" field="language" value=language
                 problem=problem options=languages/>
@@ -350,7 +350,7 @@ fn Sessions() -> impl IntoView {
                                 {t("account.session_since")} " " {locale.when(&s, "created_at")}
                                 {current.then(|| view! { " · " <span class="tag">{t("account.this_session")}</span> })}
                                 " " <button type="button" class="link" on:click=move |_| revoke(id.clone(), current)>
-                                    {if current { t("nav.sign_out") } else { t("account.session_end") }}</button>
+                                    {if current { t("app.sign_out") } else { t("account.session_end") }}</button>
                             </li>
                         }
                     }).collect_view()}</ul> }.into_any()

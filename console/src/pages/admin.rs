@@ -40,13 +40,33 @@ impl Send {
     }
 }
 
-/// A row action: its label for the row, and the request it sends (none: the row
-/// offers no action).
+/// A row action: its label for the row, the request it sends (none: the row
+/// offers no such action), the right it needs, and what the status line says of
+/// the answer (none: "Done."). A change reloads the list; a look does not.
 #[derive(Clone, Copy)]
 struct Action {
     label: fn(&Value) -> &'static str,
     request: fn(&Value) -> Option<Send>,
     area: Area,
+    access: Access,
+    says: Option<fn(&Value, &Locale) -> String>,
+}
+
+impl Action {
+    /// A change to the row, answered "Done.".
+    const fn change(
+        label: fn(&Value) -> &'static str,
+        request: fn(&Value) -> Option<Send>,
+        area: Area,
+    ) -> Self {
+        Self {
+            label,
+            request,
+            area,
+            access: Access::Write,
+            says: None,
+        }
+    }
 }
 
 fn field(key: &'static str) -> impl Fn(&Value) -> String {
@@ -58,13 +78,13 @@ fn field(key: &'static str) -> impl Fn(&Value) -> String {
 }
 
 /// A paged table over `path` (a list answer with `items` and `next_cursor`),
-/// with an optional action per row, shown to those who may take it.
+/// with actions per row, each shown to those who may take it.
 #[component]
 fn PagedTable(
     caption: &'static str,
     path: &'static str,
     columns: Vec<(&'static str, Cell)>,
-    #[prop(optional)] action: Option<Action>,
+    #[prop(optional)] actions: Vec<Action>,
     /// Bumped by the screen when it changed the list (a new row).
     #[prop(optional)]
     refresh: Option<RwSignal<u32>>,
@@ -96,8 +116,8 @@ fn PagedTable(
         }
     });
     let columns = StoredValue::new(columns);
-    let run = move |row: Value| {
-        let Some(action) = action else { return };
+    let actions = StoredValue::new(actions);
+    let run = move |action: Action, row: Value| {
         let Some(send) = (action.request)(&row) else {
             return;
         };
@@ -107,11 +127,17 @@ fn PagedTable(
                 Some((body, etag)) => api::call_if_match(send.method, &send.path, body, etag).await,
                 None => api::call(send.method, &send.path, None).await,
             };
-            match answer {
-                Ok(_) => outcome.set(t("admin.done").to_owned()),
-                Err(p) => outcome.set(p.detail),
+            match (answer, action.says) {
+                (Ok(a), Some(says)) => {
+                    let locale = me.get_untracked().map(|m| m.locale).unwrap_or_default();
+                    outcome.set(says(&a, &locale));
+                }
+                (Ok(_), None) => outcome.set(t("admin.done").to_owned()),
+                (Err(p), _) => outcome.set(p.detail),
             }
-            version.update(|v| *v += 1);
+            if action.access == Access::Write {
+                version.update(|v| *v += 1);
+            }
         });
     };
     view! {
@@ -122,7 +148,9 @@ fn PagedTable(
                     return view! { <p>{t("admin.none")}</p> }.into_any();
                 }
                 let locale = me.get().map(|m| m.locale).unwrap_or_default();
-                let may_act = action.is_some_and(|a| me.get().is_some_and(|m| m.may(a.area, Access::Write)));
+                let allowed: Vec<Action> = actions.with_value(|all| all.iter()
+                    .filter(|a| me.get().is_some_and(|m| m.may(a.area, a.access))).copied().collect());
+                let may_act = !allowed.is_empty();
                 view! {
                     <TableScroll label=caption><table>
                         <caption class="visually-hidden">{caption}</caption>
@@ -135,10 +163,12 @@ fn PagedTable(
                                 let cells = columns.with_value(|cols| cols.iter().map(|(_, cell)| {
                                     view! { <td>{cell(&row, &locale)}</td> }
                                 }).collect_view());
-                                let act = (may_act && action.and_then(|a| (a.request)(&row)).is_some()).then(|| {
-                                    let label = action.map(|a| (a.label)(&row)).unwrap_or_default();
-                                    let row = row.clone();
-                                    view! { <td><button type="button" class="link" on:click=move |_| run(row.clone())>{label}</button></td> }
+                                let act = may_act.then(|| {
+                                    let buttons = allowed.iter().filter(|a| (a.request)(&row).is_some()).map(|a| {
+                                        let (a, row) = (*a, row.clone());
+                                        view! { <button type="button" class="link" on:click=move |_| run(a, row.clone())>{(a.label)(&row)}</button> " " }
+                                    }).collect_view();
+                                    view! { <td>{buttons}</td> }
                                 });
                                 view! { <tr>{cells}{act}</tr> }
                             }).collect_view()}
@@ -198,11 +228,11 @@ pub fn Events() -> impl IntoView {
             (t("events.type"), |v, _| field("type")(v)),
             (t("events.published"), |v, l| l.when(v, "published_at")),
             (t("events.deliveries"), |v, _| v.get("deliveries").map(summary).unwrap_or_default()),
-        ] action=Action {
-            label: |_| t("events.redeliver"),
-            request: |v| Some(Send::plain("POST", format!("/v1/firm/events/{}/redeliver", text(v, "id")))),
-            area: Area::Admin,
-        }/>
+        ] actions=vec![Action::change(
+            |_| t("events.redeliver"),
+            |v| Some(Send::plain("POST", format!("/v1/firm/events/{}/redeliver", text(v, "id")))),
+            Area::Admin,
+        )]/>
     }
 }
 
@@ -270,11 +300,17 @@ pub fn Webhooks() -> impl IntoView {
             (t("webhooks.status"), |v, _| field("status")(v)),
             (t("webhooks.last_success"), |v, l| l.when(v, "last_success_at")),
             (t("webhooks.failing_since"), |v, l| l.when(v, "failing_since")),
-        ] action=Action {
-            label: |_| t("webhooks.test"),
-            request: |v| Some(Send::plain("POST", format!("/v1/webhooks/endpoints/{}/test", text(v, "id")))),
+        ] actions=vec![Action::change(
+            |_| t("webhooks.test"),
+            |v| Some(Send::plain("POST", format!("/v1/webhooks/endpoints/{}/test", text(v, "id")))),
+            Area::Integrations,
+        ), Action {
+            label: |_| t("webhooks.health"),
+            request: |v| Some(Send::plain("GET", format!("/v1/webhooks/endpoints/{}/health", text(v, "id")))),
             area: Area::Integrations,
-        }/>
+            access: Access::Read,
+            says: Some(health_line),
+        }]/>
         <Show when=may_write>
             <form class="card form" on:submit=submit novalidate>
                 <h3>{t("webhooks.new")}</h3>
@@ -297,12 +333,86 @@ pub fn Webhooks() -> impl IntoView {
             (t("webhooks.attempts"), |v, _| field("attempts")(v)),
             (t("webhooks.last_status"), |v, _| field("last_status")(v)),
             (t("webhooks.last_error"), |v, _| field("last_error")(v)),
-        ] action=Action {
-            label: |_| t("webhooks.resend"),
-            request: |v| Some(Send::plain("POST", format!("/v1/webhooks/deliveries/{}/resend", text(v, "id")))),
+        ] actions=vec![Action::change(
+            |_| t("webhooks.resend"),
+            |v| Some(Send::plain("POST", format!("/v1/webhooks/deliveries/{}/resend", text(v, "id")))),
+            Area::Integrations,
+        ), Action {
+            label: |_| t("webhooks.attempts_show"),
+            request: |v| Some(Send::plain("GET", format!("/v1/webhooks/deliveries/{}", text(v, "id")))),
             area: Area::Integrations,
-        }/>
+            access: Access::Read,
+            says: Some(attempts_line),
+        }]/>
     }
+}
+
+/// An endpoint's last 24 hours, in a line: attempts, success rate and its
+/// rating, latency, what is waiting, and since when it fails.
+fn health_line(health: &Value, locale: &Locale) -> String {
+    let day = health
+        .get("windows")
+        .and_then(Value::as_array)
+        .and_then(|w| w.iter().find(|w| text(w, "window") == "24h"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let count = |v: &Value, k: &str| locale.number(v.get(k).and_then(Value::as_i64).unwrap_or(0));
+    let latency = |k: &str| {
+        day.get("latency_ms")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_i64)
+            .map_or_else(|| "—".to_owned(), |ms| format!("{} ms", locale.number(ms)))
+    };
+    let rate = day
+        .get("success_rate")
+        .and_then(Value::as_f64)
+        .map_or_else(|| "—".to_owned(), |r| format!("{r} %"));
+    let mut line = format!(
+        "{}: {} {}, {} {} ({}), p50 {}, p95 {}; {} {}",
+        t("webhooks.last_day"),
+        count(&day, "attempts"),
+        t("webhooks.attempts").to_lowercase(),
+        rate,
+        t("webhooks.succeeded"),
+        text(&day, "rating"),
+        latency("p50"),
+        latency("p95"),
+        count(health, "backlog"),
+        t("webhooks.waiting"),
+    );
+    if health.get("failing_since").is_some_and(|f| !f.is_null()) {
+        line.push_str(&format!(
+            "; {} {}",
+            t("webhooks.failing_since"),
+            locale.when(health, "failing_since")
+        ));
+    }
+    line
+}
+
+/// A delivery's attempts, in a line each: when, the answer (or error) and how long.
+fn attempts_line(delivery: &Value, locale: &Locale) -> String {
+    let attempts = items(delivery.get("attempts").unwrap_or(&Value::Null));
+    if attempts.is_empty() {
+        return t("webhooks.no_attempts").to_owned();
+    }
+    attempts
+        .iter()
+        .map(|a| {
+            let answer = a
+                .get("status_code")
+                .and_then(Value::as_i64)
+                .map_or_else(|| field("error")(a), |c| c.to_string());
+            let ms = a.get("duration_ms").and_then(Value::as_i64).unwrap_or(0);
+            format!(
+                "#{} {} → {answer} ({} ms)",
+                field("number")(a),
+                locale.when(a, "started_at"),
+                locale.number(ms)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[component]
@@ -315,23 +425,23 @@ pub fn Jobs() -> impl IntoView {
             (t("jobs.status"), |v, _| field("status")(v)),
             (t("jobs.attempts"), |v, _| format!("{}/{}", field("attempt_count")(v), field("max_attempts")(v))),
             (t("jobs.error"), |v, _| field("last_error")(v)),
-        ] action=Action {
-            label: |_| t("jobs.cancel"),
-            request: |v| (text(v, "status") == "pending").then(|| Send::plain("POST", format!("/v1/jobs/{}/cancel", text(v, "id")))),
-            area: Area::Operations,
-        }/>
+        ] actions=vec![Action::change(
+            |_| t("jobs.cancel"),
+            |v| (text(v, "status") == "pending").then(|| Send::plain("POST", format!("/v1/jobs/{}/cancel", text(v, "id")))),
+            Area::Operations,
+        )]/>
         <h2>{t("jobs.dead_letters")}</h2>
         <PagedTable caption=t("jobs.dead_letters") path="/v1/jobs/dead-letters" columns=vec![
             (t("admin.when"), (|v, l| l.when(v, "created_at")) as Cell),
             (t("jobs.type"), |v, _| field("type")(v)),
             (t("jobs.status"), |v, _| field("status")(v)),
             (t("jobs.error"), |v, _| field("error")(v)),
-        ] action=Action {
-            label: |_| t("jobs.reprocess"),
-            request: |v| (text(v, "status") == "pending_review")
+        ] actions=vec![Action::change(
+            |_| t("jobs.reprocess"),
+            |v| (text(v, "status") == "pending_review")
                 .then(|| Send::plain("POST", format!("/v1/jobs/dead-letters/{}/reprocess", text(v, "id")))),
-            area: Area::Operations,
-        }/>
+            Area::Operations,
+        )]/>
     }
 }
 
@@ -438,11 +548,11 @@ pub fn Flags() -> impl IntoView {
             (t("flags.default"), |v, _| field("default_variant")(v)),
             (t("flags.description"), |v, _| field("description")(v)),
             (t("flags.updated"), |v, l| l.when(v, "updated_at")),
-        ] action=Action {
-            label: |v| if v.get("enabled") == Some(&Value::Bool(true)) { t("flags.turn_off") } else { t("flags.turn_on") },
-            request: switch_flag,
-            area: Area::Admin,
-        }/>
+        ] actions=vec![Action::change(
+            |v| if v.get("enabled") == Some(&Value::Bool(true)) { t("flags.turn_off") } else { t("flags.turn_on") },
+            switch_flag,
+            Area::Admin,
+        )]/>
         <Show when=may_write>
             <form class="card form" on:submit=submit novalidate>
                 <h2>{t("flags.new")}</h2>

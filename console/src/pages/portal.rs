@@ -53,14 +53,14 @@ pub fn Portal() -> impl IntoView {
                         <strong>{name}</strong>
                     }
                 })}
-                <button type="button" class="secondary" on:click=sign_out>{t("nav.sign_out")}</button>
+                <button type="button" class="secondary" on:click=sign_out>{t("app.sign_out")}</button>
             </header>
             <main id="content" class="portal-main">
                 {move || loaded(client.get(), |c| view! {
                         <h1>{text(&c, "name")}</h1>
                         <section class="card">
                             <h2>{t("portal.your_account")}</h2>
-                            <p>{move || me.get().and_then(Result::ok).map(|m| format!("{} {}", t("account.signed_in_as"), m.email))}</p>
+                            <p>{move || me.get().and_then(Result::ok).map(|m| format!("{} {}", t("app.signed_in_as"), m.email))}</p>
                             {(!text(&c, "email").is_empty()).then(|| view! { <p>{t("field.email_plain")} ": " {text(&c, "email")}</p> })}
                         </section>
                     }.into_any())}

@@ -217,6 +217,24 @@ pub fn unique(prefix: &str) -> String {
 
 static IP: AtomicU32 = AtomicU32::new(1);
 
+/// Waits, when needed, until the platform rate limiter's current window (60 s,
+/// aligned to the wall clock) has at least `needed` left, so a burst a test
+/// counts never straddles two windows (the 11th sign-in of a burst that crossed
+/// a minute was let through).
+pub fn within_one_rate_window(needed: std::time::Duration) {
+    let window = 60_000_u128;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let left = window - now % window;
+    if left < needed.as_millis() {
+        std::thread::sleep(std::time::Duration::from_millis(
+            u64::try_from(left + 50).unwrap_or(1_000),
+        ));
+    }
+}
+
 /// A client address no other test uses (rate limits count per address). The process
 /// id is part of it: test binaries run one after another inside one rate-limit
 /// window, so an address flooded by one binary must never come up in the next.

@@ -146,6 +146,7 @@ fn concurrent_failures_are_all_counted_and_lock_once() {
 #[test]
 fn sign_in_is_rate_limited_per_client_address() {
     let ip = unique_ip();
+    firmament_e2e::within_one_rate_window(std::time::Duration::from_secs(15));
     let mut statuses = Vec::new();
     for _ in 0..11 {
         let reply = call("POST", "/v1/auth/sign-in")

@@ -193,6 +193,7 @@ fn common_and_self_named_passwords_are_refused() {
 #[test]
 fn sign_ups_are_limited_per_client_address() {
     let ip = firmament_e2e::unique_ip();
+    firmament_e2e::within_one_rate_window(std::time::Duration::from_secs(15));
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let reply = call("POST", "/v1/firms")
