@@ -226,7 +226,6 @@ const STAFF: &[Row] = &[
     ("flags.on", "On", "Activée"),
     ("flags.share", "Share of people, once on (%)", "Part des personnes, une fois activée (%)"),
     ("flags.share_hint", "100 for everyone; a lower share keeps the same people as it widens.", "100 pour tout le monde ; une part plus faible garde les mêmes personnes en s’élargissant."),
-    ("flags.share_rule", "A whole number from 0 to 100.", "Un nombre entier de 0 à 100."),
     ("flags.turn_off", "Turn off", "Désactiver"),
     ("flags.turn_on", "Turn on", "Activer"),
     ("flags.updated", "Changed", "Modifiée"),

@@ -559,3 +559,30 @@ fn the_console_switch_replaces_only_enabled_and_keeps_rules_and_salt() {
         "{stale:?}"
     );
 }
+
+#[test]
+fn a_rollout_from_the_form_is_off_and_splits_by_its_share_once_on() {
+    let quarter = store::rollout("ops", " Cut-over ", "25").unwrap();
+    let input = store::parse_input(&quarter).unwrap();
+    assert_eq!(input.description.as_deref(), Some("Cut-over"));
+    let flag = store::define("cut-over", input, None).unwrap();
+    assert!(!flag.enabled);
+    assert_eq!(flag.kind, shared::flags::FlagKind::Ops);
+    let split = &serde_json::to_value(&flag.rules).unwrap()[0]["serve"]["split"];
+    assert_eq!(split[0]["weight"], 2_500);
+    assert_eq!(split[1]["weight"], 7_500);
+    // Everyone: no rule at all; nothing typed: no description.
+    let all = store::rollout("release", "  ", "100").unwrap();
+    assert!(all.get("rules").is_none() && all.get("description").is_none());
+    // The share and the kind are refused by name.
+    for (kind, share, field) in [
+        ("release", "150", "share"),
+        ("release", "ten", "share"),
+        ("nope", "5", "kind"),
+    ] {
+        match store::rollout(kind, "", share) {
+            Err(DomainError::Validation(errors)) => assert_eq!(errors[0].field, field),
+            other => panic!("{kind}/{share}: {other:?}"),
+        }
+    }
+}

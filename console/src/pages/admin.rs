@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde_json::{json, Value};
 use shared::auth::roles::{Access, Area};
 use shared::flags::model::valid_key;
-use shared::flags::store::switched;
+use shared::flags::store::{rollout, switched};
 use shared::flags::{Flag, FlagKind};
 
 use crate::api::{self, text, Problem};
@@ -53,6 +53,22 @@ struct Action {
 }
 
 impl Action {
+    /// A look at the row's details, answered with what `says` makes of them.
+    const fn look(
+        label: fn(&Value) -> &'static str,
+        request: fn(&Value) -> Option<Send>,
+        area: Area,
+        says: fn(&Value, &Locale) -> String,
+    ) -> Self {
+        Self {
+            label,
+            request,
+            area,
+            access: Access::Read,
+            says: Some(says),
+        }
+    }
+
     /// A change to the row, answered "Done.".
     const fn change(
         label: fn(&Value) -> &'static str,
@@ -304,13 +320,12 @@ pub fn Webhooks() -> impl IntoView {
             |_| t("webhooks.test"),
             |v| Some(Send::plain("POST", format!("/v1/webhooks/endpoints/{}/test", text(v, "id")))),
             Area::Integrations,
-        ), Action {
-            label: |_| t("webhooks.health"),
-            request: |v| Some(Send::plain("GET", format!("/v1/webhooks/endpoints/{}/health", text(v, "id")))),
-            area: Area::Integrations,
-            access: Access::Read,
-            says: Some(health_line),
-        }]/>
+        ), Action::look(
+            |_| t("webhooks.health"),
+            |v| Some(Send::plain("GET", format!("/v1/webhooks/endpoints/{}/health", text(v, "id")))),
+            Area::Integrations,
+            health_line,
+        )]/>
         <Show when=may_write>
             <form class="card form" on:submit=submit novalidate>
                 <h3>{t("webhooks.new")}</h3>
@@ -337,13 +352,12 @@ pub fn Webhooks() -> impl IntoView {
             |_| t("webhooks.resend"),
             |v| Some(Send::plain("POST", format!("/v1/webhooks/deliveries/{}/resend", text(v, "id")))),
             Area::Integrations,
-        ), Action {
-            label: |_| t("webhooks.attempts_show"),
-            request: |v| Some(Send::plain("GET", format!("/v1/webhooks/deliveries/{}", text(v, "id")))),
-            area: Area::Integrations,
-            access: Access::Read,
-            says: Some(attempts_line),
-        }]/>
+        ), Action::look(
+            |_| t("webhooks.attempts_show"),
+            |v| Some(Send::plain("GET", format!("/v1/webhooks/deliveries/{}", text(v, "id")))),
+            Area::Integrations,
+            attempts_line,
+        )]/>
     }
 }
 
@@ -457,31 +471,6 @@ fn switch_flag(row: &Value) -> Option<Send> {
     })
 }
 
-/// A new flag's definition from the form: off until switched on, served to
-/// `share` per cent of people (by the stable buckets) once on.
-fn new_flag(description: &str, kind: &str, share: &str) -> Result<Value, Problem> {
-    let share: u32 = share
-        .trim()
-        .parse()
-        .ok()
-        .filter(|s| *s <= 100)
-        .ok_or_else(|| Problem::refused("share", t("flags.share_rule")))?;
-    let mut body = serde_json::Map::new();
-    body.insert("kind".into(), json!(kind));
-    body.insert("enabled".into(), json!(false));
-    if !description.trim().is_empty() {
-        body.insert("description".into(), json!(description.trim()));
-    }
-    if share < 100 {
-        let split = json!([{"serve": {"split": [
-            {"variant": "on", "weight": share * 100},
-            {"variant": "off", "weight": 10_000 - share * 100},
-        ]}}]);
-        body.insert("rules".into(), split);
-    }
-    Ok(Value::Object(body))
-}
-
 #[component]
 pub fn Flags() -> impl IntoView {
     let me = session::me();
@@ -501,13 +490,13 @@ pub fn Flags() -> impl IntoView {
             problem.set(Problem::refused("key", t("flags.key_rule")));
             return;
         }
-        let body = match new_flag(
-            &description.get_untracked(),
+        let body = match rollout(
             &kind.get_untracked(),
+            &description.get_untracked(),
             &share.get_untracked(),
         ) {
             Ok(body) => body,
-            Err(p) => return problem.set(p),
+            Err(e) => return problem.set(Problem::checked(vec![e])),
         };
         let path = format!("/v1/flags/{typed_key}");
         send_form(

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::eval::BUCKETS;
 use super::model::{Flag, FlagKind, FlagType, Rule, RELEASE_LIFETIME_MS, STALE_AFTER_MS};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::paging::{Page, PageRequest};
@@ -82,6 +83,42 @@ pub fn switched(flag: &Flag, description: &str, enabled: bool) -> Value {
         "rules": flag.rules,
         "salt": flag.salt,
     })
+}
+
+/// A new boolean flag as the console's form starts one: off until switched on,
+/// then serving `on` to `share` per cent of people (whole numbers 0–100) by the
+/// stable buckets, so widening it later keeps everyone it had.
+pub fn rollout(kind: &str, description: &str, share: &str) -> DomainResult<Value> {
+    let kind = FlagKind::parse("kind", kind)?;
+    let share: u32 = share
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s| *s <= 100)
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "share",
+                "range",
+                "share must be a whole number from 0 to 100",
+            )
+        })?;
+    let mut body = serde_json::json!({"kind": kind, "enabled": false});
+    if let Some(fields) = body.as_object_mut() {
+        if !description.trim().is_empty() {
+            fields.insert("description".into(), Value::from(description.trim()));
+        }
+        if share < 100 {
+            let on = share * (BUCKETS / 100);
+            fields.insert(
+                "rules".into(),
+                serde_json::json!([{"serve": {"split": [
+                    {"variant": "on", "weight": on},
+                    {"variant": "off", "weight": BUCKETS - on},
+                ]}}]),
+            );
+        }
+    }
+    Ok(body)
 }
 
 /// A body must be a JSON object, and a field left out is left out: an explicit
