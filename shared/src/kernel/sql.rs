@@ -106,6 +106,17 @@ macro_rules! stmt {
     };
 }
 
+/// A statement that fails its batch (so that none of it is applied) when the
+/// statement before it changed no row: put it after a version-checked `UPDATE`
+/// whose batch must not half-happen. The failure is SQLite's own (malformed JSON);
+/// the caller reads the record again to tell a lost race (412) from anything else.
+pub fn require_change() -> Statement {
+    Statement::new(
+        "SELECT json_extract(CASE WHEN changes() = 0 THEN 'unchanged' ELSE '{}' END, '$') AS guard",
+        Vec::new(),
+    )
+}
+
 /// Column decoders for `#[serde(deserialize_with = "…")]` on row types: SQLite has
 /// no boolean or JSON column types, so those arrive as integers and text.
 pub mod columns {
@@ -122,6 +133,17 @@ pub mod columns {
         Ok(match Value::deserialize(d)? {
             Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
             _ => Value::Null,
+        })
+    }
+
+    /// A JSON text column as a typed value (its default when it does not parse, so
+    /// one bad row never hides a list).
+    pub fn json_typed<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned + Default>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(text) => serde_json::from_str(&text).unwrap_or_default(),
+            _ => T::default(),
         })
     }
 

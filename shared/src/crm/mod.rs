@@ -1,0 +1,21 @@
+//! The CRM: from the first lead to the won deal. Leads are scored by the firm's
+//! rules and worked until qualified, then converted into an account, a contact and
+//! a deal; deals move across a pipeline's stages until won (the account becomes a
+//! client) or lost; every record keeps a timeline; the pipeline is forecast by
+//! period, with win chances learnt from the firm's own history.
+//!
+//! - [`pipeline`], [`lead`], [`deal`], [`account`], [`activity`]: the records and their rules.
+//! - [`scoring`]: lead scoring rules and the engine that applies them.
+//! - [`forecast`]: weighted pipeline by period and the win model.
+//! - [`fields`]: field readers the records share.
+//! - [`repository`]: the SQL.
+
+pub mod account;
+pub mod activity;
+pub mod deal;
+pub mod fields;
+pub mod forecast;
+pub mod lead;
+pub mod pipeline;
+pub mod repository;
+pub mod scoring;

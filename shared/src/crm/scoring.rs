@@ -1,0 +1,869 @@
+//! Lead scoring by the firm's own rules. A rule gives points (−100…100) when its
+//! trigger happens and its conditions hold, at most `max_applications` times per
+//! lead, optionally fading to nothing after `decay_days`. A lead's score is the sum
+//! of its live adjustments clamped to 0…100, and every adjustment says which rule
+//! gave it and why.
+//!
+//! Fit rules (`*_match`) describe who the lead is: they hold while the lead's fields
+//! match and are withdrawn when they stop matching. Every other trigger is something
+//! that happened (an e-mail opened, a tag added) and counts each time, up to the limit.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::lead::{Lead, FACTS};
+use crate::kernel::error::{DomainError, DomainResult};
+use crate::kernel::sql::columns::{bool_from_int, json_typed};
+use crate::kernel::validate::{text, Input, Validator};
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+crate::wire_enum!(
+    /// What a rule is about, for grouping them.
+    RuleCategory, "of the rule categories" {
+        /// Who the person is.
+        Demographic = "demographic",
+        /// What they did.
+        Behavioral = "behavioral",
+        /// How they engage with the firm.
+        Engagement = "engagement",
+        /// What their company is.
+        Firmographic = "firmographic",
+        /// Anything else.
+        Custom = "custom",
+    }
+);
+
+crate::wire_enum!(
+    /// What sets a rule off.
+    Trigger, "of the scoring triggers" {
+        /// They opened an e-mail.
+        EmailOpened = "email_opened",
+        /// They clicked a link in an e-mail.
+        EmailClicked = "email_clicked",
+        /// They submitted a form.
+        FormSubmitted = "form_submitted",
+        /// They visited a page.
+        PageVisited = "page_visited",
+        /// They downloaded a document.
+        DocumentDownloaded = "document_downloaded",
+        /// They booked a meeting.
+        MeetingBooked = "meeting_booked",
+        /// They attended a meeting.
+        MeetingAttended = "meeting_attended",
+        /// They viewed a proposal.
+        ProposalViewed = "proposal_viewed",
+        /// They replied.
+        ReplyReceived = "reply_received",
+        /// They answered the phone.
+        PhoneAnswered = "phone_answered",
+        /// They referred someone.
+        ReferralMade = "referral_made",
+        /// They engaged on social media.
+        SocialEngagement = "social_engagement",
+        /// Their job title matches.
+        JobTitleMatch = "job_title_match",
+        /// Their company's size matches.
+        CompanySizeMatch = "company_size_match",
+        /// Their industry matches.
+        IndustryMatch = "industry_match",
+        /// Their location matches.
+        LocationMatch = "location_match",
+        /// Their budget matches.
+        BudgetMatch = "budget_match",
+        /// One of the firm's custom fields matches.
+        CustomFieldMatch = "custom_field_match",
+        /// A tag was added to the lead.
+        TagAdded = "tag_added",
+        /// The lead's status changed.
+        StatusChanged = "status_changed",
+    }
+);
+
+impl Trigger {
+    /// Whether the rule describes the lead as it is (held while it matches) rather
+    /// than something that happened.
+    pub fn is_fit(self) -> bool {
+        matches!(
+            self,
+            Trigger::JobTitleMatch
+                | Trigger::CompanySizeMatch
+                | Trigger::IndustryMatch
+                | Trigger::LocationMatch
+                | Trigger::BudgetMatch
+                | Trigger::CustomFieldMatch
+        )
+    }
+
+    /// Whether a person or another module reports it as a signal (the rest are seen
+    /// by the CRM itself as the lead changes).
+    pub fn is_signal(self) -> bool {
+        !self.is_fit() && !matches!(self, Trigger::TagAdded | Trigger::StatusChanged)
+    }
+}
+
+crate::wire_enum!(
+    /// How a condition compares a fact with its value.
+    Op, "of the condition operators" {
+        /// Same text (any case) or number.
+        Equals = "equals",
+        /// Not the same.
+        NotEquals = "not_equals",
+        /// Text containing it (any case), or a list holding it.
+        Contains = "contains",
+        /// One of a list of values.
+        In = "in",
+        /// A number at least this.
+        Gte = "gte",
+        /// A number at most this.
+        Lte = "lte",
+        /// Present (`true`) or absent (`false`).
+        Exists = "exists",
+    }
+);
+
+/// One test of a fact: a lead field, `custom.<name>`, or `signal.<name>` of the
+/// signal that set the rule off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// What is tested.
+    pub field: String,
+    /// How.
+    pub op: Op,
+    /// Against what.
+    pub value: serde_json::Value,
+}
+
+fn lower(value: &serde_json::Value) -> Option<String> {
+    value.as_str().map(str::to_lowercase)
+}
+
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (lower(a), lower(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+    }
+}
+
+impl Condition {
+    /// Whether `fact` (absent: `None`) passes.
+    pub fn holds(&self, fact: Option<&serde_json::Value>) -> bool {
+        use serde_json::Value;
+        match (self.op, fact) {
+            (Op::Exists, f) => f.is_some() == self.value.as_bool().unwrap_or(true),
+            (_, None) => false,
+            (Op::Equals, Some(f)) => same(f, &self.value),
+            (Op::NotEquals, Some(f)) => !same(f, &self.value),
+            (Op::Contains, Some(Value::Array(items))) => items.iter().any(|i| same(i, &self.value)),
+            (Op::Contains, Some(f)) => match (lower(f), lower(&self.value)) {
+                (Some(hay), Some(needle)) => hay.contains(&needle),
+                _ => false,
+            },
+            (Op::In, Some(f)) => self
+                .value
+                .as_array()
+                .is_some_and(|options| options.iter().any(|o| same(f, o))),
+            (Op::Gte, Some(f)) => {
+                matches!((f.as_f64(), self.value.as_f64()), (Some(x), Some(y)) if x >= y)
+            }
+            (Op::Lte, Some(f)) => {
+                matches!((f.as_f64(), self.value.as_f64()), (Some(x), Some(y)) if x <= y)
+            }
+        }
+    }
+
+    /// In words: `title contains "director"`.
+    pub fn describe(&self) -> String {
+        let op = match self.op {
+            Op::Equals => "is",
+            Op::NotEquals => "is not",
+            Op::Contains => "contains",
+            Op::In => "is one of",
+            Op::Gte => "is at least",
+            Op::Lte => "is at most",
+            Op::Exists => {
+                return if self.value.as_bool().unwrap_or(true) {
+                    format!("{} is set", self.field)
+                } else {
+                    format!("{} is not set", self.field)
+                }
+            }
+        };
+        format!("{} {op} {}", self.field, self.value)
+    }
+}
+
+/// A scoring rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// `scr_…`
+    pub id: String,
+    /// Shown in explanations.
+    pub name: String,
+    /// Grouping.
+    pub category: RuleCategory,
+    /// What sets it off.
+    pub trigger: Trigger,
+    /// All must hold.
+    #[serde(deserialize_with = "json_typed")]
+    pub conditions: Vec<Condition>,
+    /// −100…100, never 0.
+    pub points: i64,
+    /// How many times it may apply to one lead.
+    pub max_applications: i64,
+    /// Days after which its points fall to nothing; never when `None`.
+    pub decay_days: Option<i64>,
+    /// Higher first.
+    pub priority: i64,
+    /// Whether it applies at all.
+    #[serde(deserialize_with = "bool_from_int")]
+    pub is_active: bool,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+impl Rule {
+    /// The strong entity tag of this version.
+    pub fn etag(&self) -> String {
+        crate::kernel::etag::of(self.version)
+    }
+
+    /// Whether every condition holds for `lead` and the signal's `properties`.
+    pub fn matches(
+        &self,
+        lead: &Lead,
+        properties: &serde_json::Map<String, serde_json::Value>,
+    ) -> bool {
+        self.conditions.iter().all(|c| {
+            let fact = match c.field.strip_prefix("signal.") {
+                Some(name) => properties.get(name).cloned(),
+                None => lead.fact(&c.field),
+            };
+            c.holds(fact.as_ref())
+        })
+    }
+
+    /// Why it applies, in words.
+    pub fn reason(&self) -> String {
+        if self.conditions.is_empty() {
+            format!("{}: {}", self.name, self.trigger.name().replace('_', " "))
+        } else {
+            let tests: Vec<String> = self.conditions.iter().map(Condition::describe).collect();
+            format!("{}: {}", self.name, tests.join(" and "))
+        }
+    }
+}
+
+/// A rule's past on one lead: how often it applied, and whether a fit rule's
+/// points are held now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct History {
+    /// Applications so far (live or not).
+    pub applications: i64,
+    /// A fit rule's points are held and not withdrawn.
+    pub held: bool,
+}
+
+/// What scoring decides for a lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Give `points` for `rule_id`, with `reason`, fading at `expires_at`.
+    Apply {
+        /// The rule.
+        rule_id: String,
+        /// Its name, kept with the adjustment.
+        rule_name: String,
+        /// Points given.
+        points: i64,
+        /// Why.
+        reason: String,
+        /// Unix ms it fades, if it does.
+        expires_at: Option<i64>,
+    },
+    /// Take back the held points of fit rule `rule_id`: the lead no longer matches.
+    Withdraw {
+        /// The rule.
+        rule_id: String,
+    },
+}
+
+fn apply(rule: &Rule, now_ms: i64) -> Change {
+    Change::Apply {
+        rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
+        points: rule.points,
+        reason: rule.reason(),
+        expires_at: rule.decay_days.map(|d| now_ms + d * DAY_MS),
+    }
+}
+
+/// What happened to a lead that rules may react to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Occasion<'a> {
+    /// Its fields were written (created, changed, imported): fit rules are checked,
+    /// and tags added and a status change count as their triggers.
+    Written {
+        /// Tags it did not have before.
+        added_tags: &'a [String],
+        /// Whether its status changed.
+        status_changed: bool,
+    },
+    /// A signal was reported.
+    Signal {
+        /// Which.
+        trigger: Trigger,
+        /// Its properties (`signal.<name>` in conditions).
+        properties: &'a serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// The changes `rules` (active ones, any order) make to `lead` on `occasion`, given
+/// each rule's `history` on it, highest priority first.
+pub fn evaluate(
+    rules: &[Rule],
+    lead: &Lead,
+    occasion: &Occasion<'_>,
+    history: &HashMap<String, History>,
+    now_ms: i64,
+) -> Vec<Change> {
+    let empty = serde_json::Map::new();
+    let mut ordered: Vec<&Rule> = rules.iter().filter(|r| r.is_active).collect();
+    ordered.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
+    let mut changes = Vec::new();
+    for rule in ordered {
+        let past = history.get(&rule.id).copied().unwrap_or_default();
+        let room = past.applications < rule.max_applications;
+        match occasion {
+            Occasion::Written {
+                added_tags,
+                status_changed,
+            } => {
+                if rule.trigger.is_fit() {
+                    let matches = rule.matches(lead, &empty);
+                    if matches && !past.held && room {
+                        changes.push(apply(rule, now_ms));
+                    } else if !matches && past.held {
+                        changes.push(Change::Withdraw {
+                            rule_id: rule.id.clone(),
+                        });
+                    }
+                } else if rule.trigger == Trigger::StatusChanged && *status_changed && room {
+                    if rule.matches(lead, &empty) {
+                        changes.push(apply(rule, now_ms));
+                    }
+                } else if rule.trigger == Trigger::TagAdded {
+                    let mut used = past.applications;
+                    for tag in added_tags.iter() {
+                        let mut props = serde_json::Map::new();
+                        props.insert("tag".into(), serde_json::Value::String(tag.clone()));
+                        if used < rule.max_applications && rule.matches(lead, &props) {
+                            changes.push(apply(rule, now_ms));
+                            used += 1;
+                        }
+                    }
+                }
+            }
+            Occasion::Signal {
+                trigger,
+                properties,
+            } => {
+                if rule.trigger == *trigger && room && rule.matches(lead, properties) {
+                    changes.push(apply(rule, now_ms));
+                }
+            }
+        }
+    }
+    changes
+}
+
+/// One adjustment of a lead's score, as kept and explained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// `sca_…`
+    pub id: String,
+    /// The rule that gave it.
+    pub rule_id: String,
+    /// The rule's name then.
+    pub rule_name: String,
+    /// Points given.
+    pub points: i64,
+    /// Why.
+    pub reason: String,
+    /// Unix ms.
+    pub applied_at: i64,
+    /// Unix ms it fades, if it does.
+    pub expires_at: Option<i64>,
+    /// Unix ms a fit rule's points were taken back.
+    pub withdrawn_at: Option<i64>,
+}
+
+impl Adjustment {
+    /// Whether it counts at `now`.
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.withdrawn_at.is_none() && self.expires_at.is_none_or(|t| t > now_ms)
+    }
+}
+
+/// The score of live `adjustments` at `now`: their sum, clamped to 0…100.
+pub fn score(adjustments: &[Adjustment], now_ms: i64) -> i64 {
+    adjustments
+        .iter()
+        .filter(|a| a.is_live(now_ms))
+        .map(|a| a.points)
+        .sum::<i64>()
+        .clamp(0, 100)
+}
+
+/// Each rule's history on a lead from its `adjustments`.
+pub fn histories(adjustments: &[Adjustment], now_ms: i64) -> HashMap<String, History> {
+    let mut out: HashMap<String, History> = HashMap::new();
+    for a in adjustments {
+        let h = out.entry(a.rule_id.clone()).or_default();
+        h.applications += 1;
+        if a.is_live(now_ms) {
+            h.held = true;
+        }
+    }
+    out
+}
+
+/// A checked rule to create or replace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInput {
+    /// 1–120 characters.
+    pub name: String,
+    /// Grouping (custom when left out).
+    pub category: RuleCategory,
+    /// What sets it off.
+    pub trigger: Trigger,
+    /// 0–10 conditions (fit rules need one).
+    pub conditions: Vec<Condition>,
+    /// −100…100, not 0.
+    pub points: i64,
+    /// 1–100 (1 when left out).
+    pub max_applications: i64,
+    /// 1–3650 days, or never.
+    pub decay_days: Option<i64>,
+    /// 0–1000 (0 when left out).
+    pub priority: i64,
+    /// On unless said.
+    pub is_active: bool,
+}
+
+fn parse_condition(v: &mut Validator, raw: &serde_json::Value, path: &str) -> Option<Condition> {
+    let obj = raw.as_object();
+    if obj.is_none_or(|o| {
+        o.keys()
+            .any(|k| !["field", "op", "value"].contains(&k.as_str()))
+    }) {
+        v.add(
+            path,
+            "type",
+            format!("{path} must be {{\"field\", \"op\", \"value\"}}"),
+        );
+        return None;
+    }
+    let field = raw
+        .get("field")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let known = FACTS.contains(&field)
+        || field
+            .strip_prefix("custom.")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 40)
+        || field
+            .strip_prefix("signal.")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 40);
+    if !known {
+        v.add(
+            format!("{path}.field"),
+            "enum",
+            format!(
+                "{path}.field must be one of {}, custom.<name> or signal.<name>",
+                FACTS.join(", ")
+            ),
+        );
+    }
+    let op = v.take(Op::parse(
+        &format!("{path}.op"),
+        raw.get("op")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default(),
+    ));
+    let value = raw.get("value").cloned().unwrap_or(serde_json::Value::Null);
+    let fits = match op {
+        Some(Op::Gte | Op::Lte) => value.is_number(),
+        Some(Op::In) => value.as_array().is_some_and(|a| {
+            (1..=50).contains(&a.len()) && a.iter().all(|x| x.is_string() || x.is_number())
+        }),
+        Some(Op::Exists) => value.is_boolean(),
+        Some(_) => {
+            (value.is_string() && value.as_str().is_some_and(|s| s.chars().count() <= 200))
+                || value.is_number()
+                || value.is_boolean()
+        }
+        None => true,
+    };
+    if !fits {
+        v.add(
+            format!("{path}.value"),
+            "type",
+            format!("{path}.value must be a number for gte/lte, a list of 1–50 values for in, true/false for exists, else text (≤ 200) or a number"),
+        );
+    }
+    match (known && fits, op) {
+        (true, Some(op)) => Some(Condition {
+            field: field.to_owned(),
+            op,
+            value,
+        }),
+        _ => None,
+    }
+}
+
+impl RuleInput {
+    /// Reads `{"name", "category"?, "trigger", "conditions"?, "points",
+    /// "max_applications"?, "decay_days"?, "priority"?, "is_active"?}`.
+    pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
+        let input = Input::body(body)?;
+        let mut v = Validator::new();
+        input.reject_unknown(
+            &mut v,
+            &[
+                "name",
+                "category",
+                "trigger",
+                "conditions",
+                "points",
+                "max_applications",
+                "decay_days",
+                "priority",
+                "is_active",
+            ],
+        );
+        let name = input
+            .string(&mut v, "name", true)
+            .and_then(|s| v.take(text("name", s, 1, 120)));
+        let category = input
+            .string(&mut v, "category", false)
+            .and_then(|raw| v.take(RuleCategory::parse("category", raw)))
+            .unwrap_or(RuleCategory::Custom);
+        let trigger = input
+            .string(&mut v, "trigger", true)
+            .and_then(|raw| v.take(Trigger::parse("trigger", raw)));
+        let mut conditions = Vec::new();
+        if let Some(list) = input.array(&mut v, "conditions", false) {
+            if list.len() > 10 {
+                v.add(
+                    "conditions",
+                    "too_many",
+                    "conditions holds at most 10 conditions",
+                );
+            }
+            for (i, raw) in list.iter().enumerate().take(10) {
+                if let Some(c) = parse_condition(&mut v, raw, &format!("conditions[{i}]")) {
+                    conditions.push(c);
+                }
+            }
+        }
+        let bounded = |v: &mut Validator, key: &str, range: std::ops::RangeInclusive<i64>| {
+            input.integer(v, key, false).filter(|n| {
+                let ok = range.contains(n);
+                if !ok {
+                    v.add(
+                        key,
+                        "range",
+                        format!("{key} must be {} to {}", range.start(), range.end()),
+                    );
+                }
+                ok
+            })
+        };
+        let points = bounded(&mut v, "points", -100..=100);
+        let max_applications = bounded(&mut v, "max_applications", 1..=100).unwrap_or(1);
+        let decay_days = bounded(&mut v, "decay_days", 1..=3650);
+        let priority = bounded(&mut v, "priority", 0..=1000).unwrap_or(0);
+        let is_active = input.boolean(&mut v, "is_active", false).unwrap_or(true);
+        match (input.raw("points"), points) {
+            (None, _) => v.add("points", "required", "points is required"),
+            (Some(_), Some(0)) => v.add("points", "range", "points must not be 0"),
+            _ => {}
+        }
+        if trigger.is_some_and(Trigger::is_fit)
+            && conditions.is_empty()
+            && !v_has(&input, "conditions")
+        {
+            v.add(
+                "conditions",
+                "required",
+                "a *_match rule needs at least one condition on the lead's fields",
+            );
+        }
+        if trigger.is_some_and(Trigger::is_fit)
+            && conditions.iter().any(|c| c.field.starts_with("signal."))
+        {
+            v.add(
+                "conditions",
+                "fit",
+                "a *_match rule tests the lead's own fields, not signal.<name>",
+            );
+        }
+        v.finish()?;
+        match (name, trigger, points) {
+            (Some(name), Some(trigger), Some(points)) => Ok(Self {
+                name,
+                category,
+                trigger,
+                conditions,
+                points,
+                max_applications,
+                decay_days,
+                priority,
+                is_active,
+            }),
+            _ => Err(DomainError::invalid(
+                "body",
+                "required",
+                "name, trigger and points are required",
+            )),
+        }
+    }
+}
+
+/// Whether `conditions` was sent as a non-empty list that failed checks (its own
+/// errors then say what is wrong; "required" would mislead).
+fn v_has(input: &Input<'_>, key: &str) -> bool {
+    input
+        .raw(key)
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::lead::{LeadSource, LeadStatus};
+    use serde_json::json;
+
+    fn lead() -> Lead {
+        Lead {
+            id: "led_1".into(),
+            contact_name: "Ada".into(),
+            company_name: Some("Engines Ltd".into()),
+            email: Some("ada@engines.example".into()),
+            phone: None,
+            title: Some("Finance Director".into()),
+            industry: Some("Manufacturing".into()),
+            website: None,
+            country: Some("GB".into()),
+            company_size: Some(120),
+            budget_minor: Some(2_000_000),
+            currency: Some("GBP".into()),
+            source: LeadSource::Referral,
+            status: LeadStatus::New,
+            score: 0,
+            owner_id: None,
+            tags: vec!["warm".into()],
+            custom_fields: [("tier".to_owned(), json!("gold"))].into_iter().collect(),
+            notes: None,
+            lost_reason: None,
+            account_id: None,
+            deal_id: None,
+            last_activity_at: None,
+            version: 1,
+            created_by: "usr_1".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn rule(id: &str, body: serde_json::Value) -> Rule {
+        let input = RuleInput::parse(&body).unwrap();
+        Rule {
+            id: id.into(),
+            name: input.name,
+            category: input.category,
+            trigger: input.trigger,
+            conditions: input.conditions,
+            points: input.points,
+            max_applications: input.max_applications,
+            decay_days: input.decay_days,
+            priority: input.priority,
+            is_active: input.is_active,
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn adjust(changes: &[Change], now: i64) -> Vec<Adjustment> {
+        changes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Change::Apply {
+                    rule_id,
+                    rule_name,
+                    points,
+                    reason,
+                    expires_at,
+                } => Some(Adjustment {
+                    id: format!("sca_{i}"),
+                    rule_id: rule_id.clone(),
+                    rule_name: rule_name.clone(),
+                    points: *points,
+                    reason: reason.clone(),
+                    applied_at: now,
+                    expires_at: *expires_at,
+                    withdrawn_at: None,
+                }),
+                Change::Withdraw { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fit_rules_hold_while_the_lead_matches() {
+        let rules = vec![
+            rule(
+                "scr_a",
+                json!({"name": "Decision maker", "trigger": "job_title_match", "points": 30,
+                "conditions": [{"field": "title", "op": "contains", "value": "director"}]}),
+            ),
+            rule(
+                "scr_b",
+                json!({"name": "Mid-size", "trigger": "company_size_match", "points": 20, "priority": 5,
+                "conditions": [{"field": "company_size", "op": "gte", "value": 50}, {"field": "company_size", "op": "lte", "value": 500}]}),
+            ),
+            rule(
+                "scr_c",
+                json!({"name": "Gold", "trigger": "custom_field_match", "points": 10,
+                "conditions": [{"field": "custom.tier", "op": "in", "value": ["Gold", "platinum"]}]}),
+            ),
+            rule(
+                "scr_d",
+                json!({"name": "Competitor", "trigger": "industry_match", "points": -50,
+                "conditions": [{"field": "industry", "op": "equals", "value": "consulting"}]}),
+            ),
+        ];
+        let written = Occasion::Written {
+            added_tags: &[],
+            status_changed: false,
+        };
+        let changes = evaluate(&rules, &lead(), &written, &HashMap::new(), 0);
+        // Highest priority first, then by id.
+        let ids: Vec<&str> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Apply { rule_id, .. } | Change::Withdraw { rule_id } => rule_id.as_str(),
+            })
+            .collect();
+        assert_eq!(ids, vec!["scr_b", "scr_a", "scr_c"]);
+        let adjustments = adjust(&changes, 0);
+        assert_eq!(score(&adjustments, 0), 60);
+        assert!(
+            adjustments[1]
+                .reason
+                .contains("title contains \"director\""),
+            "{}",
+            adjustments[1].reason
+        );
+        // Written again unchanged: nothing new.
+        let history = histories(&adjustments, 1);
+        assert!(evaluate(&rules, &lead(), &written, &history, 1).is_empty());
+        // No longer a director: the points are withdrawn.
+        let mut changed = lead();
+        changed.title = Some("Analyst".into());
+        assert_eq!(
+            evaluate(&rules, &changed, &written, &history, 2),
+            vec![Change::Withdraw {
+                rule_id: "scr_a".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn signals_count_up_to_the_limit_and_decay() {
+        let rules = vec![rule(
+            "scr_p",
+            json!({"name": "Pricing page", "trigger": "page_visited", "points": 15,
+            "max_applications": 2, "decay_days": 30,
+            "conditions": [{"field": "signal.url", "op": "contains", "value": "/pricing"}]}),
+        )];
+        let props = json!({"url": "https://firm.example/pricing"});
+        let props = props.as_object().unwrap();
+        let signal = Occasion::Signal {
+            trigger: Trigger::PageVisited,
+            properties: props,
+        };
+        let mut all = Vec::new();
+        for day in 0..3 {
+            let now = day * DAY_MS;
+            let changes = evaluate(&rules, &lead(), &signal, &histories(&all, now), now);
+            all.extend(adjust(&changes, now));
+        }
+        assert_eq!(all.len(), 2, "max_applications");
+        assert_eq!(score(&all, 2 * DAY_MS), 30);
+        assert_eq!(score(&all, 30 * DAY_MS + 1), 15, "the first faded");
+        assert_eq!(score(&all, 31 * DAY_MS + 1), 0);
+        let other = json!({"url": "/blog"});
+        let other = Occasion::Signal {
+            trigger: Trigger::PageVisited,
+            properties: other.as_object().unwrap(),
+        };
+        assert!(evaluate(&rules, &lead(), &other, &HashMap::new(), 0).is_empty());
+    }
+
+    #[test]
+    fn scores_are_clamped_and_tags_count_once_each() {
+        let rules = vec![rule(
+            "scr_t",
+            json!({"name": "Hot", "trigger": "tag_added", "points": 80, "max_applications": 3,
+            "conditions": [{"field": "signal.tag", "op": "in", "value": ["hot", "urgent"]}]}),
+        )];
+        let tags = vec!["hot".to_owned(), "urgent".to_owned(), "cold".to_owned()];
+        let written = Occasion::Written {
+            added_tags: &tags,
+            status_changed: false,
+        };
+        let adjustments = adjust(&evaluate(&rules, &lead(), &written, &HashMap::new(), 0), 0);
+        assert_eq!(adjustments.len(), 2);
+        assert_eq!(score(&adjustments, 0), 100);
+        let negative = vec![Adjustment {
+            points: -40,
+            ..adjustments[0].clone()
+        }];
+        assert_eq!(score(&negative, 0), 0);
+    }
+
+    #[test]
+    fn a_rule_is_checked_field_by_field() {
+        let err = RuleInput::parse(&json!({"name": "", "trigger": "job_title_match", "points": 0,
+            "max_applications": 0, "decay_days": 0, "conditions": [{"field": "shoe_size", "op": "near", "value": 3}, {"field": "company_size", "op": "gte", "value": "big"}]}))
+        .unwrap_err();
+        let text = format!("{err:?}");
+        for f in [
+            "\"name",
+            "\"points",
+            "max_applications",
+            "decay_days",
+            "conditions[0].field",
+            "conditions[0].op",
+            "conditions[1].value",
+        ] {
+            assert!(text.contains(f), "{f} in {text}");
+        }
+        let err = RuleInput::parse(&json!({"name": "x", "trigger": "industry_match", "points": 5}))
+            .unwrap_err();
+        assert!(format!("{err:?}").contains("at least one condition"));
+    }
+}

@@ -1,0 +1,449 @@
+//! The CRM's SQL on in-memory SQLite built from the migrations: a lead is scored
+//! as it is written, converted into an account, a contact and a deal in one batch;
+//! a deal moves to won and leaves what the win model learns from; a lost race is a
+//! 412 with nothing written; another firm sees nothing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+use futures_executor::block_on;
+use serde_json::json;
+use shared::crm::activity::{ActivityKind, NewActivity, Subject};
+use shared::crm::deal::{DealFields, DealMove, DealStatus};
+use shared::crm::forecast::Period;
+use shared::crm::lead::{LeadFields, LeadFilter, LeadStatus};
+use shared::crm::pipeline::{starter, NewPipeline, PipelinePatch};
+use shared::crm::repository::{
+    accounts, convert, deals, forecasts, leads, pipelines, rules, timeline,
+};
+use shared::crm::scoring::{RuleInput, Trigger};
+use shared::firm::provision::{self, ProvisionFirm};
+use shared::kernel::paging::PageRequest;
+use shared::kernel::sql::Sql;
+use shared::kernel::sqlite::MemoryDb;
+use shared::kernel::tenant::TenantScope;
+use shared::kernel::time::Instant;
+use shared::DomainError;
+
+const NOW: i64 = 1_800_000_000_000; // 2027-01-15
+const DAY: i64 = 86_400_000;
+
+fn at(ms: i64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+fn firm(db: &MemoryDb, slug: &str) -> (TenantScope, String) {
+    let plan = provision::plan(
+        ProvisionFirm::parse(&json!({"name": "Acme LLP", "slug": slug,
+            "owner": {"email": format!("owner@{slug}.test"), "password": "correct horse battery", "name": "Ada"}}))
+        .unwrap(),
+        &shared::kernel::audit::Origin::default(),
+        at(NOW),
+    )
+    .unwrap();
+    block_on(db.batch(plan.statements.clone())).unwrap();
+    let owner = plan.owner_claims.sub.clone();
+    (TenantScope::for_tests(&plan.owner_claims.firm, None), owner)
+}
+
+fn page() -> PageRequest {
+    PageRequest::parse(None, None).unwrap()
+}
+
+#[test]
+fn a_lead_is_scored_converted_and_its_deal_won() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    let pipeline = block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    assert!(pipeline.is_default);
+    for body in [
+        json!({"name": "Decision maker", "trigger": "job_title_match", "points": 30,
+               "conditions": [{"field": "title", "op": "contains", "value": "director"}]}),
+        json!({"name": "Pricing page", "trigger": "page_visited", "points": 25, "max_applications": 2,
+               "conditions": [{"field": "signal.url", "op": "contains", "value": "pricing"}]}),
+    ] {
+        block_on(rules::create(
+            &db,
+            &scope,
+            &RuleInput::parse(&body).unwrap(),
+            at(NOW),
+        ))
+        .unwrap();
+    }
+    let fields = LeadFields::parse(
+        &json!({"contact_name": "Grace Hopper", "company_name": "Cobol Co", "title": "Finance Director",
+                "email": "grace@cobol.example", "budget_minor": 5_000_000, "currency": "USD", "source": "referral"}),
+        true,
+    )
+    .unwrap();
+    let lead = block_on(leads::insert(&db, &scope, &fields, &owner, at(NOW))).unwrap();
+    assert_eq!(lead.score, 30);
+    let props = json!({"url": "https://firm.example/pricing"});
+    let lead = block_on(leads::signal(
+        &db,
+        &scope,
+        &lead.id,
+        Trigger::PageVisited,
+        props.as_object().unwrap(),
+        &owner,
+        at(NOW + 1),
+    ))
+    .unwrap();
+    assert_eq!(lead.score, 55);
+    let why = block_on(leads::explain(&db, &scope, &lead.id, at(NOW + 2))).unwrap();
+    assert_eq!(why.adjustments.len(), 2);
+    assert!(why.adjustments[1]
+        .adjustment
+        .reason
+        .contains("title contains"));
+
+    // A stale etag changes nothing.
+    let qualify =
+        LeadFields::parse(&json!({"status": "qualified", "title": "Analyst"}), false).unwrap();
+    let err = block_on(leads::update(
+        &db,
+        &scope,
+        &lead.id,
+        &qualify,
+        Some(lead.version - 1),
+        &owner,
+        at(NOW + 3),
+    ))
+    .unwrap_err();
+    assert!(matches!(err, DomainError::PreconditionFailed(_)));
+    let lead = block_on(leads::update(
+        &db,
+        &scope,
+        &lead.id,
+        &qualify,
+        Some(lead.version),
+        &owner,
+        at(NOW + 3),
+    ))
+    .unwrap();
+    assert_eq!(
+        (lead.status, lead.score),
+        (LeadStatus::Qualified, 25),
+        "the title no longer matches"
+    );
+
+    let converted = block_on(convert::convert(
+        &db,
+        &scope,
+        &lead.id,
+        &convert::Conversion::default(),
+        "USD",
+        &owner,
+        at(NOW + 4),
+    ))
+    .unwrap();
+    assert_eq!(converted.lead.status, LeadStatus::Converted);
+    assert_eq!(converted.account.name, "Cobol Co");
+    assert_eq!(
+        converted.contact.account_id.as_deref(),
+        Some(converted.account.id.as_str())
+    );
+    let deal = converted.deal;
+    assert_eq!(
+        (deal.value_minor, deal.stage_id.as_str()),
+        (5_000_000, pipeline.stages[0].id.as_str())
+    );
+    assert_eq!(
+        deal.account_id.as_deref(),
+        Some(converted.account.id.as_str())
+    );
+    assert!(block_on(convert::convert(
+        &db,
+        &scope,
+        &lead.id,
+        &convert::Conversion::default(),
+        "USD",
+        &owner,
+        at(NOW + 5)
+    ))
+    .is_err());
+
+    // Activity keeps the deal fresh; moving to lost needs a reason; won keeps a snapshot.
+    let logged = block_on(timeline::log(
+        &db,
+        &scope,
+        Subject::Deal,
+        &deal.id,
+        NewActivity::parse(
+            &json!({"kind": "call", "summary": "Scoping call"}),
+            at(NOW + 10 * DAY),
+        )
+        .unwrap(),
+        &owner,
+        at(NOW + 10 * DAY),
+    ))
+    .unwrap();
+    assert_eq!(logged.kind, ActivityKind::Call);
+    let lost = &pipeline.stages[5];
+    let planned = DealMove::parse(&json!({"stage_id": lost.id})).unwrap();
+    assert!(block_on(deals::plan_move(
+        &db,
+        &scope,
+        &deal.id,
+        &planned,
+        None,
+        at(NOW + 11 * DAY)
+    ))
+    .is_err());
+    let won = &pipeline.stages[4];
+    let movement = DealMove::parse(&json!({"stage_id": won.id})).unwrap();
+    let (before, after, p) = block_on(deals::plan_move(
+        &db,
+        &scope,
+        &deal.id,
+        &movement,
+        None,
+        at(NOW + 12 * DAY),
+    ))
+    .unwrap();
+    let moved = block_on(deals::finish_move(
+        &db,
+        &scope,
+        &before,
+        &after,
+        &p,
+        &owner,
+        Vec::new(),
+        at(NOW + 12 * DAY),
+    ))
+    .unwrap();
+    assert_eq!(moved.deal.status, DealStatus::Won);
+    let outcomes = block_on(forecasts::outcomes(&db, &scope)).unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert!(
+        (outcomes[0].snapshot.idle_days - 2.0).abs() < 0.01,
+        "{:?}",
+        outcomes[0].snapshot
+    );
+    let history = block_on(timeline::list(
+        &db,
+        &scope,
+        Subject::Deal,
+        &deal.id,
+        None,
+        &page(),
+    ))
+    .unwrap();
+    let kinds: Vec<ActivityKind> = history.items.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![ActivityKind::Won, ActivityKind::Call, ActivityKind::Created]
+    );
+
+    // The won deal counts in January's forecast, credited to its owner.
+    let rows = block_on(forecasts::forecast(
+        &db,
+        &scope,
+        Period::Month,
+        chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+        2,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(rows[0].row.period, "2027-01");
+    assert_eq!(rows[0].row.won_minor, 5_000_000);
+    assert_eq!(rows[1].row.owner_id.as_deref(), Some(owner.as_str()));
+
+    // Another firm sees none of it.
+    let (other, other_owner) = firm(&db, "other");
+    assert!(matches!(
+        block_on(leads::get(&db, &other, &lead.id)),
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        block_on(deals::get(&db, &other, &deal.id)),
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(
+        block_on(leads::list(&db, &other, &LeadFilter::default(), &page()))
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(block_on(timeline::log(
+        &db,
+        &other,
+        Subject::Deal,
+        &deal.id,
+        NewActivity::parse(&json!({"kind": "note", "summary": "x"}), at(NOW)).unwrap(),
+        &other_owner,
+        at(NOW)
+    ))
+    .is_err());
+    assert!(block_on(accounts::get(&db, &other, &converted.account.id)).is_err());
+}
+
+#[test]
+fn pipelines_keep_one_default_and_guard_stages_in_use() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    let first = block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    let mut second_body = starter();
+    second_body["name"] = json!("Renewals");
+    second_body["is_default"] = json!(false);
+    let second = block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&second_body).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    assert!(
+        block_on(pipelines::get(&db, &scope, &first.id))
+            .unwrap()
+            .is_default,
+        "the first stays default"
+    );
+    assert!(!second.is_default);
+    assert!(matches!(
+        block_on(pipelines::create(
+            &db,
+            &scope,
+            NewPipeline::parse(&starter()).unwrap(),
+            at(NOW)
+        )),
+        Err(DomainError::Conflict {
+            field: Some("name"),
+            ..
+        })
+    ));
+    let promote = PipelinePatch::parse(&json!({"is_default": true})).unwrap();
+    let second = block_on(pipelines::update(
+        &db,
+        &scope,
+        &second.id,
+        &promote,
+        Some(second.version),
+        at(NOW + 1),
+    ))
+    .unwrap();
+    assert!(second.is_default);
+    assert!(
+        !block_on(pipelines::get(&db, &scope, &first.id))
+            .unwrap()
+            .is_default
+    );
+
+    let deal = block_on(deals::insert(
+        &db,
+        &scope,
+        &DealFields::parse(&json!({"name": "Audit", "pipeline_id": first.id}), true).unwrap(),
+        "EUR",
+        &owner,
+        at(NOW),
+    ))
+    .unwrap();
+    assert_eq!(deal.currency, "EUR");
+    // Dropping the stage that holds the deal is refused; dropping another works.
+    let keep: Vec<serde_json::Value> = first
+        .stages
+        .iter()
+        .skip(1)
+        .map(|s| json!({"id": s.id, "name": s.name, "kind": s.kind}))
+        .collect();
+    let patch = PipelinePatch::parse(&json!({"stages": keep})).unwrap();
+    assert!(matches!(
+        block_on(pipelines::update(
+            &db,
+            &scope,
+            &first.id,
+            &patch,
+            None,
+            at(NOW + 2)
+        )),
+        Err(DomainError::Conflict { .. })
+    ));
+    let mut keep: Vec<serde_json::Value> = first
+        .stages
+        .iter()
+        .filter(|s| s.id != first.stages[1].id)
+        .map(|s| json!({"id": s.id, "name": s.name, "kind": s.kind}))
+        .collect();
+    keep.insert(1, json!({"name": "Workshop", "probability": 40}));
+    let patch = PipelinePatch::parse(&json!({"stages": keep})).unwrap();
+    let changed = block_on(pipelines::update(
+        &db,
+        &scope,
+        &first.id,
+        &patch,
+        None,
+        at(NOW + 2),
+    ))
+    .unwrap();
+    let names: Vec<&str> = changed.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "Qualified",
+            "Workshop",
+            "Proposal sent",
+            "Negotiation",
+            "Won",
+            "Lost"
+        ]
+    );
+}
+
+#[test]
+fn the_lead_list_filters_and_pages_newest_first() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    for i in 0..5 {
+        let f = LeadFields::parse(&json!({"contact_name": format!("Person {i}"), "tags": if i % 2 == 0 { json!(["vip"]) } else { json!([]) }}), true).unwrap();
+        block_on(leads::insert(&db, &scope, &f, &owner, at(NOW + i))).unwrap();
+    }
+    let vip = LeadFilter::parse(|k| (k == "tag").then_some("VIP")).unwrap();
+    let first = block_on(leads::list(
+        &db,
+        &scope,
+        &vip,
+        &PageRequest::parse(Some("2"), None).unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|l| l.contact_name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Person 4", "Person 2"]
+    );
+    let cursor = first.next_cursor.clone().unwrap();
+    let rest = block_on(leads::list(
+        &db,
+        &scope,
+        &vip,
+        &PageRequest::parse(Some("2"), Some(&cursor)).unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next_cursor.is_none());
+    let q = LeadFilter::parse(|k| (k == "q").then_some("person 3")).unwrap();
+    assert_eq!(
+        block_on(leads::list(&db, &scope, &q, &page()))
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
