@@ -12,7 +12,7 @@ export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_SEND_METRICS=false
 
 # Worker crates, gateway first. Adding a module: append its folder name here.
-WORKERS=(gateway firm auth sso clients dispatcher jobs webhooks notifications files)
+WORKERS=(gateway firm auth sso clients crm dispatcher jobs webhooks notifications files)
 # Workers that sign access tokens (they get JWT_SIGNING_KEY; the others only verify).
 TOKEN_ISSUERS=(firm auth sso)
 

@@ -58,13 +58,18 @@ fn App() -> impl IntoView {
 #[cfg(feature = "staff")]
 #[component(transparent)]
 fn StaffRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    use pages::{account, admin, clients, members, settings};
+    use pages::{account, admin, clients, crm, members, settings};
     view! {
         <ParentRoute path=path!("") view=Shell>
             <Route path=path!("") view=Home/>
             <Route path=path!("clients") view=clients::ClientList/>
             <Route path=path!("clients/new") view=clients::NewClient/>
             <Route path=path!("clients/:id") view=clients::ClientDetail/>
+            <Route path=path!("crm/leads") view=crm::Leads/>
+            <Route path=path!("crm/leads/:id") view=crm::LeadDetail/>
+            <Route path=path!("crm/pipeline") view=crm::Board/>
+            <Route path=path!("crm/deals/:id") view=crm::DealDetail/>
+            <Route path=path!("crm/forecast") view=crm::Forecast/>
             <Route path=path!("settings") view=settings::Settings/>
             <Route path=path!("members") view=members::Members/>
             <Route path=path!("account") view=account::Account/>
@@ -115,6 +120,9 @@ fn AuthRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
 const NAV: &[(&str, &str, Area, Access)] = &[
     ("/", "nav.overview", Area::Workspace, Access::Read),
     ("/clients", "nav.clients", Area::Crm, Access::Read),
+    ("/crm/leads", "nav.leads", Area::Crm, Access::Read),
+    ("/crm/pipeline", "nav.pipeline", Area::Crm, Access::Read),
+    ("/crm/forecast", "nav.forecast", Area::Crm, Access::Read),
     ("/members", "nav.members", Area::Workspace, Access::Read),
     ("/settings", "nav.settings", Area::Settings, Access::Read),
     ("/audit", "nav.audit", Area::Admin, Access::Read),

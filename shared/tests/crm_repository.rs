@@ -178,11 +178,7 @@ fn a_lead_is_scored_converted_and_its_deal_won() {
         &scope,
         Subject::Deal,
         &deal.id,
-        NewActivity::parse(
-            &json!({"kind": "call", "summary": "Scoping call"}),
-            at(NOW + 10 * DAY),
-        )
-        .unwrap(),
+        NewActivity::parse(&json!({"kind": "call", "summary": "Scoping call"})).unwrap(),
         &owner,
         at(NOW + 10 * DAY),
     ))
@@ -279,7 +275,7 @@ fn a_lead_is_scored_converted_and_its_deal_won() {
         &other,
         Subject::Deal,
         &deal.id,
-        NewActivity::parse(&json!({"kind": "note", "summary": "x"}), at(NOW)).unwrap(),
+        NewActivity::parse(&json!({"kind": "note", "summary": "x"})).unwrap(),
         &other_owner,
         at(NOW)
     ))
@@ -445,5 +441,236 @@ fn the_lead_list_filters_and_pages_newest_first() {
             .items
             .len(),
         1
+    );
+}
+
+/// Wins `deal_id` (moving it to the pipeline's won stage) and returns its event.
+fn win(
+    db: &MemoryDb,
+    scope: &TenantScope,
+    owner: &str,
+    deal_id: &str,
+    won_stage: &str,
+    at_ms: i64,
+) -> shared::kernel::events::EventEnvelope {
+    let movement = DealMove::parse(&json!({"stage_id": won_stage})).unwrap();
+    let (before, mut after, p) = block_on(deals::plan_move(
+        db,
+        scope,
+        deal_id,
+        &movement,
+        None,
+        at(at_ms),
+    ))
+    .unwrap();
+    let event = block_on(deals::closing_event(db, scope, &mut after, at(at_ms)))
+        .unwrap()
+        .unwrap();
+    let record = shared::kernel::events::record(&event, at(at_ms)).unwrap();
+    block_on(deals::finish_move(
+        db,
+        scope,
+        &before,
+        &after,
+        &p,
+        owner,
+        vec![record],
+        at(at_ms),
+    ))
+    .unwrap();
+    event
+}
+
+#[test]
+fn a_won_deal_makes_one_client_and_the_account_a_customer() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    let pipeline = block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    let account = block_on(accounts::insert(
+        &db,
+        &scope,
+        &shared::crm::account::AccountFields::parse(&json!({"name": "Cobol & Co"}), true).unwrap(),
+        &owner,
+        at(NOW),
+    ))
+    .unwrap();
+    let deal = |name: &str| {
+        let fields = DealFields::parse(
+            &json!({"name": name, "account_id": account.id, "value_minor": 1000}),
+            true,
+        )
+        .unwrap();
+        block_on(deals::insert(&db, &scope, &fields, "USD", &owner, at(NOW))).unwrap()
+    };
+    let first = deal("Audit");
+    let won = win(
+        &db,
+        &scope,
+        &owner,
+        &first.id,
+        &pipeline.stages[4].id,
+        NOW + DAY,
+    );
+    assert_eq!(won.kind, "crm.deal.won");
+    assert_eq!(won.data["account_name"], "Cobol & Co");
+    // The clients module makes the client once, however often the event arrives.
+    let linked = block_on(shared::clients::events::handle(&db, &won, at(NOW + DAY)))
+        .unwrap()
+        .unwrap();
+    assert!(
+        block_on(shared::clients::events::handle(&db, &won, at(NOW + DAY)))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(linked.data["created"], true);
+    let client_id = linked.data["client_id"].as_str().unwrap().to_owned();
+    let client = block_on(shared::clients::repository::get(&db, &scope, &client_id)).unwrap();
+    assert_eq!(client.name, "Cobol & Co");
+    // The CRM links the account and the deal, once.
+    assert!(block_on(shared::crm::events::handle(&db, &linked, at(NOW + DAY))).unwrap());
+    assert!(block_on(shared::crm::events::handle(&db, &linked, at(NOW + DAY))).unwrap());
+    let account = block_on(accounts::get(&db, &scope, &account.id)).unwrap();
+    assert_eq!(account.client_id.as_deref(), Some(client_id.as_str()));
+    assert_eq!(account.lifecycle, shared::crm::account::Lifecycle::Customer);
+    let history = block_on(timeline::list(
+        &db,
+        &scope,
+        Subject::Account,
+        &account.id,
+        None,
+        &page(),
+    ))
+    .unwrap();
+    assert_eq!(
+        history
+            .items
+            .iter()
+            .filter(|a| a.summary == "Became a client")
+            .count(),
+        1
+    );
+    assert_eq!(
+        block_on(deals::get(&db, &scope, &first.id))
+            .unwrap()
+            .client_id
+            .as_deref(),
+        Some(client_id.as_str())
+    );
+    // A second deal of the same account names the client it already is: no new client.
+    let second = deal("Tax return");
+    let won = win(
+        &db,
+        &scope,
+        &owner,
+        &second.id,
+        &pipeline.stages[4].id,
+        NOW + 2 * DAY,
+    );
+    assert_eq!(won.data["client_id"], json!(client_id));
+    assert!(block_on(shared::clients::events::handle(
+        &db,
+        &won,
+        at(NOW + 2 * DAY)
+    ))
+    .unwrap()
+    .is_none());
+    let clients = block_on(db.query(shared::stmt!(
+        "SELECT COUNT(*) AS n FROM clients_clients WHERE firm_id = ?1",
+        scope.firm_id()
+    )))
+    .unwrap();
+    assert_eq!(clients[0]["n"], 1);
+}
+
+#[test]
+fn quiet_deals_go_stale_once_and_their_owner_hears_once() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    let make = |name: &str| {
+        let fields = DealFields::parse(
+            &json!({"name": name, "value_minor": 10_000, "probability": 40}),
+            true,
+        )
+        .unwrap();
+        block_on(deals::insert(&db, &scope, &fields, "USD", &owner, at(NOW))).unwrap()
+    };
+    let quiet = make("Quiet");
+    let busy = make("Busy");
+    // The first stage rots after 14 days; the busy deal had a call on day 10.
+    block_on(timeline::log(
+        &db,
+        &scope,
+        Subject::Deal,
+        &busy.id,
+        NewActivity::parse(&json!({"kind": "call", "summary": "Check-in"})).unwrap(),
+        &owner,
+        at(NOW + 10 * DAY),
+    ))
+    .unwrap();
+    let day15 = at(NOW + 15 * DAY);
+    assert!(
+        block_on(shared::crm::rotting::newly_stale(&db, at(NOW + 13 * DAY)))
+            .unwrap()
+            .is_empty()
+    );
+    let rotten = block_on(shared::crm::rotting::newly_stale(&db, day15)).unwrap();
+    assert_eq!(
+        rotten.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        vec!["Quiet"]
+    );
+    let reminders = shared::crm::rotting::reminders(&rotten, day15).unwrap();
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].data["template"], "crm.deals_stale");
+    block_on(db.batch(shared::crm::rotting::mark(&rotten, day15).unwrap())).unwrap();
+    assert!(
+        block_on(shared::crm::rotting::newly_stale(&db, day15))
+            .unwrap()
+            .is_empty(),
+        "marked once"
+    );
+    assert!(
+        block_on(deals::get(&db, &scope, &quiet.id))
+            .unwrap()
+            .is_stale
+    );
+    let report = block_on(shared::crm::rotting::report(&db, &scope, day15)).unwrap();
+    assert_eq!(report.len(), 1);
+    assert_eq!(
+        (
+            report[0].deals,
+            report[0].value_minor,
+            report[0].weighted_minor,
+            report[0].age
+        ),
+        (1, 10_000, 4_000, "under_30")
+    );
+    // Logging activity makes it fresh again.
+    block_on(timeline::log(
+        &db,
+        &scope,
+        Subject::Deal,
+        &quiet.id,
+        NewActivity::parse(&json!({"kind": "email", "summary": "Follow-up"})).unwrap(),
+        &owner,
+        day15,
+    ))
+    .unwrap();
+    assert!(
+        !block_on(deals::get(&db, &scope, &quiet.id))
+            .unwrap()
+            .is_stale
     );
 }

@@ -105,7 +105,7 @@ const test = (name, fn) => { if (!only || only.test(name)) tests.push({ name, fn
 
 test("the_message_catalogue_is_sorted_complete_and_each_key_in_its_entry_s_table", async () => {
   const PUBLIC = ["forgot", "reset", "sign_in", "sign_up", "verify"];
-  const STAFF = ["account", "admin", "audit", "clients", "events", "flag", "flags", "home", "jobs", "members", "nav",
+  const STAFF = ["account", "admin", "audit", "clients", "crm", "events", "flag", "flags", "home", "jobs", "members", "nav",
     "notifications", "portal_role", "portal_users", "role", "settings", "sso", "webhooks"];
   const tableOf = (key) => { const p = key.split(".")[0]; return PUBLIC.includes(p) ? "PUBLIC" : STAFF.includes(p) ? "STAFF" : "COMMON"; };
   const problems = [];
@@ -739,6 +739,77 @@ test("the_client_list_pages_filters_by_status_and_kind_and_searches", async (bro
   });
   await page.fill("#client-search", "no such client anywhere");
   await expectText(page.locator("main"), /No client matches/, "nothing found");
+});
+
+test("a_lead_is_added_scored_converted_and_its_deal_dragged_across_the_pipeline_board", async (browser) => {
+  const firm = await provision();
+  const ok = (answer, what) => { if (answer.status >= 300) throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.body)}`); return answer.body; };
+  const pipeline = ok(await api("POST", "/v1/crm/pipelines", { name: "Sales", stages: [
+    { name: "Qualified", probability: 10 }, { name: "Proposal", probability: 50 }, { name: "Negotiation", probability: 80 },
+    { name: "Won", kind: "won" }, { name: "Lost", kind: "lost" }] }, firm.token), "pipeline");
+  ok(await api("POST", "/v1/crm/scoring-rules", { name: "Decision maker", trigger: "job_title_match", points: 40,
+    conditions: [{ field: "title", op: "contains", value: "director" }] }, firm.token), "rule");
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await signIn(page, firm.email);
+  await page.click("nav.side a[href='/crm/leads']");
+  await expectText(page.locator("main"), /No leads match/, "empty list");
+  // A new lead: a bad address is refused beside its field, and nothing typed is lost.
+  await page.click("summary");
+  await page.fill("#lead-name", "Grace Hopper");
+  await page.fill("#lead-company", "Cobol & Co");
+  await page.fill("#lead-email", "not an address");
+  await page.fill("#lead-title", "Finance Director");
+  await page.click("form:has(#lead-name) button[type=submit]");
+  await expectText(page.locator("#lead-email-error"), /\S/, "e-mail error beside the field");
+  if ((await page.inputValue("#lead-company")) !== "Cobol & Co") throw new Error("the company typed was lost");
+  await page.fill("#lead-email", "grace@cobol.example");
+  await page.click("form:has(#lead-name) button[type=submit]");
+  await expectText(page.locator("form:has(#lead-name) .notice"), /40/, "scored at once");
+  await expectText(page.locator("table tbody"), /Grace Hopper/, "listed");
+  await accessible(page, "crm-leads");
+  // Its page explains the score; qualify it, then convert it into a deal.
+  await page.click("table tbody a");
+  await expectText(page.locator("h1"), /Grace Hopper/, "lead page");
+  await expectText(page.locator("section[aria-labelledby=score-title] table"), /title contains/, "the score explained");
+  await accessible(page, "crm-lead");
+  await page.selectOption("#lead-status-edit", "qualified");
+  await page.click("form:has(#lead-status-edit) button[type=submit]");
+  await expectText(page.locator("form:has(#lead-status-edit) .notice"), /Saved/, "qualified");
+  await page.click("text=Convert into a deal");
+  await page.waitForURL("**/crm/deals/dea_*", { timeout: 15_000 });
+  await expectText(page.locator("h1"), /Cobol & Co/, "deal page");
+  await expectText(page.locator("section[aria-labelledby=prediction-title]"), /10%/, "the stage's chance");
+  await page.fill("#activity-summary", "Scoping call");
+  await page.selectOption("#activity-kind", "call");
+  await page.click("form:has(#activity-summary) button[type=submit]");
+  await expectText(page.locator(".timeline"), /Scoping call/, "logged on the timeline");
+  await accessible(page, "crm-deal");
+  const dealId = page.url().split("/").pop();
+  // The board: drag the card to Proposal; then move it with its menu (keyboard path).
+  await page.goto(base + "/crm/pipeline");
+  const card = page.locator(".deal-card", { hasText: "Cobol & Co" });
+  await card.waitFor({ timeout: 10_000 });
+  await accessible(page, "crm-board");
+  await card.dragTo(page.locator(`section[data-stage='${pipeline.stages[1].id}']`));
+  await expectText(page.locator("main .notice").first(), /Proposal/, "dropped into Proposal");
+  const moved = ok(await api("GET", `/v1/crm/deals/${dealId}`, null, firm.token), "deal");
+  if (moved.stage_id !== pipeline.stages[1].id) throw new Error(`after the drag the deal is in ${moved.stage_name}`);
+  // Into the lost column: the reason is asked for first.
+  await page.selectOption(`#move-${dealId}`, pipeline.stages[4].id);
+  await page.locator("#board-lost-reason").waitFor();
+  await page.click("form:has(#board-lost-reason) button[type=submit]");
+  await expectText(page.locator("#board-lost-reason-error"), /\S/, "the reason is required");
+  await page.fill("#board-lost-reason", "Went with a bigger firm");
+  await page.click("form:has(#board-lost-reason) button[type=submit]");
+  await expectText(page.locator("main .notice").first(), /Lost/, "lost");
+  const lost = ok(await api("GET", `/v1/crm/deals/${dealId}`, null, firm.token), "deal");
+  if (lost.status !== "lost" || lost.lost_reason !== "Went with a bigger firm") throw new Error(`lost: ${JSON.stringify(lost)}`);
+  // The forecast: a chart and the same figures as a table.
+  ok(await api("POST", "/v1/crm/deals", { name: "Retainer", value_minor: 500000, expected_close: new Date().toISOString().slice(0, 10) }, firm.token), "deal");
+  await page.click("nav.side a[href='/crm/forecast']");
+  await page.locator("figure.chart svg").waitFor();
+  await expectText(page.locator("table tbody"), /5,000|5 000|5\.000/, "the weighted retainer in the table");
+  await accessible(page, "crm-forecast");
 });
 
 test("google_sign_in_from_the_console_and_switching_between_firms", async (browser) => {

@@ -10,6 +10,8 @@ pub mod auth;
 #[cfg(feature = "staff")]
 pub mod clients;
 #[cfg(feature = "staff")]
+pub mod crm;
+#[cfg(feature = "staff")]
 pub mod members;
 pub mod portal;
 #[cfg(feature = "staff")]

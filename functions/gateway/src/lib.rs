@@ -202,6 +202,7 @@ const TICKED: &[&str] = &[
     "FIRM",
     "NOTIFICATIONS",
     "FILES",
+    "CRM",
 ];
 
 #[event(scheduled)]

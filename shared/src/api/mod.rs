@@ -92,6 +92,8 @@ pub const JOBS: Option<&str> = Some("JOBS");
 pub const WEBHOOKS: Option<&str> = Some("WEBHOOKS");
 /// The notifications module.
 pub const NOTIFICATIONS: Option<&str> = Some("NOTIFICATIONS");
+/// The CRM module (pipelines, leads, deals, accounts, scoring, forecasts).
+pub const CRM: Option<&str> = Some("CRM");
 /// The files module (uploads to R2, scans, signed downloads, logo and avatars).
 pub const FILES: Option<&str> = Some("FILES");
 
@@ -99,6 +101,11 @@ pub const FILES: Option<&str> = Some("FILES");
 /// for the handlers that parse them (`edge::http::path_id`), the document that
 /// describes them and the tests that call every route.
 pub const PATH_IDS: &[(&str, &str)] = &[
+    ("account_id", "acc"),
+    ("deal_id", "dea"),
+    ("lead_id", "led"),
+    ("pipeline_id", "pip"),
+    ("rule_id", "scr"),
     ("client_id", "cli"),
     ("dead_letter_id", "dlq"),
     ("delivery_id", "whd"),
@@ -196,6 +203,45 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/auth/password/forgot", AUTH, "forgotPassword", "Mail a password-reset link (same answer whether or not the address has an account)", Auth::Public, 202),
     route("POST", "/v1/auth/password/reset", AUTH, "resetPassword", "Set a new password with a reset token; ends every session", Auth::Public, 204),
     route("POST", "/v1/auth/email/verification", AUTH, "requestEmailVerification", "Mail a link that confirms the caller's address", Auth::Bearer, 202),
+    idempotent(route("POST", "/v1/crm/pipelines", CRM, "createPipeline", "Create a pipeline with its ordered stages (one won, one lost); the firm's first is its default", Auth::Bearer, 201)),
+    route("GET", "/v1/crm/pipelines", CRM, "listPipelines", "The firm's pipelines with their stages, the default first", Auth::Bearer, 200),
+    route("GET", "/v1/crm/pipelines/{pipeline_id}", CRM, "getPipeline", "One pipeline with its stages", Auth::Bearer, 200),
+    route("PATCH", "/v1/crm/pipelines/{pipeline_id}", CRM, "updatePipeline", "Rename, (de)activate, make default, or replace the stage list (If-Match with its etag)", Auth::Bearer, 200),
+    idempotent(route("POST", "/v1/crm/accounts", CRM, "createAccount", "Add an account (a company being sold to)", Auth::Bearer, 201)),
+    route("GET", "/v1/crm/accounts", CRM, "listAccounts", "Accounts, newest first (filter with lifecycle and q)", Auth::Bearer, 200),
+    route("GET", "/v1/crm/accounts/{account_id}", CRM, "getAccount", "One account", Auth::Bearer, 200),
+    route("PATCH", "/v1/crm/accounts/{account_id}", CRM, "updateAccount", "Change an account (If-Match with its etag)", Auth::Bearer, 200),
+    route("GET", "/v1/crm/accounts/{account_id}/activities", CRM, "listAccountActivities", "An account's timeline, newest first", Auth::Bearer, 200),
+    route("POST", "/v1/crm/accounts/{account_id}/activities", CRM, "logAccountActivity", "Log a call, e-mail, meeting, note or task on an account", Auth::Bearer, 201),
+    idempotent(route("POST", "/v1/crm/contacts", CRM, "createContact", "Add a contact, at an account or on their own", Auth::Bearer, 201)),
+    route("GET", "/v1/crm/contacts", CRM, "listContacts", "Contacts, newest first (filter with account_id)", Auth::Bearer, 200),
+    idempotent(route("POST", "/v1/crm/leads", CRM, "createLead", "Capture a lead; it is scored by the firm's rules at once", Auth::Bearer, 201)),
+    route("GET", "/v1/crm/leads", CRM, "listLeads", "Leads, newest first (filter with status, source, owner_id, tag, min_score, q)", Auth::Bearer, 200),
+    route("GET", "/v1/crm/leads/{lead_id}", CRM, "getLead", "One lead", Auth::Bearer, 200),
+    route("PATCH", "/v1/crm/leads/{lead_id}", CRM, "updateLead", "Change a lead or move it between new, contacted and qualified (If-Match with its etag); it is re-scored", Auth::Bearer, 200),
+    route("POST", "/v1/crm/leads/{lead_id}/lose", CRM, "loseLead", "Mark a lead lost, with the reason", Auth::Bearer, 200),
+    route("POST", "/v1/crm/leads/{lead_id}/convert", CRM, "convertLead", "Convert a qualified lead into an account (new or named), a contact and an open deal", Auth::Bearer, 201),
+    route("POST", "/v1/crm/leads/{lead_id}/signals", CRM, "recordLeadSignal", "Report something the lead did (an e-mail opened, a page visited …); the rules it sets off adjust the score", Auth::Bearer, 200),
+    route("GET", "/v1/crm/leads/{lead_id}/score", CRM, "getLeadScore", "Why the lead scores what it does: every adjustment, its rule and reason, and whether it still counts", Auth::Bearer, 200),
+    route("GET", "/v1/crm/leads/{lead_id}/activities", CRM, "listLeadActivities", "A lead's timeline, newest first (filter with kind)", Auth::Bearer, 200),
+    route("POST", "/v1/crm/leads/{lead_id}/activities", CRM, "logLeadActivity", "Log a call, e-mail, meeting, note or task on a lead", Auth::Bearer, 201),
+    idempotent(route("POST", "/v1/crm/deals", CRM, "createDeal", "Open a deal in a pipeline's first open stage (or the one named)", Auth::Bearer, 201)),
+    route("GET", "/v1/crm/deals", CRM, "listDeals", "Deals, newest first (filter with pipeline_id, stage_id, status, owner_id, account_id, stale, q)", Auth::Bearer, 200),
+    route("GET", "/v1/crm/deals/{deal_id}", CRM, "getDeal", "One deal with its stage, probability and weighted value", Auth::Bearer, 200),
+    route("PATCH", "/v1/crm/deals/{deal_id}", CRM, "updateDeal", "Change a deal's fields (If-Match with its etag); it changes stage by moving", Auth::Bearer, 200),
+    route("POST", "/v1/crm/deals/{deal_id}/move", CRM, "moveDeal", "Move a deal to another stage of its pipeline: won, lost (with a reason) or open again", Auth::Bearer, 200),
+    route("GET", "/v1/crm/deals/{deal_id}/prediction", CRM, "getDealPrediction", "The deal's chance of being won and likely close, from the firm's own history, with the reasons", Auth::Bearer, 200),
+    route("GET", "/v1/crm/deals/{deal_id}/activities", CRM, "listDealActivities", "A deal's timeline, newest first (filter with kind)", Auth::Bearer, 200),
+    route("POST", "/v1/crm/deals/{deal_id}/activities", CRM, "logDealActivity", "Log a call, e-mail, meeting, note or task on a deal (it is no longer stale)", Auth::Bearer, 201),
+    route("GET", "/v1/crm/reports/stale-deals", CRM, "getStaleDealReport", "Open deals gone quiet longer than their stage allows, grouped by owner, pipeline, stage, age and currency, with value and weighted value", Auth::Bearer, 200),
+    route("GET", "/v1/crm/scoring-rules", CRM, "listScoringRules", "The firm's lead-scoring rules, highest priority first", Auth::Bearer, 200),
+    route("POST", "/v1/crm/scoring-rules", CRM, "createScoringRule", "Add a lead-scoring rule (at most 200)", Auth::Bearer, 201),
+    route("PUT", "/v1/crm/scoring-rules/{rule_id}", CRM, "replaceScoringRule", "Replace a scoring rule (If-Match with its etag); scores already given keep their reasons", Auth::Bearer, 200),
+    route("DELETE", "/v1/crm/scoring-rules/{rule_id}", CRM, "deleteScoringRule", "Delete a scoring rule", Auth::Bearer, 204),
+    route("GET", "/v1/crm/forecast", CRM, "getForecast", "Won, weighted, worst, commit and best case per period and currency, in total and per credited member, with managers' figures beside them", Auth::Bearer, 200),
+    route("PUT", "/v1/crm/forecast/adjustments", CRM, "putForecastAdjustment", "Set a manager's figure for a period, currency and member (or the firm), kept beside the computed one", Auth::Bearer, 200),
+    route("GET", "/v1/crm/forecast/model", CRM, "getWinModel", "The win model learnt from the firm's closed deals and its accuracy on the newest fifth, beside the stage probabilities'", Auth::Bearer, 200),
+    route("POST", "/v1/crm/forecast/model/train", CRM, "trainWinModel", "Train the win model again now from the firm's closed deals", Auth::Bearer, 200),
     route("GET", "/v1/sso/saml", SSO, "getSamlConfig", "The firm's SAML identity-provider settings", Auth::Bearer, 200),
     route("PUT", "/v1/sso/saml", SSO, "putSamlConfig", "Set the firm's SAML identity provider (needs step-up)", Auth::Bearer, 200),
     route("GET", "/v1/sso/saml/{slug}/metadata", SSO, "getSamlMetadata", "The firm's SAML service-provider metadata (XML)", Auth::Public, 200),

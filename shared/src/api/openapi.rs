@@ -7,9 +7,13 @@ use super::{Auth, Route, ROUTES};
 /// Component schemas, kept as a JSON file: parsed on demand, it costs far less wasm
 /// than the same document built by `json!`.
 const SCHEMAS: &str = include_str!("schemas.json");
+/// The CRM's schemas, in a file of their own.
+const CRM_SCHEMAS: &str = include_str!("crm.json");
 
 fn schemas() -> Value {
     let mut all: Map<String, Value> = serde_json::from_str(SCHEMAS).unwrap_or_default();
+    let crm: Map<String, Value> = serde_json::from_str(CRM_SCHEMAS).unwrap_or_default();
+    all.extend(crm);
     all.extend(generated_schemas());
     Value::Object(all)
 }
@@ -115,6 +119,33 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "getWebhookEndpointHealth" => (None, Some("EndpointHealth")),
         "getWebhookDelivery" => (None, Some("WebhookDelivery")),
         "resendWebhookDelivery" => (None, Some("WebhookResent")),
+        "createPipeline" => (Some("NewPipeline"), Some("Pipeline")),
+        "getPipeline" => (None, Some("Pipeline")),
+        "updatePipeline" => (Some("PipelinePatch"), Some("Pipeline")),
+        "createAccount" => (Some("NewAccount"), Some("Account")),
+        "getAccount" => (None, Some("Account")),
+        "updateAccount" => (Some("AccountPatch"), Some("Account")),
+        "createContact" => (Some("NewContact"), Some("Contact")),
+        "createLead" => (Some("NewLead"), Some("Lead")),
+        "getLead" => (None, Some("Lead")),
+        "updateLead" => (Some("LeadPatch"), Some("Lead")),
+        "loseLead" => (Some("Reason"), Some("Lead")),
+        "convertLead" => (Some("LeadConversion"), Some("LeadConverted")),
+        "recordLeadSignal" => (Some("LeadSignal"), Some("Lead")),
+        "getLeadScore" => (None, Some("LeadScore")),
+        "logLeadActivity" | "logDealActivity" | "logAccountActivity" => {
+            (Some("NewActivity"), Some("Activity"))
+        }
+        "createDeal" => (Some("NewDeal"), Some("Deal")),
+        "getDeal" => (None, Some("Deal")),
+        "updateDeal" => (Some("DealPatch"), Some("Deal")),
+        "moveDeal" => (Some("DealMove"), Some("Deal")),
+        "getDealPrediction" => (None, Some("DealPrediction")),
+        "createScoringRule" => (Some("ScoringRuleInput"), Some("ScoringRule")),
+        "replaceScoringRule" => (Some("ScoringRuleInput"), Some("ScoringRule")),
+        "getForecast" => (None, Some("Forecast")),
+        "putForecastAdjustment" => (Some("ForecastAdjustmentInput"), Some("ForecastAdjustment")),
+        "getWinModel" | "trainWinModel" => (None, Some("WinModel")),
         _ => (None, None),
     }
 }
@@ -140,6 +171,14 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listWebhookDeliveries" => "WebhookDeliverySummary",
         "listFlags" => "Flag",
         "listNotifications" => "Notification",
+        "listPipelines" => "Pipeline",
+        "listAccounts" => "Account",
+        "listContacts" => "Contact",
+        "listLeads" => "Lead",
+        "listDeals" => "Deal",
+        "listLeadActivities" | "listDealActivities" | "listAccountActivities" => "Activity",
+        "listScoringRules" => "ScoringRule",
+        "getStaleDealReport" => "StaleDealGroup",
         _ => return None,
     })
 }
@@ -171,7 +210,11 @@ const OPTIONAL_BODY: &[&str] = &[
     "sendWebhookTest",
     "putFlag",
     "evaluateFlags",
+    "convertLead",
 ];
+
+/// PUT operations that replace a versioned record: `If-Match` as for a PATCH.
+const VERSIONED_PUT: &[&str] = &["replaceScoringRule"];
 
 /// Operations whose request body is a file's bytes rather than JSON.
 fn binary_request(operation: &str) -> bool {
@@ -220,6 +263,43 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
             ("error_class", "JobErrorClass"),
         ],
         "getJobMetrics" => &[("window", "Window")],
+        "listAccounts" => &[
+            PAGE[0],
+            PAGE[1],
+            ("lifecycle", "AccountLifecycle"),
+            ("q", "SearchText"),
+        ],
+        "listContacts" => &[PAGE[0], PAGE[1], ("account_id", "AccountId")],
+        "listLeads" => &[
+            PAGE[0],
+            PAGE[1],
+            ("status", "LeadStatus"),
+            ("source", "LeadSource"),
+            ("owner_id", "UserId"),
+            ("tag", "TagText"),
+            ("min_score", "Score"),
+            ("q", "SearchText"),
+        ],
+        "listDeals" => &[
+            PAGE[0],
+            PAGE[1],
+            ("pipeline_id", "PipelineId"),
+            ("stage_id", "StageId"),
+            ("status", "DealStatus"),
+            ("owner_id", "UserId"),
+            ("account_id", "AccountId"),
+            ("stale", "BooleanText"),
+            ("q", "SearchText"),
+        ],
+        "listLeadActivities" | "listDealActivities" | "listAccountActivities" => {
+            &[PAGE[0], PAGE[1], ("kind", "ActivityKind")]
+        }
+        "getForecast" => &[
+            ("period", "ForecastPeriod"),
+            ("from", "Date"),
+            ("periods", "PeriodCount"),
+            ("pipeline_id", "PipelineId"),
+        ],
         "listWebhookEndpoints" => &[PAGE[0], PAGE[1], ("status", "EndpointStatus")],
         "listWebhookDeliveries" => &[
             PAGE[0],
@@ -444,14 +524,97 @@ fn generated_schemas() -> Map<String, Value> {
             <iso_currency::Currency as iso_currency::IntoEnumIterator>::iter().map(|c| c.code()),
         ),
     );
+    crm_schemas(&mut put);
     for (name, prefix) in [
         ("EndpointId", "whe"),
         ("MessageId", "msg"),
         ("ClientId", "cli"),
+        ("AccountId", "acc"),
+        ("PipelineId", "pip"),
+        ("StageId", "stg"),
+        ("UserId", "usr"),
     ] {
         put(name, id_pattern(prefix));
     }
     out
+}
+
+/// The CRM's closed sets, from the Rust types its parsers check against.
+fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
+    use crate::crm::{
+        account::Lifecycle, activity, deal::DealStatus, forecast::Period, lead,
+        pipeline::StageKind, scoring,
+    };
+    put(
+        "StageKind",
+        string_enum(StageKind::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "LeadStatus",
+        string_enum(lead::LeadStatus::ALL.iter().map(|v| v.name())),
+    );
+    let settable = lead::LeadStatus::ALL
+        .iter()
+        .filter(|s| lead::LeadStatus::New.may_become(**s));
+    put(
+        "SettableLeadStatus",
+        string_enum(settable.map(|v| v.name())),
+    );
+    put(
+        "LeadSource",
+        string_enum(lead::LeadSource::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "DealStatus",
+        string_enum(DealStatus::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "AccountLifecycle",
+        string_enum(Lifecycle::ALL.iter().map(|v| v.name())),
+    );
+    let settable = Lifecycle::ALL.iter().filter(|l| **l != Lifecycle::Customer);
+    put("SettableLifecycle", string_enum(settable.map(|v| v.name())));
+    put(
+        "ActivityKind",
+        string_enum(activity::ActivityKind::ALL.iter().map(|v| v.name())),
+    );
+    let logged = activity::ActivityKind::ALL.iter().filter(|k| k.is_logged());
+    put("LoggedActivityKind", string_enum(logged.map(|v| v.name())));
+    put(
+        "ActivitySubject",
+        string_enum(activity::Subject::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "ScoringTrigger",
+        string_enum(scoring::Trigger::ALL.iter().map(|v| v.name())),
+    );
+    let signals = scoring::Trigger::ALL.iter().filter(|t| t.is_signal());
+    put("SignalTrigger", string_enum(signals.map(|v| v.name())));
+    put(
+        "RuleCategory",
+        string_enum(scoring::RuleCategory::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "ConditionOp",
+        string_enum(scoring::Op::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "ForecastPeriod",
+        string_enum(Period::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "Score",
+        json!({"type": "integer", "minimum": 0, "maximum": 100}),
+    );
+    put(
+        "PeriodCount",
+        json!({"type": "integer", "minimum": 1, "maximum": crate::crm::forecast::MAX_PERIODS}),
+    );
+    put(
+        "TagText",
+        json!({"type": "string", "minLength": 1, "maxLength": 40,
+               "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"}),
+    );
 }
 
 fn component(name: &str) -> Value {
@@ -479,7 +642,9 @@ fn operation(r: &Route) -> Value {
             "description": "Retries with the same key answer the first response; the key for a different request is a 409.",
             "schema": component("IdempotencyKey")}));
     }
-    if r.method == "PATCH" && !UNVERSIONED_PATCH.contains(&r.operation) {
+    if (r.method == "PATCH" && !UNVERSIONED_PATCH.contains(&r.operation))
+        || VERSIONED_PUT.contains(&r.operation)
+    {
         parameters.push(json!({"name": "If-Match", "in": "header", "required": false,
             "description": "The etag last read; a stale one is a 412. Absent or * changes whatever is current.",
             "schema": component("IfMatch")}));

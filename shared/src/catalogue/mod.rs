@@ -50,6 +50,9 @@ macro_rules! for_each_event_type {
         $visit!($crate::webhooks::events::EndpointDisabled);
         $visit!($crate::webhooks::events::MessageExhausted);
         $visit!($crate::webhooks::events::MessageRecovered);
+        $visit!($crate::crm::events::DealWon);
+        $visit!($crate::crm::events::DealLost);
+        $visit!($crate::clients::events::AccountLinked);
     };
 }
 

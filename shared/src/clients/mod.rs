@@ -5,6 +5,7 @@
 //! own client). Contacts, engagements, consent, health scores and segments arrive
 //! with the clients module's own work.
 
+pub mod events;
 pub mod model;
 pub mod portal;
 pub mod repository;

@@ -164,6 +164,28 @@ impl Deal {
     }
 }
 
+/// A deal as answered: its fields, its stage's name, the probability that counts
+/// now and its weighted value (derived, never stored), and its etag.
+pub fn view(deal: &Deal, stage: Option<&Stage>) -> serde_json::Value {
+    let probability = match (deal.status, stage) {
+        (DealStatus::Open, Some(stage)) => deal.probability_in(stage),
+        (DealStatus::Open, None) => deal.probability.unwrap_or(0),
+        (DealStatus::Won, _) => 100,
+        (DealStatus::Lost, _) => 0,
+    };
+    let mut value = serde_json::to_value(deal).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("stage_name".into(), stage.map(|s| s.name.clone()).into());
+        obj.insert("effective_probability".into(), probability.into());
+        obj.insert(
+            "weighted_minor".into(),
+            weighted(deal.value_minor, probability).into(),
+        );
+        obj.insert("etag".into(), deal.etag().into());
+    }
+    value
+}
+
 /// `value` weighted by `probability` percent, rounded half up.
 pub fn weighted(value_minor: i64, probability: i64) -> i64 {
     let p = i128::from(probability.clamp(0, 100));
@@ -364,16 +386,14 @@ impl DealMove {
     /// Checks the move against the stage it goes to.
     pub fn check(&self, deal: &Deal, to: &Stage) -> DomainResult<()> {
         if to.kind == StageKind::Lost && self.lost_reason.is_none() {
-            return Err(DomainError::invalid(
+            return Err(DomainError::conflict(
                 "lost_reason",
-                "required",
                 "lost_reason is required to move a deal to the lost stage",
             ));
         }
         if to.kind != StageKind::Lost && self.lost_reason.is_some() {
-            return Err(DomainError::invalid(
+            return Err(DomainError::conflict(
                 "lost_reason",
-                "not_lost",
                 "lost_reason is only for a move to the lost stage",
             ));
         }

@@ -100,9 +100,9 @@ fn is_field_name(name: &str) -> bool {
 
 /// Parses a calendar date `YYYY-MM-DD`.
 pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, DomainError> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .ok()
-        .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)))
+        .filter(|_| raw.len() == 10)
         .ok_or_else(|| {
             DomainError::invalid(
                 field,
@@ -276,7 +276,13 @@ mod tests {
             parse_date("d", "2027-02-28").unwrap().to_string(),
             "2027-02-28"
         );
-        for bad in ["2027-02-30", "27-02-01", "2027-2-1x", "0001-01-01"] {
+        for bad in [
+            "2027-02-30",
+            "27-02-01",
+            "2027-2-1x",
+            "2100-02-29",
+            "12027-01-01",
+        ] {
             assert!(parse_date("d", bad).is_err(), "{bad}");
         }
     }

@@ -89,6 +89,119 @@ impl Period {
     }
 }
 
+/// Periods a forecast may span.
+pub const MAX_PERIODS: u32 = 24;
+
+/// What a forecast is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForecastQuery {
+    /// Months or quarters (months when left out).
+    pub period: Period,
+    /// A day in the first period (today when left out).
+    pub from: NaiveDate,
+    /// How many periods (1–24; 6 when left out).
+    pub periods: u32,
+    /// Only this pipeline's deals.
+    pub pipeline_id: Option<String>,
+}
+
+impl ForecastQuery {
+    /// Reads `period`, `from`, `periods` and `pipeline_id` through `get`.
+    pub fn parse<'a>(
+        get: impl Fn(&str) -> Option<&'a str>,
+        today: NaiveDate,
+    ) -> DomainResult<Self> {
+        let mut v = crate::kernel::validate::Validator::new();
+        let period = get("period")
+            .and_then(|raw| v.take(Period::parse("period", raw)))
+            .unwrap_or(Period::Month);
+        let from = get("from")
+            .and_then(|raw| v.take(super::fields::parse_date("from", raw)))
+            .unwrap_or(today);
+        let periods = match get("periods") {
+            None => 6,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=MAX_PERIODS).contains(&n) => n,
+                _ => {
+                    v.add(
+                        "periods",
+                        "range",
+                        format!("periods must be a whole number from 1 to {MAX_PERIODS}"),
+                    );
+                    6
+                }
+            },
+        };
+        let pipeline_id = get("pipeline_id")
+            .and_then(|raw| v.take(crate::kernel::id::parse("pipeline_id", "pip", raw)));
+        v.finish()?;
+        Ok(Self {
+            period,
+            from,
+            periods,
+            pipeline_id,
+        })
+    }
+}
+
+/// A checked manager's figure for a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustmentInput {
+    /// `2027-03` or `2027-Q1`.
+    pub period: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// The member it is for; the firm when `None`.
+    pub owner_id: Option<String>,
+    /// The figure.
+    pub amount_minor: i64,
+    /// Why.
+    pub note: Option<String>,
+}
+
+impl AdjustmentInput {
+    /// Reads `{"period", "currency", "owner_id"?, "amount_minor", "note"?}`.
+    pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
+        use crate::kernel::validate::{text, Input, Validator};
+        let input = Input::body(body)?;
+        let mut v = Validator::new();
+        input.reject_unknown(
+            &mut v,
+            &["period", "currency", "owner_id", "amount_minor", "note"],
+        );
+        let period = input.string(&mut v, "period", true).and_then(|raw| {
+            let kind = if raw.contains('Q') {
+                Period::Quarter
+            } else {
+                Period::Month
+            };
+            v.take(kind.parse_key("period", raw))
+        });
+        let currency =
+            super::fields::currency(&mut v, &input, "currency", true).map(|c| c.code().to_owned());
+        let owner_id = super::fields::user(&mut v, &input, "owner_id", false);
+        let amount_minor = super::fields::amount(&mut v, &input, "amount_minor", true);
+        let note = input
+            .string(&mut v, "note", false)
+            .and_then(|s| v.take(text("note", s, 1, 500)));
+        v.finish()?;
+        match (period, currency, amount_minor) {
+            (Some(period), Some(currency), Some(amount_minor)) => Ok(Self {
+                period,
+                currency,
+                owner_id,
+                amount_minor,
+                note,
+            }),
+            _ => Err(DomainError::invalid(
+                "body",
+                "required",
+                "period, currency and amount_minor are required",
+            )),
+        }
+    }
+}
+
 /// What the forecast needs of a deal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealFigures {
@@ -409,6 +522,28 @@ impl WinModel {
             },
         }
     }
+}
+
+/// A feature's name in words: `stage=stg_…` by the stage's name (`stage_name`
+/// looks it up), `source=referral` as the source.
+pub fn label(feature: &str, stage_name: impl Fn(&str) -> Option<String>) -> String {
+    if let Some(id) = feature.strip_prefix("stage=") {
+        return format!(
+            "In stage {}",
+            stage_name(id).unwrap_or_else(|| id.to_owned())
+        );
+    }
+    if let Some(source) = feature.strip_prefix("source=") {
+        return format!("Came from {}", source.replace('_', " "));
+    }
+    match feature {
+        "stage_probability" => "The stage's probability",
+        "days_in_stage" => "Time in the stage",
+        "idle_days" => "Time since the last activity",
+        "value" => "The deal's value",
+        other => other,
+    }
+    .to_owned()
 }
 
 fn fit(space: &FeatureSpace, outcomes: &[Outcome]) -> Model {

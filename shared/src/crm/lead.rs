@@ -240,7 +240,7 @@ pub const LEAD_FIELDS: &[&str] = &[
 ];
 
 fn parse_website(field: &str, raw: &str) -> DomainResult<String> {
-    let value = text(field, raw, 4, 255)?;
+    let value = text(field, raw, 1, 255)?;
     let bare = value
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"))
@@ -312,6 +312,8 @@ impl LeadFields {
                 ("company_name", fields.company_name == Some(None)),
                 ("email", fields.email == Some(None)),
                 ("owner_id", fields.owner_id == Some(None)),
+                ("budget_minor", fields.budget_minor == Some(None)),
+                ("currency", fields.currency == Some(None)),
             ] {
                 if cleared {
                     v.add(
@@ -344,11 +346,18 @@ impl LeadFields {
             None => lead.and_then(|l| l.currency.clone()),
         };
         if budget.is_some() && currency.is_none() {
-            return Err(DomainError::invalid(
-                "currency",
-                "required",
-                "currency is required with budget_minor",
-            ));
+            // Creating, the request lacks it; changing, the lead's state does.
+            return Err(match lead {
+                None => DomainError::invalid(
+                    "currency",
+                    "required",
+                    "currency is required with budget_minor",
+                ),
+                Some(_) => DomainError::conflict(
+                    "currency",
+                    "the lead has no currency: send currency with budget_minor",
+                ),
+            });
         }
         Ok(())
     }
@@ -478,6 +487,23 @@ mod tests {
         )
         .unwrap();
         assert!(f.check_budget(None).is_ok());
+        // On a change the missing currency is the lead's state: a conflict.
+        let change = LeadFields::parse(&json!({"budget_minor": 100}), false).unwrap();
+        let lead: Lead = serde_json::from_value(json!({"id": "led_1", "contact_name": "A", "company_name": null,
+            "email": null, "phone": null, "title": null, "industry": null, "website": null, "country": null,
+            "company_size": null, "budget_minor": null, "currency": null, "source": "website", "status": "new",
+            "score": 0, "owner_id": null, "tags": "[]", "custom_fields": "{}", "notes": null, "lost_reason": null,
+            "account_id": null, "deal_id": null, "last_activity_at": null, "version": 1, "created_by": "usr_1",
+            "created_at": 0, "updated_at": 0}))
+        .unwrap();
+        assert!(matches!(
+            change.check_budget(Some(&lead)),
+            Err(DomainError::Conflict {
+                field: Some("currency"),
+                ..
+            })
+        ));
+        assert!(LeadFields::parse(&json!({"contact_name": "A", "currency": null}), true).is_err());
     }
 
     #[test]

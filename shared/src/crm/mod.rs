@@ -7,15 +7,18 @@
 //! - [`pipeline`], [`lead`], [`deal`], [`account`], [`activity`]: the records and their rules.
 //! - [`scoring`]: lead scoring rules and the engine that applies them.
 //! - [`forecast`]: weighted pipeline by period and the win model.
+//! - [`events`]: deals won and lost; the link back from a won deal's client.
 //! - [`fields`]: field readers the records share.
 //! - [`repository`]: the SQL.
 
 pub mod account;
 pub mod activity;
 pub mod deal;
+pub mod events;
 pub mod fields;
 pub mod forecast;
 pub mod lead;
 pub mod pipeline;
 pub mod repository;
+pub mod rotting;
 pub mod scoring;

@@ -648,6 +648,67 @@ fn v_has(input: &Input<'_>, key: &str) -> bool {
         .is_some_and(|a| !a.is_empty())
 }
 
+/// A checked signal about a lead: what happened and its properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// A trigger people or other modules report (not a `*_match`, tag or status one).
+    pub trigger: Trigger,
+    /// Up to 20 properties (`signal.<name>` in conditions).
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Signal {
+    /// Reads `{"trigger", "properties"?}`.
+    pub fn parse(body: &serde_json::Value) -> DomainResult<Self> {
+        let input = Input::body(body)?;
+        let mut v = Validator::new();
+        input.reject_unknown(&mut v, &["trigger", "properties"]);
+        let trigger = input
+            .string(&mut v, "trigger", true)
+            .and_then(|raw| v.take(Trigger::parse("trigger", raw)));
+        if trigger.is_some_and(|t| !t.is_signal()) {
+            v.add("trigger", "signal", "trigger must be something the lead did; *_match, tag_added and status_changed follow the lead's own changes");
+        }
+        let mut properties = serde_json::Map::new();
+        if input.object(&mut v, "properties", false).is_some() {
+            let raw = input
+                .raw("properties")
+                .and_then(serde_json::Value::as_object);
+            let raw = raw.cloned().unwrap_or_default();
+            if raw.len() > 20 {
+                v.add(
+                    "properties",
+                    "too_many",
+                    "properties holds at most 20 values",
+                );
+            }
+            for (name, value) in raw {
+                let path = format!("properties.{name}");
+                let named = name.len() <= 40
+                    && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let simple = match &value {
+                    serde_json::Value::String(s) => s.chars().count() <= 500,
+                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => true,
+                    _ => false,
+                };
+                if !named || !simple {
+                    v.add(path.clone(), "property", format!("{path}: a property is named by letters, digits and underscores and holds text (≤ 500), a number or true/false"));
+                } else {
+                    properties.insert(name, value);
+                }
+            }
+        }
+        v.finish()?;
+        let trigger = trigger
+            .ok_or_else(|| DomainError::invalid("trigger", "required", "trigger is required"))?;
+        Ok(Self {
+            trigger,
+            properties,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,8 @@ pub const SUBSCRIPTIONS: &[Subscription<'static>] = &[
     sub("notification.requested", "notifications"),
     // Scanning each new file for malware.
     sub("file.stored", "files"),
+    sub("crm.deal.won", "clients"),
+    sub("client.account_linked", "crm"),
 ];
 
 /// The modules subscribed to `kind`, each once, in table order.

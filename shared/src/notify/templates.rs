@@ -19,6 +19,8 @@ wire_enum!(
         Team = "team",
         /// The firm's systems: webhooks, jobs, integrations.
         Operations = "operations",
+        /// Leads and deals: reminders about deals gone quiet.
+        Sales = "sales",
     }
 );
 
@@ -86,6 +88,17 @@ pub const TEMPLATES: &[Template] = &[
             "{{firm_name}} has opened a client portal for {{client_name}} on Firmament, where you can share documents, see invoices and projects, and message the team.\n\nTo accept, open this link within the next 7 days:\n{{link}}\n\nIf you were not expecting this, ignore this message.",
         )),
         variables: &["firm_name", "client_name", "link"],
+    },
+    Template {
+        key: "crm.deals_stale",
+        category: Category::Sales,
+        critical: false,
+        in_app: Some("{{count}} of your deals went quiet: {{deals}}"),
+        email: Some((
+            "{{count}} of your deals went quiet",
+            "Hello,\n\nThese deals you own have had no call, e-mail, meeting, note or task for longer than their stage allows:\n\n{{deals}}\n\nLog what happened, or move them on, and they are fresh again.\n",
+        )),
+        variables: &["count", "deals"],
     },
     Template {
         key: "firm.role_changed",

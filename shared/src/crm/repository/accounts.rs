@@ -255,11 +255,7 @@ pub async fn insert_contact(
 ) -> DomainResult<Contact> {
     if let Some(account) = &input.account_id {
         get(db, scope, account).await.map_err(|_| {
-            DomainError::invalid(
-                "account_id",
-                "exists",
-                "account_id names no account of the firm",
-            )
+            DomainError::conflict("account_id", "account_id names no account of the firm")
         })?;
     }
     let (contact, statement) = plan_contact(scope, input, now)?;
@@ -288,4 +284,23 @@ pub async fn contacts(
     )
     .await?;
     Ok(Page::from_rows(rows, page, |c| c.id.clone()))
+}
+
+/// One contact, if it is the firm's.
+pub async fn contact(
+    db: &impl Sql,
+    scope: &TenantScope,
+    id: &str,
+) -> DomainResult<Option<Contact>> {
+    Ok(query_as::<Contact>(
+        db,
+        stmt!(
+            "SELECT id, account_id, name, email, phone, title, created_at FROM crm_contacts WHERE firm_id = ?1 AND id = ?2",
+            scope.firm_id(),
+            id
+        ),
+    )
+    .await?
+    .into_iter()
+    .next())
 }

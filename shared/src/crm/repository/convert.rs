@@ -108,11 +108,7 @@ pub async fn convert(
     let mut statements = Vec::new();
     let account = match &how.account_id {
         Some(account_id) => accounts::get(db, scope, account_id).await.map_err(|_| {
-            DomainError::invalid(
-                "account_id",
-                "exists",
-                "account_id names no account of the firm",
-            )
+            DomainError::conflict("account_id", "account_id names no account of the firm")
         })?,
         None => {
             let domain = lead.website.as_deref().map(|w| {

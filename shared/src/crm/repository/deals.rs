@@ -89,9 +89,8 @@ async fn check_links(
             ))
             .await?;
         if rows.is_empty() {
-            return Err(DomainError::invalid(
+            return Err(DomainError::conflict(
                 "account_id",
-                "exists",
                 "account_id names no account of the firm",
             ));
         }
@@ -105,9 +104,8 @@ async fn check_links(
             ))
             .await?;
         if rows.is_empty() {
-            return Err(DomainError::invalid(
+            return Err(DomainError::conflict(
                 "contact_id",
-                "exists",
                 "contact_id names no contact of the firm",
             ));
         }
@@ -122,8 +120,8 @@ async fn check_people(
     splits: &[Split],
 ) -> DomainResult<()> {
     check_member(db, scope, "owner_id", owner).await?;
-    for (i, s) in splits.iter().enumerate() {
-        check_member(db, scope, &format!("splits[{i}].user_id"), &s.user_id).await?;
+    for s in splits {
+        check_member(db, scope, "splits", &s.user_id).await?;
     }
     Ok(())
 }
@@ -144,11 +142,7 @@ pub async fn plan_insert(
 ) -> DomainResult<(Deal, Vec<Statement>)> {
     let pipeline = match &fields.pipeline_id {
         Some(id) => pipelines::get(db, scope, id).await.map_err(|_| {
-            DomainError::invalid(
-                "pipeline_id",
-                "exists",
-                "pipeline_id names no pipeline of the firm",
-            )
+            DomainError::conflict("pipeline_id", "pipeline_id names no pipeline of the firm")
         })?,
         None => pipelines::default_of(db, scope).await?.ok_or_else(|| {
             DomainError::conflict(
@@ -168,9 +162,8 @@ pub async fn plan_insert(
             .stage(id)
             .filter(|s| s.kind == StageKind::Open)
             .ok_or_else(|| {
-                DomainError::invalid(
+                DomainError::conflict(
                     "stage_id",
-                    "open_stage",
                     "stage_id must name an open stage of the pipeline",
                 )
             })?,
@@ -444,9 +437,8 @@ pub async fn plan_move(
     super::expect_version("deal", before.version, expected)?;
     let pipeline = pipelines::get(db, scope, &before.pipeline_id).await?;
     let to = pipeline.stage(&movement.stage_id).ok_or_else(|| {
-        DomainError::invalid(
+        DomainError::conflict(
             "stage_id",
-            "stage",
             "stage_id must name a stage of the deal's pipeline",
         )
     })?;
@@ -505,4 +497,58 @@ pub async fn finish_move(
         to,
         pipeline: pipeline.clone(),
     })
+}
+
+/// The event a move into a closed stage publishes (`crm.deal.won` with the account
+/// and contact the clients module makes the client from, or `crm.deal.lost`), for
+/// the move's batch; `None` for a move between open stages. A won deal whose
+/// account already is a client names it, and the deal is linked to it at once.
+pub async fn closing_event(
+    db: &impl Sql,
+    scope: &TenantScope,
+    after: &mut Deal,
+    now: Instant,
+) -> DomainResult<Option<crate::kernel::events::EventEnvelope>> {
+    use crate::catalogue::DomainEvent as _;
+    use crate::crm::events::{DealLost, DealWon};
+    match after.status {
+        DealStatus::Open => Ok(None),
+        DealStatus::Lost => Ok(Some(
+            DealLost {
+                deal_id: after.id.clone(),
+                deal_name: after.name.clone(),
+                account_id: after.account_id.clone(),
+                value_minor: after.value_minor,
+                currency: after.currency.clone(),
+                reason: after.lost_reason.clone().unwrap_or_default(),
+            }
+            .envelope(scope, now)?,
+        )),
+        DealStatus::Won => {
+            let account = match &after.account_id {
+                Some(id) => Some(super::accounts::get(db, scope, id).await?),
+                None => None,
+            };
+            let contact = match &after.contact_id {
+                Some(id) => super::accounts::contact(db, scope, id).await?,
+                None => None,
+            };
+            after.client_id = account.as_ref().and_then(|a| a.client_id.clone());
+            Ok(Some(
+                DealWon {
+                    deal_id: after.id.clone(),
+                    deal_name: after.name.clone(),
+                    account_id: after.account_id.clone(),
+                    account_name: account.map(|a| a.name),
+                    contact_name: contact.as_ref().map(|c| c.name.clone()),
+                    contact_email: contact.and_then(|c| c.email),
+                    value_minor: after.value_minor,
+                    currency: after.currency.clone(),
+                    owner_id: after.owner_id.clone(),
+                    client_id: after.client_id.clone(),
+                }
+                .envelope(scope, now)?,
+            ))
+        }
+    }
 }

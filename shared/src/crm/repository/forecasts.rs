@@ -246,8 +246,37 @@ pub struct Trained {
     pub trained_at: i64,
 }
 
-/// The firm's win model: the stored one while it is less than a week old (unless
-/// `retrain`), else trained now from the firm's closed deals and stored.
+/// Closed deals the firm has that a model can learn from.
+async fn closed_count(db: &impl Sql, scope: &TenantScope) -> DomainResult<usize> {
+    let rows = db
+        .query(stmt!(
+            "SELECT COUNT(*) AS n FROM crm_deals
+              WHERE firm_id = ?1 AND status IN ('won', 'lost') AND close_snapshot IS NOT NULL AND closed_at IS NOT NULL",
+            scope.firm_id()
+        ))
+        .await?;
+    let n = rows
+        .first()
+        .and_then(|r| r.get("n"))
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    Ok(usize::try_from(n.min(MAX_OUTCOMES)).unwrap_or(0))
+}
+
+/// Whether a model trained on `trained` outcomes still stands when the firm has
+/// `closed` now: while it is the stage prior, any new outcome may be the one that
+/// lets it learn; a learnt model stands until the history grew by a tenth.
+fn still_stands(trained: usize, closed: usize) -> bool {
+    if trained < crate::crm::forecast::MIN_OUTCOMES {
+        closed == trained
+    } else {
+        closed.saturating_sub(trained) * 10 < trained
+    }
+}
+
+/// The firm's win model: the stored one while it is less than a week old and the
+/// history has not moved on (see [`still_stands`]), unless `retrain`; else trained
+/// now from the firm's closed deals and stored.
 pub async fn win_model(
     db: &impl Sql,
     scope: &TenantScope,
@@ -273,10 +302,12 @@ pub async fn win_model(
             .find(|s| now.millis() - s.trained_at < MODEL_LIFETIME_MS)
         {
             if let Ok(model) = serde_json::from_str::<WinModel>(&s.body) {
-                return Ok(Trained {
-                    model,
-                    trained_at: s.trained_at,
-                });
+                if still_stands(model.outcomes, closed_count(db, scope).await?) {
+                    return Ok(Trained {
+                        model,
+                        trained_at: s.trained_at,
+                    });
+                }
             }
         }
     }
@@ -294,4 +325,17 @@ pub async fn win_model(
         model,
         trained_at: now.millis(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::still_stands;
+
+    #[test]
+    fn a_prior_gives_way_to_any_new_outcome_and_a_model_to_a_tenth_more() {
+        assert!(still_stands(12, 12));
+        assert!(!still_stands(12, 13));
+        assert!(still_stands(1_000, 1_099));
+        assert!(!still_stands(1_000, 1_100));
+    }
 }

@@ -26,7 +26,7 @@ const TRACKED: &[&str] = crate::crm::lead::LEAD_FIELDS;
 pub async fn check_member(
     db: &impl Sql,
     scope: &TenantScope,
-    field: &str,
+    field: &'static str,
     user_id: &str,
 ) -> DomainResult<()> {
     let rows = db
@@ -37,10 +37,9 @@ pub async fn check_member(
         ))
         .await?;
     if rows.is_empty() {
-        return Err(DomainError::invalid(
+        return Err(DomainError::conflict(
             field,
-            "member",
-            format!("{field} must be an active member of the firm"),
+            format!("{field} must name an active member of the firm"),
         ));
     }
     Ok(())
@@ -388,7 +387,7 @@ pub(crate) async fn write(
     mut after: Lead,
     occasion: Option<&Occasion<'_>>,
     mut entries: Vec<Entry<'_>>,
-    actor: &str,
+    actor: Option<&str>,
     now: Instant,
 ) -> DomainResult<Lead> {
     let mut statements = Vec::new();
@@ -414,7 +413,7 @@ pub(crate) async fn write(
             &before.id,
             ActivityKind::Changed,
             "Lead changed",
-            Some(actor),
+            actor,
             now,
         );
         e.changes = changes;
@@ -426,7 +425,7 @@ pub(crate) async fn write(
     for e in &entries {
         statements.push(e.statement(scope, now)?.1);
     }
-    if let Some(e) = scored_entry(&after, before.score, Some(actor), now) {
+    if let Some(e) = scored_entry(&after, before.score, actor, now) {
         statements.push(e.statement(scope, now)?.1);
     }
     super::commit(
@@ -496,7 +495,7 @@ pub async fn update(
         after,
         Some(&occasion),
         Vec::new(),
-        actor,
+        Some(actor),
         now,
     )
     .await
@@ -542,7 +541,7 @@ pub async fn lose(
         after,
         Some(&occasion),
         vec![entry],
-        actor,
+        Some(actor),
         now,
     )
     .await
@@ -571,7 +570,7 @@ pub async fn signal(
         before.clone(),
         Some(&occasion),
         Vec::new(),
-        actor,
+        Some(actor),
         now,
     )
     .await
@@ -629,4 +628,23 @@ pub async fn explain(
             })
             .collect(),
     })
+}
+
+/// Brings a lead's stored score to what its live adjustments add up to now (after
+/// points faded), with a timeline entry when it moved. No person acts.
+pub async fn rescore(
+    db: &impl Sql,
+    scope: &TenantScope,
+    id: &str,
+    now: Instant,
+) -> DomainResult<bool> {
+    let lead = get(db, scope, id).await?;
+    let score = scoring::score(&adjustments(db, scope, id).await?, now.millis());
+    if score == lead.score {
+        return Ok(false);
+    }
+    let mut after = lead.clone();
+    after.score = score;
+    write(db, scope, &lead, after, None, Vec::new(), None, now).await?;
+    Ok(true)
 }

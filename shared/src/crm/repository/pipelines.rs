@@ -117,7 +117,8 @@ pub async fn stage_any(
     Ok(rows.into_iter().next())
 }
 
-fn name_taken(e: DomainError) -> DomainError {
+/// A unique-name failure as the 409 it is; any other error as it is.
+pub fn name_taken(e: DomainError) -> DomainError {
     if violates_unique(&e, "crm_pipelines") {
         DomainError::conflict("name", "the firm already has a pipeline of that name")
     } else {
@@ -149,11 +150,7 @@ fn stage_statements(
                 pipeline_id
             )),
             Some(_) => {
-                return Err(DomainError::invalid(
-                    format!("stages[{position}].id"),
-                    "unknown",
-                    "a stage id must name one of this pipeline's stages",
-                ))
+                return Err(DomainError::conflict("stages", "a stage id must name one of this pipeline's stages"))
             }
             None => out.push(stmt!(
                 "INSERT INTO crm_stages (id, firm_id, pipeline_id, name, kind, probability, rotting_days, position)
@@ -172,14 +169,16 @@ fn stage_statements(
     Ok(out)
 }
 
-/// Creates a pipeline with its stages. The firm's first pipeline is its default
-/// whatever was asked; a new default replaces the old one in the same batch.
-pub async fn create(
+/// The pipeline `input` makes and the statements that create it with its stages.
+/// The firm's first pipeline is its default whatever was asked; a new default
+/// replaces the old one in the same batch. A name the firm already uses fails the
+/// batch: pass its error through [`name_taken`].
+pub async fn plan_create(
     db: &impl Sql,
     scope: &TenantScope,
     input: NewPipeline,
     now: Instant,
-) -> DomainResult<Pipeline> {
+) -> DomainResult<(Pipeline, Vec<Statement>)> {
     let first = default_of(db, scope).await?.is_none();
     let id = new_id("pip", now.millis())?;
     let is_default = input.is_default || first;
@@ -200,9 +199,53 @@ pub async fn create(
         is_default,
         now.millis()
     ));
-    statements.extend(stage_statements(scope, &id, &input.stages, &[], now)?);
+    let mut stages = Vec::new();
+    for (position, (stage, probability)) in input.stages.0.iter().enumerate() {
+        let stage = Stage {
+            id: new_id("stg", now.millis())?,
+            name: stage.name.clone(),
+            kind: stage.kind,
+            probability: *probability,
+            rotting_days: stage.rotting_days,
+            position: position as i64,
+        };
+        statements.push(stmt!(
+            "INSERT INTO crm_stages (id, firm_id, pipeline_id, name, kind, probability, rotting_days, position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            stage.id.as_str(),
+            scope.firm_id(),
+            id.as_str(),
+            stage.name.as_str(),
+            stage.kind.name(),
+            stage.probability,
+            stage.rotting_days,
+            stage.position
+        ));
+        stages.push(stage);
+    }
+    let pipeline = Pipeline {
+        id,
+        name: input.name,
+        is_default,
+        is_active: true,
+        stages,
+        version: 1,
+        created_at: now.millis(),
+        updated_at: now.millis(),
+    };
+    Ok((pipeline, statements))
+}
+
+/// Creates a pipeline with its stages (see [`plan_create`]).
+pub async fn create(
+    db: &impl Sql,
+    scope: &TenantScope,
+    input: NewPipeline,
+    now: Instant,
+) -> DomainResult<Pipeline> {
+    let (pipeline, statements) = plan_create(db, scope, input, now).await?;
     db.batch(statements).await.map_err(name_taken)?;
-    get(db, scope, &id).await
+    Ok(pipeline)
 }
 
 /// Changes a pipeline at `expected` version (any when `None`). A new stage list

@@ -145,8 +145,9 @@ pub async fn exists(
     Ok(!rows.is_empty())
 }
 
-/// Logs what a person did (a call, a note …) on a record. A lead's or deal's last
-/// activity moves to it (never back), and a stale deal is fresh again.
+/// Logs what a person did or plans (a call, a note, next week's meeting) on a
+/// record. A lead's or deal's last activity moves to it when it has happened
+/// (never back), and a stale deal is fresh again.
 pub async fn log(
     db: &impl Sql,
     scope: &TenantScope,
@@ -172,17 +173,18 @@ pub async fn log(
     };
     let (id, insert) = entry.statement(scope, now)?;
     let mut statements = vec![insert];
+    let happened = occurred_at.millis().min(now.millis());
     match subject {
         Subject::Lead => statements.push(stmt!(
             "UPDATE crm_leads SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?1) WHERE firm_id = ?2 AND id = ?3",
-            occurred_at.millis(),
+            happened,
             scope.firm_id(),
             subject_id
         )),
         Subject::Deal => statements.push(stmt!(
             "UPDATE crm_deals SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?1), is_stale = 0
               WHERE firm_id = ?2 AND id = ?3",
-            occurred_at.millis(),
+            happened,
             scope.firm_id(),
             subject_id
         )),

@@ -1,0 +1,731 @@
+//! The CRM end to end: a lead is captured and scored by the firm's rules, worked,
+//! qualified and converted into an account, a contact and a deal, which moves across
+//! the pipeline to won and shows in the forecast; bad input names its field and
+//! writes nothing; each role gets what the permission matrix says; another firm's
+//! records are not found on any route.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+
+use firmament_e2e::{call, join, unique, Reply, TestFirm};
+use serde_json::{json, Value};
+
+fn post(firm_token: &str, path: &str, body: Value) -> Reply {
+    call("POST", path).token(firm_token).json(&body).send()
+}
+
+fn ok(reply: Reply, status: u16) -> Value {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    reply.json()
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The firm's first pipeline: five open-to-closed stages (the starter's shape).
+fn pipeline(firm: &TestFirm) -> Value {
+    ok(
+        post(
+            &firm.token,
+            "/v1/crm/pipelines",
+            json!({"name": "Sales", "stages": [
+                {"name": "Qualified", "probability": 10, "rotting_days": 14},
+                {"name": "Proposal", "probability": 50},
+                {"name": "Negotiation", "probability": 80},
+                {"name": "Won", "kind": "won"},
+                {"name": "Lost", "kind": "lost"}]}),
+        ),
+        201,
+    )
+}
+
+fn lead(firm: &TestFirm, body: Value) -> Value {
+    ok(post(&firm.token, "/v1/crm/leads", body), 201)
+}
+
+#[test]
+fn a_scored_lead_becomes_a_won_deal_in_the_forecast() {
+    let firm = TestFirm::provision();
+    let pipe = pipeline(&firm);
+    assert_eq!(
+        pipe["is_default"], true,
+        "the first pipeline is the default"
+    );
+    let stages = pipe["stages"].as_array().unwrap().clone();
+    ok(
+        post(
+            &firm.token,
+            "/v1/crm/scoring-rules",
+            json!({"name": "Decision maker", "category": "demographic", "trigger": "job_title_match", "points": 30,
+               "conditions": [{"field": "title", "op": "contains", "value": "director"}]}),
+        ),
+        201,
+    );
+    ok(
+        post(
+            &firm.token,
+            "/v1/crm/scoring-rules",
+            json!({"name": "Pricing page", "category": "behavioral", "trigger": "page_visited", "points": 20,
+               "max_applications": 2, "decay_days": 30,
+               "conditions": [{"field": "signal.url", "op": "contains", "value": "/pricing"}]}),
+        ),
+        201,
+    );
+    let captured = lead(
+        &firm,
+        json!({"contact_name": "Grace Hopper", "company_name": "Cobol Co", "title": "Finance Director",
+               "email": "grace@cobol.example", "website": "cobol.example", "budget_minor": 1_200_000,
+               "currency": "EUR", "source": "referral", "tags": ["Warm"]}),
+    );
+    assert_eq!(captured["score"], 30);
+    assert_eq!(captured["tags"], json!(["warm"]));
+    let lead_id = s(&captured["id"]);
+    let signalled = ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/leads/{lead_id}/signals"),
+            json!({"trigger": "page_visited", "properties": {"url": "https://firm.example/pricing"}}),
+        ),
+        200,
+    );
+    assert_eq!(signalled["score"], 50);
+    let why = ok(
+        call("GET", &format!("/v1/crm/leads/{lead_id}/score"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(why["score"], 50);
+    let reasons: Vec<String> = why["adjustments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| s(&a["reason"]))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("title contains \"director\"")),
+        "{reasons:?}"
+    );
+    assert!(
+        why["adjustments"][0]["expires_at"].is_i64(),
+        "a decaying rule says when it fades"
+    );
+
+    // A stale etag changes nothing; the current one qualifies the lead.
+    let stale = call("PATCH", &format!("/v1/crm/leads/{lead_id}"))
+        .token(&firm.token)
+        .header("if-match", &s(&captured["etag"]))
+        .json(&json!({"status": "qualified"}))
+        .send();
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    let qualified = ok(
+        call("PATCH", &format!("/v1/crm/leads/{lead_id}"))
+            .token(&firm.token)
+            .header("if-match", &s(&signalled["etag"]))
+            .json(&json!({"status": "qualified"}))
+            .send(),
+        200,
+    );
+    assert_eq!(qualified["status"], "qualified");
+
+    let converted = ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/leads/{lead_id}/convert"),
+            json!({"expected_close": "2027-02-15"}),
+        ),
+        201,
+    );
+    assert_eq!(converted["lead"]["status"], "converted");
+    assert_eq!(converted["account"]["name"], "Cobol Co");
+    assert_eq!(converted["account"]["domain"], "cobol.example");
+    assert_eq!(
+        converted["contact"]["account_id"],
+        converted["account"]["id"]
+    );
+    let deal = &converted["deal"];
+    assert_eq!(deal["value_minor"], 1_200_000);
+    assert_eq!(deal["currency"], "EUR");
+    assert_eq!(deal["stage_name"], "Qualified");
+    assert_eq!(deal["weighted_minor"], 120_000, "10 % of the value");
+    let deal_id = s(&deal["id"]);
+    let again = post(
+        &firm.token,
+        &format!("/v1/crm/leads/{lead_id}/convert"),
+        json!({}),
+    );
+    assert_eq!(again.status, 409, "{}", again.text);
+
+    // Logged activity, then a move to lost without a reason is refused, then won.
+    ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/deals/{deal_id}/activities"),
+            json!({"kind": "meeting", "summary": "Scoping workshop"}),
+        ),
+        201,
+    );
+    let no_reason = post(
+        &firm.token,
+        &format!("/v1/crm/deals/{deal_id}/move"),
+        json!({"stage_id": stages[4]["id"]}),
+    );
+    assert_eq!(no_reason.status, 409, "{}", no_reason.text);
+    assert!(
+        no_reason.error_fields().contains(&"lost_reason".to_owned()),
+        "{}",
+        no_reason.text
+    );
+    let won = ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/deals/{deal_id}/move"),
+            json!({"stage_id": stages[3]["id"]}),
+        ),
+        200,
+    );
+    assert_eq!(
+        (won["status"].clone(), won["effective_probability"].clone()),
+        (json!("won"), json!(100))
+    );
+    assert!(won["closed_at"].is_i64());
+    let timeline = ok(
+        call("GET", &format!("/v1/crm/deals/{deal_id}/activities"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    let kinds: Vec<String> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| s(&a["kind"]))
+        .collect();
+    assert_eq!(kinds, vec!["won", "meeting", "created"]);
+    let lead_timeline = ok(
+        call(
+            "GET",
+            &format!("/v1/crm/leads/{lead_id}/activities?kind=converted"),
+        )
+        .token(&firm.token)
+        .send(),
+        200,
+    );
+    assert_eq!(lead_timeline["items"].as_array().unwrap().len(), 1);
+
+    // The won deal counts in this month's forecast, credited to the owner.
+    let forecast = ok(
+        call("GET", "/v1/crm/forecast?period=quarter&periods=2")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    let rows = forecast["rows"].as_array().unwrap();
+    let total = rows
+        .iter()
+        .find(|r| r["owner_id"].is_null())
+        .expect("a total row");
+    assert_eq!(total["won_minor"], 1_200_000);
+    assert_eq!(total["currency"], "EUR");
+    assert!(
+        rows.iter().any(|r| r["owner_id"] == firm.owner["id"]),
+        "{rows:?}"
+    );
+    let adjusted = ok(
+        call("PUT", "/v1/crm/forecast/adjustments")
+            .token(&firm.token)
+            .json(&json!({"period": total["period"], "currency": "EUR", "amount_minor": 1_500_000, "note": "Renewal expected"}))
+            .send(),
+        200,
+    );
+    assert_eq!(adjusted["amount_minor"], 1_500_000);
+    let forecast = ok(
+        call("GET", "/v1/crm/forecast?period=quarter&periods=2")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    let total = forecast["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["owner_id"].is_null())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        total["adjustment"]["amount_minor"], 1_500_000,
+        "kept beside the computed figure"
+    );
+    assert_eq!(total["won_minor"], 1_200_000);
+
+    // Too little history: the win model says so and predictions use the stages.
+    let model = ok(
+        call("POST", "/v1/crm/forecast/model/train")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(
+        (model["basis"].clone(), model["outcomes"].clone()),
+        (json!("stage"), json!(1))
+    );
+    let open = ok(
+        post(
+            &firm.token,
+            "/v1/crm/deals",
+            json!({"name": "Second engagement", "value_minor": 50_000}),
+        ),
+        201,
+    );
+    assert_eq!(open["currency"], "EUR", "the firm's currency by default");
+    let prediction = ok(
+        call(
+            "GET",
+            &format!("/v1/crm/deals/{}/prediction", s(&open["id"])),
+        )
+        .token(&firm.token)
+        .send(),
+        200,
+    );
+    assert_eq!(
+        (
+            prediction["basis"].clone(),
+            prediction["probability"].clone()
+        ),
+        (json!("stage"), json!(10))
+    );
+}
+
+#[test]
+fn bad_input_names_the_field_and_writes_nothing() {
+    let firm = TestFirm::provision();
+    let refused = post(
+        &firm.token,
+        "/v1/crm/leads",
+        json!({"email": "not an address", "country": "France", "company_size": 0, "status": "converted", "colour": "red"}),
+    );
+    let problem = refused.problem(422);
+    assert!(problem["type"].as_str().unwrap().contains("validation"));
+    let fields = refused.error_fields();
+    for field in [
+        "contact_name",
+        "email",
+        "country",
+        "company_size",
+        "status",
+        "colour",
+    ] {
+        assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
+    }
+    let leads = ok(call("GET", "/v1/crm/leads").token(&firm.token).send(), 200);
+    assert_eq!(leads["items"], json!([]), "nothing written");
+
+    let no_won = post(
+        &firm.token,
+        "/v1/crm/pipelines",
+        json!({"name": "P", "stages": [{"name": "A"}, {"name": "L", "kind": "lost"}]}),
+    );
+    assert_eq!(no_won.status, 422);
+    assert!(no_won.error_fields().contains(&"stages".to_owned()));
+    assert_eq!(
+        ok(
+            call("GET", "/v1/crm/pipelines").token(&firm.token).send(),
+            200
+        )["items"],
+        json!([])
+    );
+
+    let no_pipeline = post(&firm.token, "/v1/crm/deals", json!({"name": "Audit"}));
+    assert_eq!(no_pipeline.status, 409, "{}", no_pipeline.text);
+    pipeline(&firm);
+    let owner = s(&firm.owner["id"]);
+    let bad_splits = post(
+        &firm.token,
+        "/v1/crm/deals",
+        json!({"name": "Audit", "splits": [{"user_id": owner, "percent": 60}], "probability": 120, "expected_close": "2027-02-30"}),
+    );
+    assert_eq!(bad_splits.status, 422);
+    for field in ["splits", "probability", "expected_close"] {
+        assert!(
+            bad_splits.error_fields().contains(&field.to_owned()),
+            "{field}: {}",
+            bad_splits.text
+        );
+    }
+    let stranger = post(
+        &firm.token,
+        "/v1/crm/deals",
+        json!({"name": "Audit", "owner_id": "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV"}),
+    );
+    assert_eq!(stranger.status, 409);
+    assert!(stranger.error_fields().contains(&"owner_id".to_owned()));
+    assert_eq!(
+        ok(call("GET", "/v1/crm/deals").token(&firm.token).send(), 200)["items"],
+        json!([])
+    );
+
+    let zero = post(
+        &firm.token,
+        "/v1/crm/scoring-rules",
+        json!({"name": "x", "trigger": "industry_match", "points": 0}),
+    );
+    assert_eq!(zero.status, 422);
+    assert!(
+        zero.error_fields().contains(&"points".to_owned())
+            && zero.error_fields().contains(&"conditions".to_owned())
+    );
+    let fit_signal = post(
+        &firm.token,
+        "/v1/crm/leads/led_01ARZ3NDEKTSV4RRFFQ69G5FAV/signals",
+        json!({"trigger": "industry_match"}),
+    );
+    assert_eq!(fit_signal.status, 422, "{}", fit_signal.text);
+    let bad_query = call("GET", "/v1/crm/leads?min_score=101&status=gone")
+        .token(&firm.token)
+        .send();
+    assert_eq!(bad_query.status, 422);
+    assert!(bad_query.error_fields().contains(&"min_score".to_owned()));
+    let bad_forecast = call("GET", "/v1/crm/forecast?periods=99&period=week")
+        .token(&firm.token)
+        .send();
+    assert_eq!(bad_forecast.status, 422);
+}
+
+#[test]
+fn a_retried_capture_is_answered_once() {
+    let firm = TestFirm::provision();
+    let key = unique("key");
+    let first = call("POST", "/v1/crm/leads")
+        .token(&firm.token)
+        .header("idempotency-key", &key)
+        .json(&json!({"contact_name": "Ada"}))
+        .send();
+    assert_eq!(first.status, 201);
+    let second = call("POST", "/v1/crm/leads")
+        .token(&firm.token)
+        .header("idempotency-key", &key)
+        .json(&json!({"contact_name": "Ada"}))
+        .send();
+    assert_eq!(second.status, 201);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(first.json()["id"], second.json()["id"]);
+    let leads = ok(call("GET", "/v1/crm/leads").token(&firm.token).send(), 200);
+    assert_eq!(leads["items"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn each_role_gets_what_the_matrix_says() {
+    let firm = TestFirm::provision();
+    pipeline(&firm);
+    let captured = lead(&firm, json!({"contact_name": "Ada"}));
+    let path = format!("/v1/crm/leads/{}", s(&captured["id"]));
+    for (role, reads, writes) in [
+        ("partner", 200, 201),
+        ("manager", 200, 201),
+        ("staff", 200, 403),
+        ("readonly", 200, 403),
+        ("billing", 403, 403),
+    ] {
+        let token = firm.token_as(role);
+        assert_eq!(
+            call("GET", &path).token(&token).send().status,
+            reads,
+            "{role} reads"
+        );
+        assert_eq!(
+            call("GET", "/v1/crm/forecast").token(&token).send().status,
+            reads,
+            "{role} forecast"
+        );
+        let created = post(&token, "/v1/crm/leads", json!({"contact_name": "Bo"}));
+        assert_eq!(created.status, writes, "{role} writes: {}", created.text);
+    }
+    // A member with the can-manage-clients flag writes whatever the role.
+    let flagged = firm.token_with(|c| {
+        c["role"] = json!("staff");
+        c["flags"] = json!(["can_manage_clients"]);
+    });
+    assert_eq!(
+        post(&flagged, "/v1/crm/leads", json!({"contact_name": "Cy"})).status,
+        201
+    );
+    // A client's portal user reaches no CRM record.
+    let portal = firm.token_with(|c| {
+        c["role"] = json!("portal_admin");
+        c["client"] = json!("cli_01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    });
+    assert_eq!(call("GET", &path).token(&portal).send().status, 403);
+    assert_eq!(
+        call("GET", "/v1/crm/deals").token(&portal).send().status,
+        403
+    );
+    // The owner of a lead must be an active member: one who joined can be.
+    let member = join(&firm, "manager");
+    let assigned = call("PATCH", &path)
+        .token(&firm.token)
+        .json(&json!({"owner_id": member.user_id}))
+        .send();
+    assert_eq!(ok(assigned, 200)["owner_id"], json!(member.user_id));
+    let mine = call("GET", &format!("/v1/crm/leads?owner_id={}", member.user_id))
+        .token(&member.token)
+        .send();
+    assert_eq!(ok(mine, 200)["items"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn another_firm_finds_none_of_it() {
+    let a = TestFirm::provision();
+    let b = TestFirm::provision();
+    let pipe = pipeline(&a);
+    let captured = lead(&a, json!({"contact_name": "Ada", "company_name": "A Co"}));
+    let lead_id = s(&captured["id"]);
+    let deal = ok(
+        post(
+            &a.token,
+            "/v1/crm/deals",
+            json!({"name": "Audit", "value_minor": 1000}),
+        ),
+        201,
+    );
+    let deal_id = s(&deal["id"]);
+    let account = ok(
+        post(&a.token, "/v1/crm/accounts", json!({"name": "A Co"})),
+        201,
+    );
+    let account_id = s(&account["id"]);
+    let rule = ok(
+        post(
+            &a.token,
+            "/v1/crm/scoring-rules",
+            json!({"name": "Any e-mail", "trigger": "email_opened", "points": 5}),
+        ),
+        201,
+    );
+    let pipeline_id = s(&pipe["id"]);
+    let stage = s(&pipe["stages"][1]["id"]);
+    let rule_id = s(&rule["id"]);
+    for (method, path, body) in [
+        ("GET", format!("/v1/crm/leads/{lead_id}"), None),
+        (
+            "PATCH",
+            format!("/v1/crm/leads/{lead_id}"),
+            Some(json!({"title": "CEO"})),
+        ),
+        (
+            "POST",
+            format!("/v1/crm/leads/{lead_id}/lose"),
+            Some(json!({"reason": "no"})),
+        ),
+        (
+            "POST",
+            format!("/v1/crm/leads/{lead_id}/convert"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            format!("/v1/crm/leads/{lead_id}/signals"),
+            Some(json!({"trigger": "email_opened"})),
+        ),
+        ("GET", format!("/v1/crm/leads/{lead_id}/score"), None),
+        ("GET", format!("/v1/crm/leads/{lead_id}/activities"), None),
+        (
+            "POST",
+            format!("/v1/crm/leads/{lead_id}/activities"),
+            Some(json!({"kind": "note", "summary": "x"})),
+        ),
+        ("GET", format!("/v1/crm/deals/{deal_id}"), None),
+        (
+            "PATCH",
+            format!("/v1/crm/deals/{deal_id}"),
+            Some(json!({"name": "Mine now"})),
+        ),
+        (
+            "POST",
+            format!("/v1/crm/deals/{deal_id}/move"),
+            Some(json!({"stage_id": stage})),
+        ),
+        ("GET", format!("/v1/crm/deals/{deal_id}/prediction"), None),
+        ("GET", format!("/v1/crm/deals/{deal_id}/activities"), None),
+        ("GET", format!("/v1/crm/pipelines/{pipeline_id}"), None),
+        (
+            "PATCH",
+            format!("/v1/crm/pipelines/{pipeline_id}"),
+            Some(json!({"name": "Ours"})),
+        ),
+        ("GET", format!("/v1/crm/accounts/{account_id}"), None),
+        (
+            "PATCH",
+            format!("/v1/crm/accounts/{account_id}"),
+            Some(json!({"name": "Ours"})),
+        ),
+        (
+            "GET",
+            format!("/v1/crm/accounts/{account_id}/activities"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/v1/crm/scoring-rules/{rule_id}"),
+            Some(json!({"name": "x", "trigger": "email_opened", "points": 1})),
+        ),
+        ("DELETE", format!("/v1/crm/scoring-rules/{rule_id}"), None),
+    ] {
+        let mut c = call(method, &path).token(&b.token);
+        if let Some(body) = &body {
+            c = c.json(body);
+        }
+        let reply = c.send();
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+    }
+    for list in [
+        "/v1/crm/leads",
+        "/v1/crm/deals",
+        "/v1/crm/accounts",
+        "/v1/crm/pipelines",
+        "/v1/crm/scoring-rules",
+    ] {
+        assert_eq!(
+            ok(call("GET", list).token(&b.token).send(), 200)["items"],
+            json!([]),
+            "{list}"
+        );
+    }
+    // Firm B cannot put firm A's pipeline under its own deal either.
+    pipeline(&b);
+    let borrowed = post(
+        &b.token,
+        "/v1/crm/deals",
+        json!({"name": "x", "pipeline_id": pipeline_id}),
+    );
+    assert_eq!(borrowed.status, 409, "{}", borrowed.text);
+    // Nothing of A changed.
+    let still = ok(
+        call("GET", &format!("/v1/crm/deals/{deal_id}"))
+            .token(&a.token)
+            .send(),
+        200,
+    );
+    assert_eq!(
+        (still["name"].clone(), still["version"].clone()),
+        (json!("Audit"), json!(1))
+    );
+}
+
+#[test]
+fn a_won_deal_becomes_a_client_and_a_quiet_deal_goes_stale() {
+    use firmament_e2e::{eventually, fire_cron_at, unix_now};
+    use std::time::Duration;
+    let firm = TestFirm::provision();
+    let pipe = pipeline(&firm);
+    let name = unique("Northwind");
+    let account = ok(
+        post(
+            &firm.token,
+            "/v1/crm/accounts",
+            json!({"name": name, "domain": "northwind.example"}),
+        ),
+        201,
+    );
+    let contact = ok(
+        post(
+            &firm.token,
+            "/v1/crm/contacts",
+            json!({"name": "Nancy Davolio", "email": "nancy@northwind.example", "account_id": account["id"]}),
+        ),
+        201,
+    );
+    let deal = ok(
+        post(
+            &firm.token,
+            "/v1/crm/deals",
+            json!({"name": "Bookkeeping", "account_id": account["id"], "contact_id": contact["id"], "value_minor": 90_000}),
+        ),
+        201,
+    );
+    let won = post(
+        &firm.token,
+        &format!("/v1/crm/deals/{}/move", s(&deal["id"])),
+        json!({"stage_id": pipe["stages"][3]["id"]}),
+    );
+    assert_eq!(won.status, 200, "{}", won.text);
+    // The clients module makes the client from the event; the CRM hears back.
+    let client = eventually(Duration::from_secs(30), || {
+        let found = call("GET", &format!("/v1/clients?q={name}"))
+            .token(&firm.token)
+            .send()
+            .json();
+        found["items"].as_array().and_then(|i| i.first().cloned())
+    })
+    .expect("the won deal's account became a client");
+    assert_eq!(client["email"], "nancy@northwind.example");
+    let linked = eventually(Duration::from_secs(30), || {
+        let a = call("GET", &format!("/v1/crm/accounts/{}", s(&account["id"])))
+            .token(&firm.token)
+            .send()
+            .json();
+        (a["lifecycle"] == "customer").then_some(a)
+    })
+    .expect("the account became a customer");
+    assert_eq!(linked["client_id"], client["id"]);
+    let deal_now = ok(
+        call("GET", &format!("/v1/crm/deals/{}", s(&deal["id"])))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(deal_now["client_id"], client["id"]);
+
+    // An open deal with no activity: at the first tick of the day 20 days on, it is
+    // stale (its stage rots after 14), in the report, and its owner was told.
+    let quiet = ok(
+        post(
+            &firm.token,
+            "/v1/crm/deals",
+            json!({"name": unique("Quiet deal"), "value_minor": 40_000}),
+        ),
+        201,
+    );
+    let midnight = (unix_now() / 86_400 + 20) * 86_400;
+    fire_cron_at(midnight * 1_000);
+    let stale = eventually(Duration::from_secs(30), || {
+        let d = call("GET", &format!("/v1/crm/deals/{}", s(&quiet["id"])))
+            .token(&firm.token)
+            .send()
+            .json();
+        (d["is_stale"] == true).then_some(d)
+    });
+    assert!(stale.is_some(), "the quiet deal went stale");
+    let report = ok(
+        call("GET", "/v1/crm/reports/stale-deals")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    let group = &report["items"][0];
+    assert_eq!(
+        (
+            group["deals"].clone(),
+            group["value_minor"].clone(),
+            group["stage_name"].clone()
+        ),
+        (json!(1), json!(40_000), json!("Qualified"))
+    );
+    let told = eventually(Duration::from_secs(30), || {
+        let n = call("GET", "/v1/notifications").token(&firm.token).send();
+        n.text.contains("went quiet").then_some(())
+    });
+    assert!(told.is_some(), "the owner was reminded");
+    let stale_list = ok(
+        call("GET", "/v1/crm/deals?stale=true")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(stale_list["items"].as_array().unwrap().len(), 1);
+}
