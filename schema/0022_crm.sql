@@ -95,6 +95,7 @@ CREATE INDEX crm_leads_firm ON crm_leads (firm_id, id);
 CREATE INDEX crm_leads_status ON crm_leads (firm_id, status, id);
 CREATE INDEX crm_leads_owner ON crm_leads (firm_id, owner_id, id);
 CREATE INDEX crm_leads_score ON crm_leads (firm_id, score, id);
+CREATE INDEX crm_leads_source ON crm_leads (firm_id, source, id);
 
 CREATE TABLE crm_deals (
   id               TEXT PRIMARY KEY,        -- dea_…

@@ -127,6 +127,39 @@ impl Lead {
         crate::kernel::etag::of(self.version)
     }
 
+    /// A fact by field name, borrowed: what scoring reads for every rule of every
+    /// lead, so nothing is copied.
+    pub fn fact_ref(&self, field: &str) -> Fact<'_> {
+        fn text(v: &Option<String>) -> Fact<'_> {
+            v.as_deref().map_or(Fact::Absent, Fact::Text)
+        }
+        match field {
+            "contact_name" => Fact::Text(&self.contact_name),
+            "company_name" => text(&self.company_name),
+            "email" => text(&self.email),
+            "email_domain" => self
+                .email
+                .as_deref()
+                .and_then(|e| e.rsplit_once('@'))
+                .map_or(Fact::Absent, |(_, d)| Fact::Text(d)),
+            "phone" => text(&self.phone),
+            "title" => text(&self.title),
+            "industry" => text(&self.industry),
+            "website" => text(&self.website),
+            "country" => text(&self.country),
+            "company_size" => self.company_size.map_or(Fact::Absent, Fact::Number),
+            "budget_minor" => self.budget_minor.map_or(Fact::Absent, Fact::Number),
+            "source" => Fact::Text(self.source.name()),
+            "status" => Fact::Text(self.status.name()),
+            "tags" => Fact::Tags(&self.tags),
+            other => other
+                .strip_prefix("custom.")
+                .and_then(|name| self.custom_fields.get(name))
+                .filter(|v| !v.is_null())
+                .map_or(Fact::Absent, Fact::Json),
+        }
+    }
+
     /// The facts scoring rules and segments look at, by field name.
     pub fn fact(&self, field: &str) -> Option<serde_json::Value> {
         use serde_json::Value;
@@ -157,6 +190,21 @@ impl Lead {
                 .cloned(),
         }
     }
+}
+
+/// One fact of a lead, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fact<'a> {
+    /// Not set.
+    Absent,
+    /// Text.
+    Text(&'a str),
+    /// A whole number.
+    Number(i64),
+    /// The lead's tags (lower-case).
+    Tags(&'a [String]),
+    /// A custom field or a signal's property, as sent.
+    Json(&'a serde_json::Value),
 }
 
 /// Lead fields that scoring rules and filters may name (besides `custom.<name>`).

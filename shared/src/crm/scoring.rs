@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::lead::{Lead, FACTS};
+use super::lead::{Fact, Lead, FACTS};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::sql::columns::{bool_from_int, json_typed};
 use crate::kernel::validate::{text, Input, Validator};
@@ -237,21 +237,6 @@ impl Rule {
         crate::kernel::etag::of(self.version)
     }
 
-    /// Whether every condition holds for `lead` and the signal's `properties`.
-    pub fn matches(
-        &self,
-        lead: &Lead,
-        properties: &serde_json::Map<String, serde_json::Value>,
-    ) -> bool {
-        self.conditions.iter().all(|c| {
-            let fact = match c.field.strip_prefix("signal.") {
-                Some(name) => properties.get(name).cloned(),
-                None => lead.fact(&c.field),
-            };
-            c.holds(fact.as_ref())
-        })
-    }
-
     /// Why it applies, in words.
     pub fn reason(&self) -> String {
         if self.conditions.is_empty() {
@@ -296,16 +281,6 @@ pub enum Change {
     },
 }
 
-fn apply(rule: &Rule, now_ms: i64) -> Change {
-    Change::Apply {
-        rule_id: rule.id.clone(),
-        rule_name: rule.name.clone(),
-        points: rule.points,
-        reason: rule.reason(),
-        expires_at: rule.decay_days.map(|d| now_ms + d * DAY_MS),
-    }
-}
-
 /// What happened to a lead that rules may react to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Occasion<'a> {
@@ -326,8 +301,214 @@ pub enum Occasion<'a> {
     },
 }
 
-/// The changes `rules` (active ones, any order) make to `lead` on `occasion`, given
-/// each rule's `history` on it, highest priority first.
+/// A condition made ready to test many leads: its text value lower-cased once.
+#[derive(Debug, Clone)]
+struct Test {
+    condition: Condition,
+    /// The value lower-cased, when it is text.
+    lower: Option<String>,
+    /// For `in`: each option lower-cased when text.
+    options: Vec<serde_json::Value>,
+}
+
+/// `needle` (lower-case) inside `hay`, ignoring case, without copying `hay` when
+/// both are ASCII.
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
+fn equals_folded(text: &str, lower: &str) -> bool {
+    if text.is_ascii() && lower.is_ascii() {
+        text.eq_ignore_ascii_case(lower)
+    } else {
+        text.to_lowercase() == lower
+    }
+}
+
+impl Test {
+    fn new(condition: &Condition) -> Self {
+        let folded = lower(&condition.value);
+        let options = condition
+            .value
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|o| lower(o).map_or_else(|| o.clone(), serde_json::Value::String))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            condition: condition.clone(),
+            lower: folded,
+            options,
+        }
+    }
+
+    /// Whether `fact` passes; the same answers as [`Condition::holds`].
+    fn holds(&self, fact: Fact<'_>) -> bool {
+        let c = &self.condition;
+        let number = c.value.as_f64();
+        match (c.op, fact) {
+            (Op::Exists, f) => (f != Fact::Absent) == c.value.as_bool().unwrap_or(true),
+            (_, Fact::Absent) => false,
+            (_, Fact::Json(v)) => c.holds(Some(v)),
+            (Op::Equals, Fact::Text(t)) => {
+                self.lower.as_deref().is_some_and(|l| equals_folded(t, l))
+            }
+            (Op::NotEquals, Fact::Text(t)) => {
+                !self.lower.as_deref().is_some_and(|l| equals_folded(t, l))
+            }
+            (Op::Contains, Fact::Text(t)) => {
+                self.lower.as_deref().is_some_and(|l| contains_folded(t, l))
+            }
+            (Op::In, Fact::Text(t)) => self
+                .options
+                .iter()
+                .any(|o| o.as_str().is_some_and(|l| equals_folded(t, l))),
+            (Op::Equals, Fact::Number(n)) => number.is_some_and(|v| n as f64 == v),
+            (Op::NotEquals, Fact::Number(n)) => number.is_none_or(|v| n as f64 != v),
+            (Op::In, Fact::Number(n)) => self
+                .options
+                .iter()
+                .any(|o| o.as_f64().is_some_and(|v| n as f64 == v)),
+            (Op::Gte, Fact::Number(n)) => number.is_some_and(|v| n as f64 >= v),
+            (Op::Lte, Fact::Number(n)) => number.is_some_and(|v| n as f64 <= v),
+            (Op::Contains, Fact::Tags(tags)) => self
+                .lower
+                .as_deref()
+                .is_some_and(|l| tags.iter().any(|t| equals_folded(t, l))),
+            (Op::Equals | Op::NotEquals | Op::In | Op::Gte | Op::Lte, Fact::Tags(tags)) => {
+                c.holds(Some(&serde_json::Value::from(tags.to_vec())))
+            }
+            (Op::Gte | Op::Lte, Fact::Text(_)) | (Op::Contains, Fact::Number(_)) => false,
+        }
+    }
+}
+
+/// A rule made ready: its tests and its reason, written once.
+#[derive(Debug, Clone)]
+struct Prepared {
+    rule: Rule,
+    tests: Vec<Test>,
+    reason: String,
+}
+
+impl Prepared {
+    fn matches(
+        &self,
+        lead: &Lead,
+        properties: &serde_json::Map<String, serde_json::Value>,
+    ) -> bool {
+        self.tests.iter().all(|t| {
+            let fact = match t.condition.field.strip_prefix("signal.") {
+                Some(name) => properties.get(name).map_or(Fact::Absent, Fact::Json),
+                None => lead.fact_ref(&t.condition.field),
+            };
+            t.holds(fact)
+        })
+    }
+
+    fn apply(&self, now_ms: i64) -> Change {
+        Change::Apply {
+            rule_id: self.rule.id.clone(),
+            rule_name: self.rule.name.clone(),
+            points: self.rule.points,
+            reason: self.reason.clone(),
+            expires_at: self.rule.decay_days.map(|d| now_ms + d * DAY_MS),
+        }
+    }
+}
+
+/// A firm's active rules, highest priority first, made ready to score many leads:
+/// each reason written and each text value lower-cased once.
+#[derive(Debug, Clone, Default)]
+pub struct Ruleset {
+    rules: Vec<Prepared>,
+}
+
+impl Ruleset {
+    /// The active ones of `rules`, ordered by priority (then id).
+    pub fn new(rules: &[Rule]) -> Self {
+        let mut active: Vec<&Rule> = rules.iter().filter(|r| r.is_active).collect();
+        active.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
+        Self {
+            rules: active
+                .into_iter()
+                .map(|r| Prepared {
+                    tests: r.conditions.iter().map(Test::new).collect(),
+                    reason: r.reason(),
+                    rule: r.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The changes the rules make to `lead` on `occasion`, given each rule's
+    /// `history` on it, highest priority first.
+    pub fn evaluate(
+        &self,
+        lead: &Lead,
+        occasion: &Occasion<'_>,
+        history: &HashMap<String, History>,
+        now_ms: i64,
+    ) -> Vec<Change> {
+        let empty = serde_json::Map::new();
+        let mut changes = Vec::new();
+        for prepared in &self.rules {
+            let rule = &prepared.rule;
+            let past = history.get(&rule.id).copied().unwrap_or_default();
+            let room = past.applications < rule.max_applications;
+            match occasion {
+                Occasion::Written {
+                    added_tags,
+                    status_changed,
+                } => {
+                    if rule.trigger.is_fit() {
+                        let matches = prepared.matches(lead, &empty);
+                        if matches && !past.held && room {
+                            changes.push(prepared.apply(now_ms));
+                        } else if !matches && past.held {
+                            changes.push(Change::Withdraw {
+                                rule_id: rule.id.clone(),
+                            });
+                        }
+                    } else if rule.trigger == Trigger::StatusChanged && *status_changed && room {
+                        if prepared.matches(lead, &empty) {
+                            changes.push(prepared.apply(now_ms));
+                        }
+                    } else if rule.trigger == Trigger::TagAdded {
+                        let mut used = past.applications;
+                        for tag in added_tags.iter() {
+                            let mut props = serde_json::Map::new();
+                            props.insert("tag".into(), serde_json::Value::String(tag.clone()));
+                            if used < rule.max_applications && prepared.matches(lead, &props) {
+                                changes.push(prepared.apply(now_ms));
+                                used += 1;
+                            }
+                        }
+                    }
+                }
+                Occasion::Signal {
+                    trigger,
+                    properties,
+                } => {
+                    if rule.trigger == *trigger && room && prepared.matches(lead, properties) {
+                        changes.push(prepared.apply(now_ms));
+                    }
+                }
+            }
+        }
+        changes
+    }
+}
+
+/// The changes `rules` (any order; inactive ones are skipped) make to `lead` on
+/// `occasion`: [`Ruleset::evaluate`] for one lead.
 pub fn evaluate(
     rules: &[Rule],
     lead: &Lead,
@@ -335,54 +516,7 @@ pub fn evaluate(
     history: &HashMap<String, History>,
     now_ms: i64,
 ) -> Vec<Change> {
-    let empty = serde_json::Map::new();
-    let mut ordered: Vec<&Rule> = rules.iter().filter(|r| r.is_active).collect();
-    ordered.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.id.cmp(&b.id)));
-    let mut changes = Vec::new();
-    for rule in ordered {
-        let past = history.get(&rule.id).copied().unwrap_or_default();
-        let room = past.applications < rule.max_applications;
-        match occasion {
-            Occasion::Written {
-                added_tags,
-                status_changed,
-            } => {
-                if rule.trigger.is_fit() {
-                    let matches = rule.matches(lead, &empty);
-                    if matches && !past.held && room {
-                        changes.push(apply(rule, now_ms));
-                    } else if !matches && past.held {
-                        changes.push(Change::Withdraw {
-                            rule_id: rule.id.clone(),
-                        });
-                    }
-                } else if rule.trigger == Trigger::StatusChanged && *status_changed && room {
-                    if rule.matches(lead, &empty) {
-                        changes.push(apply(rule, now_ms));
-                    }
-                } else if rule.trigger == Trigger::TagAdded {
-                    let mut used = past.applications;
-                    for tag in added_tags.iter() {
-                        let mut props = serde_json::Map::new();
-                        props.insert("tag".into(), serde_json::Value::String(tag.clone()));
-                        if used < rule.max_applications && rule.matches(lead, &props) {
-                            changes.push(apply(rule, now_ms));
-                            used += 1;
-                        }
-                    }
-                }
-            }
-            Occasion::Signal {
-                trigger,
-                properties,
-            } => {
-                if rule.trigger == *trigger && room && rule.matches(lead, properties) {
-                    changes.push(apply(rule, now_ms));
-                }
-            }
-        }
-    }
-    changes
+    Ruleset::new(rules).evaluate(lead, occasion, history, now_ms)
 }
 
 /// One adjustment of a lead's score, as kept and explained.
@@ -904,6 +1038,54 @@ mod tests {
             ..adjustments[0].clone()
         }];
         assert_eq!(score(&negative, 0), 0);
+    }
+
+    #[test]
+    fn prepared_tests_agree_with_conditions_on_every_op_and_fact() {
+        let lead = lead();
+        let values = [
+            json!("DIRECTOR"),
+            json!("gb"),
+            json!("warm"),
+            json!(120),
+            json!(119.5),
+            json!(["Gold", "x"]),
+            json!(["GB", 5]),
+            json!(true),
+            json!(false),
+            json!("É"),
+            json!(0),
+        ];
+        let fields = [
+            "title",
+            "country",
+            "tags",
+            "company_size",
+            "custom.tier",
+            "email_domain",
+            "phone",
+            "source",
+        ];
+        let mut checked = 0;
+        for op in Op::ALL {
+            for value in &values {
+                for field in fields {
+                    let condition = Condition {
+                        field: field.into(),
+                        op: *op,
+                        value: value.clone(),
+                    };
+                    let slow = condition.holds(lead.fact(field).as_ref());
+                    let fast = Test::new(&condition).holds(lead.fact_ref(field));
+                    assert_eq!(slow, fast, "{field} {op:?} {value}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, Op::ALL.len() * values.len() * fields.len());
+        assert!(contains_folded("Finance DIRECTOR", "director"));
+        assert!(contains_folded("Ärztin Direktorin", "direktorin"));
+        assert!(!contains_folded("Analyst", "director"));
     }
 
     #[test]

@@ -45,32 +45,16 @@ pub async fn list(
     filter: &DealFilter,
     page: &PageRequest,
 ) -> DomainResult<Page<Deal>> {
-    let rows: Vec<Deal> = query_as(
-        db,
-        Statement::new(
-            format!(
-                "SELECT {COLUMNS} FROM crm_deals
-                  WHERE firm_id = ?1 AND (?2 IS NULL OR id < ?2) AND (?4 IS NULL OR pipeline_id = ?4)
-                    AND (?5 IS NULL OR stage_id = ?5) AND (?6 IS NULL OR status = ?6) AND (?7 IS NULL OR owner_id = ?7)
-                    AND (?8 IS NULL OR account_id = ?8) AND (?9 IS NULL OR is_stale = ?9)
-                    AND (?10 IS NULL OR instr(lower(name), ?10) > 0)
-                  ORDER BY id DESC LIMIT ?3"
-            ),
-            vec![
-                scope.firm_id().into(),
-                page.after.clone().into(),
-                page.fetch_limit().into(),
-                filter.pipeline_id.clone().into(),
-                filter.stage_id.clone().into(),
-                filter.status.map(DealStatus::name).into(),
-                filter.owner_id.clone().into(),
-                filter.account_id.clone().into(),
-                filter.stale.into(),
-                filter.q.clone().into(),
-            ],
-        ),
-    )
-    .await?;
+    let mut w = super::Where::firm(scope, page.after.as_deref());
+    w.maybe("pipeline_id = ?", filter.pipeline_id.clone())
+        .maybe("stage_id = ?", filter.stage_id.clone())
+        .maybe("status = ?", filter.status.map(DealStatus::name))
+        .maybe("owner_id = ?", filter.owner_id.clone())
+        .maybe("account_id = ?", filter.account_id.clone())
+        .maybe("is_stale = ?", filter.stale)
+        .maybe("instr(lower(name), ?) > 0", filter.q.clone());
+    let rows: Vec<Deal> =
+        query_as(db, w.newest_first("crm_deals", COLUMNS, page.fetch_limit())).await?;
     Ok(Page::from_rows(rows, page, |d| d.id.clone()))
 }
 

@@ -89,33 +89,18 @@ pub async fn list(
     filter: &LeadFilter,
     page: &PageRequest,
 ) -> DomainResult<Page<Lead>> {
-    let rows: Vec<Lead> = query_as(
-        db,
-        Statement::new(
-            format!(
-                "SELECT {COLUMNS} FROM crm_leads
-                  WHERE firm_id = ?1 AND (?2 IS NULL OR id < ?2) AND (?4 IS NULL OR status = ?4)
-                    AND (?5 IS NULL OR source = ?5) AND (?6 IS NULL OR owner_id = ?6)
-                    AND (?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(crm_leads.tags) WHERE value = ?7))
-                    AND (?8 IS NULL OR score >= ?8)
-                    AND (?9 IS NULL OR instr(lower(contact_name), ?9) > 0 OR instr(lower(company_name), ?9) > 0
-                         OR instr(email, ?9) > 0)
-                  ORDER BY id DESC LIMIT ?3"
-            ),
-            vec![
-                scope.firm_id().into(),
-                page.after.clone().into(),
-                page.fetch_limit().into(),
-                filter.status.map(LeadStatus::name).into(),
-                filter.source.map(LeadSource::name).into(),
-                filter.owner_id.clone().into(),
-                filter.tag.clone().into(),
-                filter.min_score.into(),
-                filter.q.clone().into(),
-            ],
-        ),
-    )
-    .await?;
+    let mut w = super::Where::firm(scope, page.after.as_deref());
+    w.maybe("status = ?", filter.status.map(LeadStatus::name))
+        .maybe("source = ?", filter.source.map(LeadSource::name))
+        .maybe("owner_id = ?", filter.owner_id.clone())
+        .maybe("EXISTS (SELECT 1 FROM json_each(crm_leads.tags) WHERE value = ?)", filter.tag.clone())
+        .maybe("score >= ?", filter.min_score)
+        .maybe(
+            "(instr(lower(contact_name), ?) > 0 OR instr(lower(company_name), ?) > 0 OR instr(email, ?) > 0)",
+            filter.q.clone(),
+        );
+    let rows: Vec<Lead> =
+        query_as(db, w.newest_first("crm_leads", COLUMNS, page.fetch_limit())).await?;
     Ok(Page::from_rows(rows, page, |l| l.id.clone()))
 }
 
@@ -302,15 +287,15 @@ pub async fn plan_insert(
     created_by: &str,
     now: Instant,
 ) -> DomainResult<(Lead, Vec<Statement>)> {
-    let rules = active_rules(db, scope).await?;
+    let rules = scoring::Ruleset::new(&active_rules(db, scope).await?);
     plan_insert_with(db, scope, &rules, fields, created_by, now).await
 }
 
-/// [`plan_insert`] with the rules already loaded.
+/// [`plan_insert`] with the rules already prepared (an import scores many leads).
 pub async fn plan_insert_with(
     db: &impl Sql,
     scope: &TenantScope,
-    rules: &[Rule],
+    rules: &scoring::Ruleset,
     fields: &LeadFields,
     created_by: &str,
     now: Instant,
@@ -353,7 +338,7 @@ pub async fn plan_insert_with(
         added_tags: &lead.tags,
         status_changed: false,
     };
-    let changes = scoring::evaluate(rules, &lead, &occasion, &Default::default(), now.millis());
+    let changes = rules.evaluate(&lead, &occasion, &Default::default(), now.millis());
     let (score, score_statements) = score_statements(scope, &lead.id, &[], &changes, now)?;
     lead.score = score;
     let actor = created_by.starts_with("usr_").then_some(created_by);
