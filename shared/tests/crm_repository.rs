@@ -674,3 +674,94 @@ fn quiet_deals_go_stale_once_and_their_owner_hears_once() {
             .is_stale
     );
 }
+
+#[test]
+fn a_move_that_lost_the_race_writes_nothing() {
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    let pipeline = block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    let fields = DealFields::parse(&json!({"name": "Audit", "value_minor": 5000}), true).unwrap();
+    let deal = block_on(deals::insert(&db, &scope, &fields, "USD", &owner, at(NOW))).unwrap();
+    // Read for a move to won …
+    let movement = DealMove::parse(&json!({"stage_id": pipeline.stages[4].id})).unwrap();
+    let (before, after, p) = block_on(deals::plan_move(
+        &db,
+        &scope,
+        &deal.id,
+        &movement,
+        None,
+        at(NOW + 1),
+    ))
+    .unwrap();
+    // … while someone else changes the deal.
+    let rename = DealFields::parse(&json!({"name": "Audit 2027"}), false).unwrap();
+    block_on(deals::update(
+        &db,
+        &scope,
+        &deal.id,
+        &rename,
+        None,
+        &owner,
+        at(NOW + 2),
+    ))
+    .unwrap();
+    let event = shared::kernel::events::record(
+        &shared::catalogue::DomainEvent::envelope(
+            &shared::crm::events::DealLost {
+                deal_id: deal.id.clone(),
+                deal_name: "x".into(),
+                account_id: None,
+                value_minor: 1,
+                currency: "USD".into(),
+                reason: "x".into(),
+            },
+            &scope,
+            at(NOW + 3),
+        )
+        .unwrap(),
+        at(NOW + 3),
+    )
+    .unwrap();
+    let lost = block_on(deals::finish_move(
+        &db,
+        &scope,
+        &before,
+        &after,
+        &p,
+        &owner,
+        vec![event],
+        at(NOW + 3),
+    ));
+    assert!(
+        matches!(lost, Err(DomainError::PreconditionFailed(_))),
+        "{lost:?}"
+    );
+    // Nothing of the batch stayed: still open, no "won" entry, no outbox row.
+    let now = block_on(deals::get(&db, &scope, &deal.id)).unwrap();
+    assert_eq!(
+        (now.status, now.name.as_str()),
+        (DealStatus::Open, "Audit 2027")
+    );
+    let history = block_on(timeline::list(
+        &db,
+        &scope,
+        Subject::Deal,
+        &deal.id,
+        None,
+        &page(),
+    ))
+    .unwrap();
+    assert!(history.items.iter().all(|a| a.kind != ActivityKind::Won));
+    let outbox = block_on(db.query(shared::stmt!(
+        "SELECT COUNT(*) AS n FROM kernel_outbox WHERE payload LIKE ?1",
+        format!("%{}%", deal.id)
+    )))
+    .unwrap();
+    assert_eq!(outbox[0]["n"], 0);
+}
