@@ -9,9 +9,9 @@ use edge::{config, RequestContext, D1};
 use serde_json::{json, Value};
 use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
-use shared::crm::account::{AccountFields, Lifecycle, NewContact};
+use shared::crm::account::{AccountFields, AccountFilter, NewContact};
 use shared::crm::activity::{ActivityKind, NewActivity, Subject};
-use shared::crm::deal::{self, Deal, DealFields, DealFilter, DealMove, DealStatus};
+use shared::crm::deal::{self, Deal, DealFields, DealFilter, DealMove};
 use shared::crm::forecast::{self, AdjustmentInput, ForecastQuery, MIN_OUTCOMES, MIN_RARER};
 use shared::crm::lead::{self, LeadFields, LeadFilter};
 use shared::crm::pipeline::{NewPipeline, Pipeline, PipelinePatch};
@@ -23,7 +23,6 @@ use shared::kernel::etag::parse_if_match;
 use shared::kernel::events;
 use shared::kernel::sql::{Sql as _, Statement};
 use shared::kernel::tenant::TenantScope;
-use shared::kernel::validate::text;
 use shared::DomainError;
 use worker::{Env, Request, Response};
 
@@ -249,15 +248,8 @@ async fn list_accounts(req: Request, env: &Env, cx: &RequestContext) -> Handled 
     let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
     let page = http::page_request(&req)?;
     let query = http::Query::of(&req);
-    let mut v = shared::kernel::validate::Validator::new();
-    let lifecycle = query
-        .get("lifecycle")
-        .and_then(|raw| v.take(Lifecycle::parse("lifecycle", raw)));
-    let q = query
-        .get("q")
-        .and_then(|raw| v.take(text("q", raw, 1, 100)));
-    v.finish()?;
-    let list = accounts::list(&db, &scope, lifecycle, q.as_deref(), &page).await?;
+    let filter = AccountFilter::parse(|name| query.get(name))?;
+    let list = accounts::list(&db, &scope, &filter, &page).await?;
     Ok(http::json(200, &list, &cx.request_id))
 }
 
@@ -571,19 +563,7 @@ async fn predict_deal(req: Request, env: &Env, cx: &RequestContext, params: &Par
         .stage(&deal.stage_id)
         .ok_or(DomainError::NotFound("stage"))?;
     let trained = forecasts::win_model(&db, &scope, false, cx.now).await?;
-    let prediction = match deal.status {
-        DealStatus::Open => trained.model.predict(
-            &deal.snapshot(stage, cx.now.millis()),
-            deal.stage_entered_at,
-            cx.now.millis(),
-        ),
-        closed => forecast::Prediction {
-            probability: if closed == DealStatus::Won { 100 } else { 0 },
-            basis: "stage",
-            reasons: Vec::new(),
-            likely_close_at: deal.closed_at,
-        },
-    };
+    let prediction = trained.model.predict_deal(&deal, stage, cx.now.millis());
     let name = |id: &str| pipeline.stage(id).map(|s| s.name.clone());
     let reasons: Vec<Value> = prediction
         .reasons

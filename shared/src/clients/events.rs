@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::model::{ClientKind, NewClient};
 use crate::catalogue::DomainEvent;
 use crate::crm::events::DealWon;
 use crate::kernel::error::DomainResult;
 use crate::kernel::events::{self, receipt, EventEnvelope};
-use crate::kernel::id::new_id;
 use crate::kernel::sql::{query_as, Sql};
 use crate::kernel::time::Instant;
 use crate::stmt;
@@ -85,27 +85,32 @@ pub async fn handle(
     let (client_id, created) = match existing.into_iter().next() {
         Some(found) => (found.id, false),
         None => {
-            let id = new_id("cli", now.millis())?;
             let name = won
                 .account_name
                 .clone()
                 .or_else(|| won.contact_name.clone())
                 .unwrap_or_else(|| won.deal_name.clone());
-            statements.push(stmt!(
-                "INSERT INTO clients_clients (id, firm_id, name, kind, email, status, version, created_by, created_at, updated_at,
-                        crm_account_id, crm_deal_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', 1, ?6, ?7, ?7, ?8, ?9)",
-                id.as_str(),
-                scope.firm_id(),
+            let kind = if won.account_id.is_some() {
+                ClientKind::Organization
+            } else {
+                ClientKind::Individual
+            };
+            let input = NewClient {
                 name,
-                if won.account_id.is_some() { "organization" } else { "individual" },
-                won.contact_email.clone(),
-                won.owner_id.as_str(),
-                now.millis(),
+                kind,
+                email: won.contact_email.clone(),
+            };
+            let (client, insert) = super::repository::insert(&scope, input, &won.owner_id, now)?;
+            statements.push(insert);
+            // Where it came from, so a second deal (or delivery) finds it.
+            statements.push(stmt!(
+                "UPDATE clients_clients SET crm_account_id = ?1, crm_deal_id = ?2 WHERE firm_id = ?3 AND id = ?4",
                 won.account_id.clone(),
-                won.account_id.is_none().then(|| won.deal_id.clone())
+                won.account_id.is_none().then(|| won.deal_id.clone()),
+                scope.firm_id(),
+                client.id.as_str()
             ));
-            (id, true)
+            (client.id, true)
         }
     };
     let linked = AccountLinked {

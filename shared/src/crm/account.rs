@@ -185,6 +185,28 @@ impl AccountFields {
     }
 }
 
+/// What a list of accounts is narrowed to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AccountFilter {
+    /// Only this lifecycle.
+    pub lifecycle: Option<Lifecycle>,
+    /// Text in the name or domain (lower-cased).
+    pub q: Option<String>,
+}
+
+impl AccountFilter {
+    /// Reads `lifecycle` and `q` through `get`.
+    pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DomainResult<Self> {
+        let mut v = Validator::new();
+        let lifecycle = get("lifecycle").and_then(|raw| v.take(Lifecycle::parse("lifecycle", raw)));
+        let q = get("q")
+            .and_then(|raw| v.take(text("q", raw, 1, 100)))
+            .map(|q| q.to_lowercase());
+        v.finish()?;
+        Ok(Self { lifecycle, q })
+    }
+}
+
 /// A checked new contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewContact {

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::deal::{weighted, CloseSnapshot, Split, DAY_MS};
+use super::deal::{weighted, CloseSnapshot, Deal, DealStatus, Split, DAY_MS};
+use super::pipeline::Stage;
 use crate::insight::logistic::{Contribution, Model};
 use crate::insight::metrics;
 use crate::kernel::error::{DomainError, DomainResult};
@@ -544,6 +545,25 @@ pub fn label(feature: &str, stage_name: impl Fn(&str) -> Option<String>) -> Stri
         other => other,
     }
     .to_owned()
+}
+
+impl WinModel {
+    /// The chance and likely close of `deal` in `stage` at `now`: a closed deal is
+    /// certain (100 won, 0 lost, closed when it closed); an open one is predicted
+    /// from how it looks now.
+    pub fn predict_deal(&self, deal: &Deal, stage: &Stage, now_ms: i64) -> Prediction {
+        match deal.status {
+            DealStatus::Open => {
+                self.predict(&deal.snapshot(stage, now_ms), deal.stage_entered_at, now_ms)
+            }
+            closed => Prediction {
+                probability: if closed == DealStatus::Won { 100 } else { 0 },
+                basis: "stage",
+                reasons: Vec::new(),
+                likely_close_at: deal.closed_at,
+            },
+        }
+    }
 }
 
 fn fit(space: &FeatureSpace, outcomes: &[Outcome]) -> Model {

@@ -2,7 +2,7 @@
 
 use super::leads::{check_member, json_text};
 use super::timeline::Entry;
-use crate::crm::account::{Account, AccountFields, Contact, Lifecycle, NewContact};
+use crate::crm::account::{Account, AccountFields, AccountFilter, Contact, Lifecycle, NewContact};
 use crate::crm::activity::{diff, ActivityKind, Subject};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::new_id;
@@ -24,8 +24,7 @@ pub async fn get(db: &impl Sql, scope: &TenantScope, id: &str) -> DomainResult<A
 pub async fn list(
     db: &impl Sql,
     scope: &TenantScope,
-    lifecycle: Option<Lifecycle>,
-    q: Option<&str>,
+    filter: &AccountFilter,
     page: &PageRequest,
 ) -> DomainResult<Page<Account>> {
     let rows: Vec<Account> = query_as(
@@ -41,8 +40,8 @@ pub async fn list(
                 scope.firm_id().into(),
                 page.after.clone().into(),
                 page.fetch_limit().into(),
-                lifecycle.map(Lifecycle::name).into(),
-                q.map(str::to_lowercase).into(),
+                filter.lifecycle.map(Lifecycle::name).into(),
+                filter.q.clone().into(),
             ],
         ),
     )
