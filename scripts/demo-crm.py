@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The demo firm's CRM, through the public API: a sales pipeline, scoring rules,
-leads at every stage of work (one converted), open deals across the board, and a
-history of 240 closed deals (referrals and late stages win more often) from which
-the firm's win model learns. Usage: demo-crm.py BASE_URL ACCESS_TOKEN."""
+"""The demo firm's CRM, through the public API: a sales pipeline, scoring and
+assignment rules, leads at every stage of work (one converted), open deals across
+the board, and a history of 240 closed deals (referrals and late stages win more
+often) from which the firm's win model learns. Usage: demo-crm.py BASE_URL TOKEN."""
 
 import json
 import random
@@ -50,6 +50,17 @@ for rule in [
     {"name": "Booked a meeting", "category": "engagement", "trigger": "meeting_booked", "points": 30, "decay_days": 60},
 ]:
     api("POST", "/v1/crm/scoring-rules", rule)
+
+# Who takes new leads: large budgets and the UK go to the senior people; the rest
+# take turns among everyone who may work the CRM.
+seniors = [m["user_id"] for m in api("GET", "/v1/firm/members")["items"]
+           if m["is_active"] and m["role"] in ("firm_admin", "partner", "manager")]
+api("POST", "/v1/crm/assignment-rules", {
+    "name": "Large budgets", "method": "value_range", "priority": 20,
+    "currency": "USD", "min_minor": 15_000_000, "users": seniors})
+api("POST", "/v1/crm/assignment-rules", {
+    "name": "United Kingdom", "method": "territory", "priority": 10,
+    "field": "country", "territories": {"GB": seniors[:1]}})
 
 people = [
     ("Grace Hopper", "Cobol & Co", "Finance Director", "manufacturing", 120, "referral", "GB"),

@@ -11,12 +11,13 @@ use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
 use shared::crm::account::{AccountFields, AccountFilter, NewContact};
 use shared::crm::activity::{ActivityKind, NewActivity, Subject};
+use shared::crm::assignment::AssignmentInput;
 use shared::crm::deal::{self, Deal, DealFields, DealFilter, DealMove};
 use shared::crm::forecast::{self, AdjustmentInput, ForecastQuery, MIN_OUTCOMES, MIN_RARER};
 use shared::crm::lead::{self, LeadFields, LeadFilter};
 use shared::crm::pipeline::{NewPipeline, Pipeline, PipelinePatch};
 use shared::crm::repository::{
-    accounts, convert, deals, forecasts, leads, pipelines, rules, timeline,
+    accounts, assignment, convert, deals, forecasts, leads, pipelines, rules, timeline, transfer,
 };
 use shared::crm::scoring::{RuleInput, Signal};
 use shared::kernel::etag::parse_if_match;
@@ -50,6 +51,8 @@ pub async fn dispatch(
         "listContacts" => list_contacts(req, env, cx).await,
         "createLead" => create_lead(req, env, cx).await,
         "listLeads" => list_leads(req, env, cx).await,
+        "importLeads" => import_leads(req, env, cx).await,
+        "exportLeads" => export_leads(req, env, cx).await,
         "getLead" => get_lead(req, env, cx, &params).await,
         "updateLead" => update_lead(req, env, cx, &params).await,
         "loseLead" => lose_lead(req, env, cx, &params).await,
@@ -69,6 +72,10 @@ pub async fn dispatch(
         "logDealActivity" => log_activity(req, env, cx, &params, Subject::Deal).await,
         "logAccountActivity" => log_activity(req, env, cx, &params, Subject::Account).await,
         "getStaleDealReport" => stale_report(req, env, cx).await,
+        "listAssignmentRules" => list_assignment(req, env, cx).await,
+        "createAssignmentRule" => create_assignment(req, env, cx).await,
+        "replaceAssignmentRule" => replace_assignment(req, env, cx, &params).await,
+        "deleteAssignmentRule" => delete_assignment(req, env, cx, &params).await,
         "listScoringRules" => list_rules(req, env, cx).await,
         "createScoringRule" => create_rule(req, env, cx).await,
         "replaceScoringRule" => replace_rule(req, env, cx, &params).await,
@@ -331,6 +338,38 @@ async fn list_leads(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let filter = LeadFilter::parse(|name| query.get(name))?;
     let list = leads::list(&db, &scope, &filter, &page).await?;
     Ok(http::json(200, &list, &cx.request_id))
+}
+
+/// Imports a CSV file of leads (Content-Type text/csv).
+async fn import_leads(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let media = http::header(&req, "content-type").unwrap_or_default();
+    let is_csv = media
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"));
+    if !is_csv {
+        return Err(DomainError::BadRequest(
+            "Content-Type must be text/csv".to_owned(),
+        ));
+    }
+    let file = http::read_body(&mut req, config::body_limit(env)).await?;
+    let imported = transfer::import(&db, &scope, &file, claims.user_id(), cx.now).await?;
+    Ok(http::json(200, &imported, &cx.request_id))
+}
+
+/// The leads the list's filters match, as a CSV download.
+async fn export_leads(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let query = http::Query::of(&req);
+    let filter = LeadFilter::parse(|name| query.get(name))?;
+    let text = transfer::export(&db, &scope, &filter).await?;
+    let day = cx.now.to_chrono().format("%Y-%m-%d");
+    Ok(http::with_header(
+        http::document(200, "text/csv; charset=utf-8", text, &cx.request_id),
+        "content-disposition",
+        &format!("attachment; filename=\"leads-{day}.csv\""),
+    ))
 }
 
 async fn get_lead(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
@@ -668,6 +707,48 @@ async fn replace_rule(
 async fn delete_rule(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
     let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
     rules::delete(&db, &scope, &http::path_id(params, "rule_id")?).await?;
+    Ok(http::empty(204, &cx.request_id))
+}
+
+// ---- assignment rules ----
+
+async fn list_assignment(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let all = assignment::list(&db, &scope).await?;
+    Ok(http::unpaged(&all, &cx.request_id))
+}
+
+async fn create_assignment(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = AssignmentInput::parse(&body)?;
+    let rule = assignment::create(&db, &scope, &input, cx.now).await?;
+    Ok(versioned(&rule, &rule.etag(), 201, cx))
+}
+
+async fn replace_assignment(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let id = http::path_id(params, "assignment_rule_id")?;
+    let expected = if_match(&req)?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let input = AssignmentInput::parse(&body)?;
+    let rule = assignment::replace(&db, &scope, &id, &input, expected, cx.now).await?;
+    Ok(versioned(&rule, &rule.etag(), 200, cx))
+}
+
+async fn delete_assignment(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    assignment::delete(&db, &scope, &http::path_id(params, "assignment_rule_id")?).await?;
     Ok(http::empty(204, &cx.request_id))
 }
 

@@ -2,7 +2,8 @@
 //! scored by the firm's rules, deals moving to won or lost, the timeline of every
 //! record, and the forecast with the firm's win model. Reachable only through the
 //! gateway's service binding; it still verifies the caller's token itself. It takes
-//! `client.account_linked` (a won deal's account became a client) and, once a day on
+//! `client.account_linked` (a won deal's account became a client) and
+//! `firm.member_deactivated` (their open leads and deals go to others) and, once a day on
 //! the platform clock's tick, marks deals gone quiet and reminds their owners.
 
 use shared::kernel::events::EventEnvelope;
@@ -21,7 +22,9 @@ pub(crate) async fn consume(
     now: Instant,
 ) -> Result<(), DomainError> {
     let db = edge::D1::from_env(&env)?;
-    shared::crm::events::handle(&db, &event, now).await?;
+    if !shared::crm::events::handle(&db, &event, now).await? {
+        shared::crm::repository::assignment::handle(&db, &event, now).await?;
+    }
     Ok(())
 }
 

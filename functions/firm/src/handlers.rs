@@ -272,9 +272,9 @@ async fn update_member(
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
     let patch = MemberPatch::parse(&body)?;
     let db = D1::from_env(env)?;
-    let (member, told) = members::update(&db, &scope, &user_id, &patch, cx.now).await?;
-    if let Some(event) = told {
-        edge::events::publish(env, &db, &[event], cx.now, &cx.request_id).await;
+    let (member, made) = members::update(&db, &scope, &user_id, &patch, cx.now).await?;
+    if !made.is_empty() {
+        edge::events::publish(env, &db, &made, cx.now, &cx.request_id).await;
     }
     let entry =
         permissions_entry(&scope, "member.changed", claims.user_id(), &user_id).with(json!({

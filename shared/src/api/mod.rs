@@ -102,6 +102,7 @@ pub const FILES: Option<&str> = Some("FILES");
 /// describes them and the tests that call every route.
 pub const PATH_IDS: &[(&str, &str)] = &[
     ("account_id", "acc"),
+    ("assignment_rule_id", "asr"),
     ("deal_id", "dea"),
     ("lead_id", "led"),
     ("pipeline_id", "pip"),
@@ -217,6 +218,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/crm/contacts", CRM, "listContacts", "Contacts, newest first (filter with account_id)", Auth::Bearer, 200),
     idempotent(route("POST", "/v1/crm/leads", CRM, "createLead", "Capture a lead; it is scored by the firm's rules at once", Auth::Bearer, 201)),
     route("GET", "/v1/crm/leads", CRM, "listLeads", "Leads, newest first (filter with status, source, owner_id, tag, min_score, q)", Auth::Bearer, 200),
+    route("POST", "/v1/crm/leads/import", CRM, "importLeads", "Import leads from a CSV file (text/csv, a header row, at most 2,000 rows): every row is answered created or failed with its fields' problems", Auth::Bearer, 200),
+    route("GET", "/v1/crm/leads/export", CRM, "exportLeads", "The leads matching the list's filters as a CSV file that imports back", Auth::Bearer, 200),
     route("GET", "/v1/crm/leads/{lead_id}", CRM, "getLead", "One lead", Auth::Bearer, 200),
     route("PATCH", "/v1/crm/leads/{lead_id}", CRM, "updateLead", "Change a lead or move it between new, contacted and qualified (If-Match with its etag); it is re-scored", Auth::Bearer, 200),
     route("POST", "/v1/crm/leads/{lead_id}/lose", CRM, "loseLead", "Mark a lead lost, with the reason", Auth::Bearer, 200),
@@ -234,6 +237,10 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/crm/deals/{deal_id}/activities", CRM, "listDealActivities", "A deal's timeline, newest first (filter with kind)", Auth::Bearer, 200),
     route("POST", "/v1/crm/deals/{deal_id}/activities", CRM, "logDealActivity", "Log a call, e-mail, meeting, note or task on a deal (it is no longer stale)", Auth::Bearer, 201),
     route("GET", "/v1/crm/reports/stale-deals", CRM, "getStaleDealReport", "Open deals gone quiet longer than their stage allows, grouped by owner, pipeline, stage, age and currency, with value and weighted value", Auth::Bearer, 200),
+    route("GET", "/v1/crm/assignment-rules", CRM, "listAssignmentRules", "The firm's lead and deal assignment rules, highest priority first", Auth::Bearer, 200),
+    route("POST", "/v1/crm/assignment-rules", CRM, "createAssignmentRule", "Add an assignment rule (at most 100): round robin, territory, value range or source", Auth::Bearer, 201),
+    route("PUT", "/v1/crm/assignment-rules/{assignment_rule_id}", CRM, "replaceAssignmentRule", "Replace an assignment rule (If-Match with its etag); its rotation carries on", Auth::Bearer, 200),
+    route("DELETE", "/v1/crm/assignment-rules/{assignment_rule_id}", CRM, "deleteAssignmentRule", "Delete an assignment rule; whom it assigned keeps the work", Auth::Bearer, 204),
     route("GET", "/v1/crm/scoring-rules", CRM, "listScoringRules", "The firm's lead-scoring rules, highest priority first", Auth::Bearer, 200),
     route("POST", "/v1/crm/scoring-rules", CRM, "createScoringRule", "Add a lead-scoring rule (at most 200)", Auth::Bearer, 201),
     route("PUT", "/v1/crm/scoring-rules/{rule_id}", CRM, "replaceScoringRule", "Replace a scoring rule (If-Match with its etag); scores already given keep their reasons", Auth::Bearer, 200),

@@ -133,6 +133,7 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "convertLead" => (Some("LeadConversion"), Some("LeadConverted")),
         "recordLeadSignal" => (Some("LeadSignal"), Some("Lead")),
         "getLeadScore" => (None, Some("LeadScore")),
+        "importLeads" => (None, Some("LeadImport")),
         "logLeadActivity" | "logDealActivity" | "logAccountActivity" => {
             (Some("NewActivity"), Some("Activity"))
         }
@@ -143,6 +144,9 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "getDealPrediction" => (None, Some("DealPrediction")),
         "createScoringRule" => (Some("ScoringRuleInput"), Some("ScoringRule")),
         "replaceScoringRule" => (Some("ScoringRuleInput"), Some("ScoringRule")),
+        "createAssignmentRule" | "replaceAssignmentRule" => {
+            (Some("AssignmentRuleInput"), Some("AssignmentRule"))
+        }
         "getForecast" => (None, Some("Forecast")),
         "putForecastAdjustment" => (Some("ForecastAdjustmentInput"), Some("ForecastAdjustment")),
         "getWinModel" | "trainWinModel" => (None, Some("WinModel")),
@@ -178,6 +182,7 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listDeals" => "Deal",
         "listLeadActivities" | "listDealActivities" | "listAccountActivities" => "Activity",
         "listScoringRules" => "ScoringRule",
+        "listAssignmentRules" => "AssignmentRule",
         "getStaleDealReport" => "StaleDealGroup",
         _ => return None,
     })
@@ -214,11 +219,21 @@ const OPTIONAL_BODY: &[&str] = &[
 ];
 
 /// PUT operations that replace a versioned record: `If-Match` as for a PATCH.
-const VERSIONED_PUT: &[&str] = &["replaceScoringRule"];
+const VERSIONED_PUT: &[&str] = &["replaceScoringRule", "replaceAssignmentRule"];
 
 /// Operations whose request body is a file's bytes rather than JSON.
 fn binary_request(operation: &str) -> bool {
     matches!(operation, "putFileContent" | "putFilePart")
+}
+
+/// Operations whose request body is a CSV file.
+fn csv_request(operation: &str) -> bool {
+    operation == "importLeads"
+}
+
+/// Operations that answer a CSV file.
+fn csv_response(operation: &str) -> bool {
+    operation == "exportLeads"
 }
 
 /// The query parameters of an operation: name and component schema.
@@ -270,6 +285,14 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
             ("q", "SearchText"),
         ],
         "listContacts" => &[PAGE[0], PAGE[1], ("account_id", "AccountId")],
+        "exportLeads" => &[
+            ("status", "LeadStatus"),
+            ("source", "LeadSource"),
+            ("owner_id", "UserId"),
+            ("tag", "TagText"),
+            ("min_score", "Score"),
+            ("q", "SearchText"),
+        ],
         "listLeads" => &[
             PAGE[0],
             PAGE[1],
@@ -542,9 +565,13 @@ fn generated_schemas() -> Map<String, Value> {
 /// The CRM's closed sets, from the Rust types its parsers check against.
 fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
     use crate::crm::{
-        account::Lifecycle, activity, deal::DealStatus, forecast::Period, lead,
+        account::Lifecycle, activity, assignment::Method, deal::DealStatus, forecast::Period, lead,
         pipeline::StageKind, scoring,
     };
+    put(
+        "AssignmentMethod",
+        string_enum(Method::ALL.iter().map(|v| v.name())),
+    );
     put(
         "StageKind",
         string_enum(StageKind::ALL.iter().map(|v| v.name())),
@@ -664,6 +691,13 @@ fn operation(r: &Route) -> Value {
                    "content": {"application/octet-stream": {"schema": bytes}}}),
         );
     }
+    if csv_request(r.operation) {
+        op.insert(
+            "requestBody".into(),
+            json!({"required": true, "description": "A UTF-8 CSV file with a header row naming the fields",
+                   "content": {"text/csv": {"schema": {"type": "string"}}}}),
+        );
+    }
     if let Some(schema) = request {
         let required = !OPTIONAL_BODY.contains(&r.operation);
         op.insert(
@@ -680,6 +714,10 @@ fn operation(r: &Route) -> Value {
         (None, None) => None,
     };
     let success = match body {
+        None if csv_response(r.operation) => {
+            json!({"description": "A UTF-8 CSV file with a header row",
+                   "content": {"text/csv": {"schema": {"type": "string"}}}})
+        }
         None if r.operation == "downloadFile" => {
             json!({"description": "The file's bytes (206 with Content-Range for a Range)",
                    "content": {"application/octet-stream": {"schema": bytes}}})

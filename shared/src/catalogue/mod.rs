@@ -45,6 +45,7 @@ pub trait DomainEvent: Serialize {
 macro_rules! for_each_event_type {
     ($visit:ident) => {
         $visit!($crate::firm::provision::FirmCreated);
+        $visit!($crate::firm::members::MemberDeactivated);
         $visit!($crate::jobs::events::JobsSlaBreached);
         $visit!($crate::webhooks::events::WebhookTest);
         $visit!($crate::webhooks::events::EndpointDisabled);

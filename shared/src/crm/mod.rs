@@ -6,13 +6,17 @@
 //!
 //! - [`pipeline`], [`lead`], [`deal`], [`account`], [`activity`]: the records and their rules.
 //! - [`scoring`]: lead scoring rules and the engine that applies them.
+//! - [`assignment`]: who works a lead, and who takes over when a member leaves.
 //! - [`forecast`]: weighted pipeline by period and the win model.
 //! - [`events`]: deals won and lost; the link back from a won deal's client.
+//! - [`csv`]: leads imported and exported as CSV.
 //! - [`fields`]: field readers the records share.
 //! - [`repository`]: the SQL.
 
 pub mod account;
 pub mod activity;
+pub mod assignment;
+pub mod csv;
 pub mod deal;
 pub mod events;
 pub mod fields;

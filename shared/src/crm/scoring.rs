@@ -709,23 +709,14 @@ impl RuleInput {
                 }
             }
         }
-        let bounded = |v: &mut Validator, key: &str, range: std::ops::RangeInclusive<i64>| {
-            input.integer(v, key, false).filter(|n| {
-                let ok = range.contains(n);
-                if !ok {
-                    v.add(
-                        key,
-                        "range",
-                        format!("{key} must be {} to {}", range.start(), range.end()),
-                    );
-                }
-                ok
-            })
-        };
-        let points = bounded(&mut v, "points", -100..=100);
-        let max_applications = bounded(&mut v, "max_applications", 1..=100).unwrap_or(1);
-        let decay_days = bounded(&mut v, "decay_days", 1..=3650);
-        let priority = bounded(&mut v, "priority", 0..=1000).unwrap_or(0);
+        let points = input.integer_in(&mut v, "points", -100..=100, false);
+        let max_applications = input
+            .integer_in(&mut v, "max_applications", 1..=100, false)
+            .unwrap_or(1);
+        let decay_days = input.integer_in(&mut v, "decay_days", 1..=3650, false);
+        let priority = input
+            .integer_in(&mut v, "priority", 0..=1000, false)
+            .unwrap_or(0);
         let is_active = input.boolean(&mut v, "is_active", false).unwrap_or(true);
         match (input.raw("points"), points) {
             (None, _) => v.add("points", "required", "points is required"),

@@ -29,6 +29,8 @@ pub const SUBSCRIPTIONS: &[Subscription<'static>] = &[
     sub("file.stored", "files"),
     sub("crm.deal.won", "clients"),
     sub("client.account_linked", "crm"),
+    // A departing member's open leads and deals go to others.
+    sub("firm.member_deactivated", "crm"),
 ];
 
 /// The modules subscribed to `kind`, each once, in table order.

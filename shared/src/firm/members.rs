@@ -252,16 +252,38 @@ impl MemberPatch {
     }
 }
 
-/// Applies `patch` to a member of the scope's firm (returning the event that tells
-/// them of a new role, already in the batch). The firm always keeps one active
-/// firm admin: a change that would remove the last one is refused.
+/// A member was deactivated: their sessions ended, and the modules that gave them
+/// work hand it to others (the CRM reassigns their open leads and deals).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MemberDeactivated {
+    /// The member (`usr_…`).
+    pub user_id: String,
+}
+
+impl crate::catalogue::DomainEvent for MemberDeactivated {
+    const TYPE: &'static str = "firm.member_deactivated";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "A member of the firm was deactivated; their open work is handed to others.";
+    fn example() -> Self {
+        Self {
+            user_id: "usr_01JD7X3V9T2Q4M8K6P1R5S0W40".into(),
+        }
+    }
+}
+
+/// Applies `patch` to a member of the scope's firm, returning the events it makes,
+/// already in its batch: the notice that tells them of a new role, and
+/// `firm.member_deactivated` when an active member is deactivated. The firm always
+/// keeps one active firm admin: a change that would remove the last one is refused.
 pub async fn update(
     db: &impl Sql,
     scope: &TenantScope,
     user_id: &str,
     patch: &MemberPatch,
     now: Instant,
-) -> DomainResult<(Member, Option<crate::kernel::events::EventEnvelope>)> {
+) -> DomainResult<(Member, Vec<crate::kernel::events::EventEnvelope>)> {
     let current = list(db, scope).await?;
     let member = current
         .iter()
@@ -303,6 +325,16 @@ pub async fn update(
             user_id
         ));
     }
+    let mut made = Vec::new();
+    if patch.is_active == Some(false) && member.is_active {
+        use crate::catalogue::DomainEvent as _;
+        let event = MemberDeactivated {
+            user_id: user_id.to_owned(),
+        }
+        .envelope(scope, now)?;
+        statements.push(crate::kernel::events::record(&event, now)?);
+        made.push(event);
+    }
     // The member hears of a new role through the notifications module.
     let told = match patch.role.filter(|r| *r != member.role) {
         Some(role) => {
@@ -331,5 +363,6 @@ pub async fn update(
         .into_iter()
         .find(|m| m.user_id == user_id)
         .ok_or(DomainError::NotFound("member"))?;
-    Ok((updated, told))
+    made.extend(told);
+    Ok((updated, made))
 }

@@ -239,6 +239,27 @@ impl<'a> Input<'a> {
         self.typed(v, key, required, "a whole number", whole_number)
     }
 
+    /// An integer field within `range`; out of it is a `range` error naming the bounds.
+    pub fn integer_in(
+        &self,
+        v: &mut Validator,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        required: bool,
+    ) -> Option<i64> {
+        let value = self.integer(v, key, required)?;
+        if !range.contains(&value) {
+            let path = self.path(key);
+            v.add(
+                path.clone(),
+                "range",
+                format!("{path} must be {} to {}", range.start(), range.end()),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
     /// A `true`/`false` field; `None` when absent (recorded if required) or not a boolean.
     pub fn boolean(&self, v: &mut Validator, key: &str, required: bool) -> Option<bool> {
         self.typed(

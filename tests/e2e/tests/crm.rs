@@ -729,3 +729,324 @@ fn a_won_deal_becomes_a_client_and_a_quiet_deal_goes_stale() {
     );
     assert_eq!(stale_list["items"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn assignment_rules_share_new_leads_and_a_departing_member_hands_over() {
+    use firmament_e2e::eventually;
+    use std::time::Duration;
+    let firm = TestFirm::provision();
+    let other = TestFirm::provision();
+    let a = join(&firm, "manager");
+    let b = join(&firm, "manager");
+    let viewer = join(&firm, "readonly");
+    // Bad input names its field and writes nothing.
+    for (body, field) in [
+        (json!({"name": "T", "method": "round_robin"}), "users"),
+        (
+            json!({"name": "T", "method": "round_robin", "users": [a.user_id, a.user_id]}),
+            "users[1]",
+        ),
+        (
+            json!({"name": "T", "method": "territory", "field": "shoe", "territories": {"DE": [a.user_id]}}),
+            "field",
+        ),
+        (
+            json!({"name": "T", "method": "value_range", "currency": "EUR", "min_minor": 9, "max_minor": 1, "users": [a.user_id]}),
+            "max_minor",
+        ),
+        (
+            json!({"name": "T", "method": "source", "sources": ["tv"], "users": [a.user_id]}),
+            "sources[0]",
+        ),
+    ] {
+        let refused = post(&firm.token, "/v1/crm/assignment-rules", body.clone());
+        assert_eq!(refused.status, 422, "{body}: {}", refused.text);
+        assert!(
+            refused.error_fields().contains(&field.to_owned()),
+            "{body}: {}",
+            refused.text
+        );
+    }
+    // A read-only member may not be given work, nor set rules.
+    let refused = post(
+        &firm.token,
+        "/v1/crm/assignment-rules",
+        json!({"name": "T", "method": "round_robin", "users": [viewer.user_id]}),
+    );
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(refused.error_fields().contains(&"users".to_owned()));
+    let listed = ok(
+        call("GET", "/v1/crm/assignment-rules")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert!(
+        listed["items"].as_array().unwrap().is_empty(),
+        "nothing written"
+    );
+    assert_eq!(
+        post(
+            &viewer.token,
+            "/v1/crm/assignment-rules",
+            json!({"name": "T", "method": "round_robin", "users": [a.user_id]})
+        )
+        .status,
+        403
+    );
+    assert_eq!(call("GET", "/v1/crm/assignment-rules").send().status, 401);
+
+    let rule = ok(
+        post(
+            &firm.token,
+            "/v1/crm/assignment-rules",
+            json!({"name": "DACH", "method": "territory", "priority": 10, "field": "country",
+                   "territories": {"DE": [a.user_id, b.user_id]}}),
+        ),
+        201,
+    );
+    let rule_path = format!("/v1/crm/assignment-rules/{}", s(&rule["id"]));
+    // Two leads from Germany: one each, in turn.
+    let owners: Vec<String> = (0..4)
+        .map(|i| {
+            s(&lead(
+                &firm,
+                json!({"contact_name": format!("D{i}"), "country": "DE"}),
+            )["owner_id"])
+        })
+        .collect();
+    assert_eq!(owners[0], owners[2]);
+    assert_eq!(owners[1], owners[3]);
+    assert_ne!(owners[0], owners[1]);
+    assert!(
+        owners.iter().all(|o| *o == a.user_id || *o == b.user_id),
+        "{owners:?}"
+    );
+
+    // Another firm neither sees nor changes it.
+    assert_eq!(
+        call("PUT", &rule_path)
+            .token(&other.token)
+            .json(&json!({"name": "Mine", "method": "round_robin", "users": [other.owner["id"]]}))
+            .send()
+            .status,
+        404
+    );
+    assert_eq!(
+        call("DELETE", &rule_path).token(&other.token).send().status,
+        404
+    );
+    let theirs = ok(
+        call("GET", "/v1/crm/assignment-rules")
+            .token(&other.token)
+            .send(),
+        200,
+    );
+    assert!(theirs["items"].as_array().unwrap().is_empty());
+
+    // A replaced rule needs its etag; only b is left in it.
+    let stale = call("PUT", &rule_path)
+        .token(&firm.token)
+        .header("if-match", "\"99\"")
+        .json(&json!({"name": "DACH", "method": "territory", "field": "country", "territories": {"DE": [b.user_id]}}))
+        .send();
+    assert_eq!(stale.status, 412, "{}", stale.text);
+
+    // a leaves the firm: their open leads go to b, the only one left in the rule.
+    let gone = call("PATCH", &format!("/v1/firm/members/{}", a.user_id))
+        .token(&firm.token)
+        .json(&json!({"is_active": false}))
+        .send();
+    assert_eq!(gone.status, 200, "{}", gone.text);
+    let path = format!("/v1/crm/leads?owner_id={}", a.user_id);
+    let emptied = eventually(Duration::from_secs(30), || {
+        let left = ok(call("GET", &path).token(&firm.token).send(), 200);
+        left["items"].as_array().unwrap().is_empty().then_some(())
+    });
+    assert!(emptied.is_some(), "a's leads were handed over");
+    let b_leads = ok(
+        call("GET", &format!("/v1/crm/leads?owner_id={}", b.user_id))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(b_leads["items"].as_array().unwrap().len(), 4);
+    // The two that moved say so in their timelines, naming who had them.
+    let reassigned = b_leads["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            let entries = ok(
+                call(
+                    "GET",
+                    &format!("/v1/crm/leads/{}/activities?kind=changed", s(&l["id"])),
+                )
+                .token(&firm.token)
+                .send(),
+                200,
+            );
+            entries["items"].as_array().unwrap().iter().any(|e| {
+                e["changes"]["owner_id"]["from"] == json!(a.user_id)
+                    && e["changes"]["owner_id"]["to"] == json!(b.user_id)
+            })
+        })
+        .count();
+    assert_eq!(reassigned, 2);
+    assert_eq!(
+        call("DELETE", &rule_path).token(&firm.token).send().status,
+        204
+    );
+    assert_eq!(
+        call("DELETE", &rule_path).token(&firm.token).send().status,
+        404
+    );
+}
+
+#[test]
+fn leads_import_from_csv_row_by_row_and_export_back() {
+    let firm = TestFirm::provision();
+    let other = TestFirm::provision();
+    let member = join(&firm, "manager");
+    let viewer = join(&firm, "readonly");
+    lead(
+        &firm,
+        json!({"contact_name": "Known", "email": "known@example.com"}),
+    );
+    let import = |token: &str, file: &str| {
+        call("POST", "/v1/crm/leads/import")
+            .token(token)
+            .raw("text/csv", file.as_bytes().to_vec())
+            .send()
+    };
+    let file = format!(
+        "Contact Name,email,country,Budget,currency,tags,owner_email,custom.region\n\
+         Ada Lovelace,ada@example.com,DE,\"12,000.50\",EUR,vip;q1,{},north\n\
+         ,nobody@example.com,,,,,,\n\
+         Bo,known@example.com,,,,,,\n\
+         Cy,cy@example.com,Narnia,10,,,ghost@example.com,\n\
+         Di,ada@example.com,,,,,,\n\
+         Ed,,,,,,,\n",
+        member.email
+    );
+    let report = ok(import(&firm.token, &file), 200);
+    assert_eq!(
+        (report["created"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(4)),
+        "{report}"
+    );
+    let rows = report["rows"].as_array().unwrap();
+    let fields_of = |line: u64| -> Vec<String> {
+        let row = rows.iter().find(|r| r["line"] == line).unwrap();
+        row["errors"]
+            .as_array()
+            .map(|e| e.iter().map(|e| s(&e["field"])).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(rows.len(), 6, "every row answered");
+    assert!(fields_of(3).contains(&"contact_name".to_owned()));
+    assert_eq!(fields_of(4), vec!["email"], "a lead has it already");
+    let cy = fields_of(5);
+    for field in ["country", "currency", "owner_email"] {
+        assert!(cy.contains(&field.to_owned()), "{cy:?}");
+    }
+    assert_eq!(fields_of(6), vec!["email"], "an earlier row has it");
+    let ada_id = s(&rows[0]["lead_id"]);
+    let ada = ok(
+        call("GET", &format!("/v1/crm/leads/{ada_id}"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(ada["budget_minor"], 1_200_050);
+    assert_eq!(ada["owner_id"], json!(member.user_id));
+    assert_eq!(ada["custom_fields"]["region"], "north");
+    assert_eq!(ada["tags"], json!(["vip", "q1"]));
+
+    // A file that cannot be read stores nothing and says why.
+    let before = ok(
+        call("GET", "/v1/crm/leads?limit=100")
+            .token(&firm.token)
+            .send(),
+        200,
+    )["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let unknown = import(&firm.token, "contact_name,shoe_size\nAl,44\n");
+    assert_eq!(unknown.status, 422, "{}", unknown.text);
+    assert!(unknown
+        .error_fields()
+        .contains(&"columns.shoe_size".to_owned()));
+    let ragged = import(&firm.token, "contact_name,email\nAl\n");
+    assert_eq!(ragged.status, 422, "{}", ragged.text);
+    let json_body = post(
+        &firm.token,
+        "/v1/crm/leads/import",
+        json!({"contact_name": "Al"}),
+    );
+    assert_eq!(json_body.status, 400, "{}", json_body.text);
+    let after = ok(
+        call("GET", "/v1/crm/leads?limit=100")
+            .token(&firm.token)
+            .send(),
+        200,
+    )["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+    // Roles and credentials.
+    assert_eq!(import(&viewer.token, "contact_name\nAl\n").status, 403);
+    assert_eq!(
+        call("POST", "/v1/crm/leads/import")
+            .raw("text/csv", b"contact_name\nAl\n".to_vec())
+            .send()
+            .status,
+        401
+    );
+
+    // The export is the list, filtered, as CSV that imports back.
+    let export = call("GET", "/v1/crm/leads/export?tag=vip")
+        .token(&viewer.token)
+        .send();
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert!(export
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/csv"));
+    assert!(export
+        .header("content-disposition")
+        .unwrap_or_default()
+        .contains("attachment"));
+    let lines: Vec<&str> = export.text.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", export.text);
+    assert!(lines[0].starts_with("id,contact_name,"));
+    assert!(lines[0].ends_with("custom.region"));
+    assert!(lines[1].contains(&ada_id));
+    // Into another firm: the same lead, new there (its id and score are not taken).
+    let moved = ok(
+        import(
+            &other.token,
+            &export.text.replace(&format!(",{},", member.user_id), ",,"),
+        ),
+        200,
+    );
+    assert_eq!(moved["created"], 1, "{moved}");
+    assert_eq!(
+        moved["ignored_columns"],
+        json!(["id", "score", "created_at"])
+    );
+    let theirs = call("GET", "/v1/crm/leads/export")
+        .token(&other.token)
+        .send();
+    assert!(
+        !theirs.text.contains(&ada_id),
+        "another firm's export has only its own"
+    );
+    assert!(theirs.text.contains("ada@example.com"));
+    let bad = call("GET", "/v1/crm/leads/export?min_score=500")
+        .token(&firm.token)
+        .send();
+    assert_eq!(bad.status, 422, "{}", bad.text);
+}

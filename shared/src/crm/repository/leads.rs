@@ -287,19 +287,41 @@ pub async fn plan_insert(
     created_by: &str,
     now: Instant,
 ) -> DomainResult<(Lead, Vec<Statement>)> {
-    let rules = scoring::Ruleset::new(&active_rules(db, scope).await?);
-    plan_insert_with(db, scope, &rules, fields, created_by, now).await
+    let prepared = Prepared::load(db, scope).await?;
+    plan_insert_with(db, scope, &prepared, fields, created_by, now).await
+}
+
+/// What capturing a lead reads of the firm once, however many leads it captures:
+/// its scoring rules and its assignment rules.
+pub struct Prepared {
+    /// Scoring.
+    pub rules: scoring::Ruleset,
+    /// Assignment.
+    pub router: crate::crm::assignment::Router,
+}
+
+impl Prepared {
+    /// Reads the firm's rules.
+    pub async fn load(db: &impl Sql, scope: &TenantScope) -> DomainResult<Self> {
+        Ok(Self {
+            rules: scoring::Ruleset::new(&active_rules(db, scope).await?),
+            router: super::assignment::router(db, scope).await?,
+        })
+    }
 }
 
 /// [`plan_insert`] with the rules already prepared (an import scores many leads).
+/// A lead whose `owner_id` is left out goes to whoever the firm's assignment rules
+/// choose (a change may clear it later).
 pub async fn plan_insert_with(
     db: &impl Sql,
     scope: &TenantScope,
-    rules: &scoring::Ruleset,
+    prepared: &Prepared,
     fields: &LeadFields,
     created_by: &str,
     now: Instant,
 ) -> DomainResult<(Lead, Vec<Statement>)> {
+    let rules = &prepared.rules;
     fields.check_budget(None)?;
     if let Some(Some(owner)) = &fields.owner_id {
         check_member(db, scope, "owner_id", owner).await?;
@@ -334,6 +356,9 @@ pub async fn plan_insert_with(
         updated_at: now.millis(),
     };
     apply(&mut lead, fields);
+    if fields.owner_id.is_none() {
+        lead.owner_id = super::assignment::choose(db, scope, &prepared.router, &lead, now).await?;
+    }
     let occasion = Occasion::Written {
         added_tags: &lead.tags,
         status_changed: false,

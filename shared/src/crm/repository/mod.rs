@@ -2,6 +2,7 @@
 //! are the firm's own, never a client portal's.
 
 pub mod accounts;
+pub mod assignment;
 pub mod convert;
 pub mod deals;
 pub mod forecasts;
@@ -9,6 +10,7 @@ pub mod leads;
 pub mod pipelines;
 pub mod rules;
 pub mod timeline;
+pub mod transfer;
 
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::sql::{query_as, Sql, Statement, Value};
