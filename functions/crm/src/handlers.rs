@@ -16,8 +16,10 @@ use shared::crm::deal::{self, Deal, DealFields, DealFilter, DealMove};
 use shared::crm::forecast::{self, AdjustmentInput, ForecastQuery, MIN_OUTCOMES, MIN_RARER};
 use shared::crm::lead::{self, LeadFields, LeadFilter};
 use shared::crm::pipeline::{NewPipeline, Pipeline, PipelinePatch};
+use shared::crm::proposal::{ProposalFields, ProposalStatus};
 use shared::crm::repository::{
-    accounts, assignment, convert, deals, forecasts, leads, pipelines, rules, timeline, transfer,
+    accounts, assignment, convert, deals, forecasts, leads, pipelines, proposals, rules, timeline,
+    transfer,
 };
 use shared::crm::scoring::{RuleInput, Signal};
 use shared::kernel::etag::parse_if_match;
@@ -72,6 +74,13 @@ pub async fn dispatch(
         "logDealActivity" => log_activity(req, env, cx, &params, Subject::Deal).await,
         "logAccountActivity" => log_activity(req, env, cx, &params, Subject::Account).await,
         "getStaleDealReport" => stale_report(req, env, cx).await,
+        "createProposal" => create_proposal(req, env, cx, &params).await,
+        "listDealProposals" => list_proposals(req, env, cx, &params).await,
+        "getProposal" => get_proposal(req, env, cx, &params).await,
+        "updateProposal" => update_proposal(req, env, cx, &params).await,
+        "sendProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Sent).await,
+        "acceptProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Accepted).await,
+        "rejectProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Rejected).await,
         "listAssignmentRules" => list_assignment(req, env, cx).await,
         "createAssignmentRule" => create_assignment(req, env, cx).await,
         "replaceAssignmentRule" => replace_assignment(req, env, cx, &params).await,
@@ -710,6 +719,80 @@ async fn delete_rule(req: Request, env: &Env, cx: &RequestContext, params: &Para
     Ok(http::empty(204, &cx.request_id))
 }
 
+// ---- proposals ----
+
+async fn create_proposal(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let deal_id = http::path_id(params, "deal_id")?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let fields = ProposalFields::parse(&body, true)?;
+    let made = proposals::create(&db, &scope, &deal_id, &fields, claims.user_id(), cx.now).await?;
+    Ok(versioned(&made, &made.etag(), 201, cx))
+}
+
+async fn list_proposals(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let all = proposals::for_deal(&db, &scope, &http::path_id(params, "deal_id")?).await?;
+    Ok(http::unpaged(&all, &cx.request_id))
+}
+
+async fn get_proposal(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let found = proposals::get(&db, &scope, &http::path_id(params, "proposal_id")?).await?;
+    Ok(versioned(&found, &found.etag(), 200, cx))
+}
+
+async fn update_proposal(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let id = http::path_id(params, "proposal_id")?;
+    let expected = if_match(&req)?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let fields = ProposalFields::parse(&body, false)?;
+    let changed = proposals::update(&db, &scope, &id, &fields, expected, cx.now).await?;
+    Ok(versioned(&changed, &changed.etag(), 200, cx))
+}
+
+/// Sends, accepts or rejects (with a reason) a proposal.
+async fn decide_proposal(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+    to: ProposalStatus,
+) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let id = http::path_id(params, "proposal_id")?;
+    let reason = if to == ProposalStatus::Rejected {
+        let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+        Some(lead::parse_reason(&body)?)
+    } else {
+        None
+    };
+    let today = shared::crm::repository::firm_today(&db, &scope, cx.now).await?;
+    let moved = proposals::decide(
+        &db,
+        &scope,
+        &id,
+        to,
+        reason.as_deref(),
+        today,
+        claims.user_id(),
+        cx.now,
+    )
+    .await?;
+    Ok(versioned(&moved, &moved.etag(), 200, cx))
+}
+
 // ---- assignment rules ----
 
 async fn list_assignment(req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -756,12 +839,7 @@ async fn delete_assignment(
 
 async fn get_forecast(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let firm = shared::firm::repository::get(&db, &scope).await?;
-    let zone = firm
-        .timezone
-        .parse::<chrono_tz::Tz>()
-        .unwrap_or(chrono_tz::UTC);
-    let today = cx.now.to_chrono().with_timezone(&zone).date_naive();
+    let today = shared::crm::repository::firm_today(&db, &scope, cx.now).await?;
     let query = http::Query::of(&req);
     let ask = ForecastQuery::parse(|name| query.get(name), today)?;
     if let Some(id) = &ask.pipeline_id {

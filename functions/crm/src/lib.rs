@@ -30,7 +30,7 @@ pub(crate) async fn consume(
 
 /// The day's work, on the first tick of each UTC day: stale deals marked (with a
 /// timeline entry) and their owners told in one batch, then scores whose points
-/// faded brought down.
+/// faded brought down, then sent proposals past their day expired.
 pub(crate) async fn tick(
     env: &Env,
     now: Instant,
@@ -47,7 +47,9 @@ pub(crate) async fn tick(
         edge::events::write_and_publish(env, &db, statements, &reminders, now, request_id).await?;
     }
     let rescored = shared::crm::rotting::rescore_faded(&db, now).await?;
+    let expired = shared::crm::repository::proposals::expire_due(&db, now).await?;
     Ok(
-        serde_json::json!({"stale": rotten.len(), "reminded": reminders.len(), "rescored": rescored}),
+        serde_json::json!({"stale": rotten.len(), "reminded": reminders.len(), "rescored": rescored,
+                          "proposals_expired": expired}),
     )
 }

@@ -147,6 +147,10 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "createAssignmentRule" | "replaceAssignmentRule" => {
             (Some("AssignmentRuleInput"), Some("AssignmentRule"))
         }
+        "createProposal" => (Some("NewProposal"), Some("Proposal")),
+        "updateProposal" => (Some("ProposalPatch"), Some("Proposal")),
+        "getProposal" | "sendProposal" | "acceptProposal" => (None, Some("Proposal")),
+        "rejectProposal" => (Some("Reason"), Some("Proposal")),
         "getForecast" => (None, Some("Forecast")),
         "putForecastAdjustment" => (Some("ForecastAdjustmentInput"), Some("ForecastAdjustment")),
         "getWinModel" | "trainWinModel" => (None, Some("WinModel")),
@@ -183,6 +187,7 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listLeadActivities" | "listDealActivities" | "listAccountActivities" => "Activity",
         "listScoringRules" => "ScoringRule",
         "listAssignmentRules" => "AssignmentRule",
+        "listDealProposals" => "Proposal",
         "getStaleDealReport" => "StaleDealGroup",
         _ => return None,
     })
@@ -566,8 +571,12 @@ fn generated_schemas() -> Map<String, Value> {
 fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
     use crate::crm::{
         account::Lifecycle, activity, assignment::Method, deal::DealStatus, forecast::Period, lead,
-        pipeline::StageKind, scoring,
+        pipeline::StageKind, proposal::ProposalStatus, scoring,
     };
+    put(
+        "ProposalStatus",
+        string_enum(ProposalStatus::ALL.iter().map(|v| v.name())),
+    );
     put(
         "AssignmentMethod",
         string_enum(Method::ALL.iter().map(|v| v.name())),

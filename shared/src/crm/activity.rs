@@ -36,6 +36,8 @@ crate::wire_enum!(
         Converted = "converted",
         /// A lead's score changed.
         Scored = "scored",
+        /// A proposal on a deal was sent, accepted, rejected or expired.
+        Proposal = "proposal",
     }
 );
 

@@ -5,6 +5,7 @@
 //! period, with win chances learnt from the firm's own history.
 //!
 //! - [`pipeline`], [`lead`], [`deal`], [`account`], [`activity`]: the records and their rules.
+//! - [`proposal`]: what the firm offers on a deal, until when, and the answer.
 //! - [`scoring`]: lead scoring rules and the engine that applies them.
 //! - [`assignment`]: who works a lead, and who takes over when a member leaves.
 //! - [`forecast`]: weighted pipeline by period and the win model.
@@ -23,6 +24,7 @@ pub mod fields;
 pub mod forecast;
 pub mod lead;
 pub mod pipeline;
+pub mod proposal;
 pub mod repository;
 pub mod rotting;
 pub mod scoring;

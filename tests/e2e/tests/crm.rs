@@ -1050,3 +1050,161 @@ fn leads_import_from_csv_row_by_row_and_export_back() {
         .send();
     assert_eq!(bad.status, 422, "{}", bad.text);
 }
+
+#[test]
+fn a_proposal_is_drafted_sent_answered_and_expires_unanswered() {
+    use firmament_e2e::{eventually, fire_cron_at, unix_now};
+    use std::time::Duration;
+    let firm = TestFirm::provision();
+    let other = TestFirm::provision();
+    let viewer = join(&firm, "readonly");
+    pipeline(&firm);
+    let deal = ok(
+        post(
+            &firm.token,
+            "/v1/crm/deals",
+            json!({"name": "Audit", "value_minor": 500_000, "currency": "EUR"}),
+        ),
+        201,
+    );
+    let deal_id = s(&deal["id"]);
+    let day = |offset: i64| {
+        let secs = (unix_now() / 86_400 + offset) * 86_400;
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let body = json!({"title": "Audit 2027", "valid_until": day(60), "lines": [
+        {"description": "Fieldwork", "quantity": "12.5", "unit_price_minor": 15_000},
+        {"description": "Report", "quantity": 1, "unit_price_minor": 99_999}]});
+    let path = format!("/v1/crm/deals/{deal_id}/proposals");
+    // Bad input names the field and writes nothing.
+    for (bad, field) in [
+        (
+            json!({"title": "x", "valid_until": "2027-02-30", "lines": body["lines"]}),
+            "valid_until",
+        ),
+        (
+            json!({"title": "x", "valid_until": day(60), "lines": [{"description": "a", "quantity": 0, "unit_price_minor": 1}]}),
+            "lines[0].quantity",
+        ),
+        (
+            json!({"title": "x", "valid_until": day(60), "lines": []}),
+            "lines",
+        ),
+    ] {
+        let refused = post(&firm.token, &path, bad.clone());
+        assert_eq!(refused.status, 422, "{bad}: {}", refused.text);
+        assert!(
+            refused.error_fields().contains(&field.to_owned()),
+            "{}",
+            refused.text
+        );
+    }
+    assert!(
+        ok(call("GET", &path).token(&firm.token).send(), 200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(post(&viewer.token, &path, body.clone()).status, 403);
+    assert_eq!(post(&other.token, &path, body.clone()).status, 404);
+    assert_eq!(call("POST", &path).json(&body).send().status, 401);
+
+    let draft = ok(post(&firm.token, &path, body.clone()), 201);
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["currency"], "EUR", "the deal's");
+    assert_eq!(draft["total_minor"], 187_500 + 99_999);
+    let one = format!("/v1/crm/proposals/{}", s(&draft["id"]));
+    assert_eq!(call("GET", &one).token(&other.token).send().status, 404);
+    let edited = call("PATCH", &one)
+        .token(&firm.token)
+        .header("if-match", draft["etag"].as_str().unwrap())
+        .json(&json!({"title": "Audit 2027 (revised)", "notes": "Fixed fee for the report"}))
+        .send();
+    let edited = ok(edited, 200);
+    assert_eq!(edited["title"], "Audit 2027 (revised)");
+    assert_eq!(
+        post(&firm.token, &format!("{one}/accept"), json!({})).status,
+        409,
+        "a draft is not answered"
+    );
+    let sent = ok(
+        call("POST", &format!("{one}/send"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(sent["status"], "sent");
+    let frozen = call("PATCH", &one)
+        .token(&firm.token)
+        .json(&json!({"title": "Later"}))
+        .send();
+    assert_eq!(frozen.status, 409, "{}", frozen.text);
+    let no_reason = post(&firm.token, &format!("{one}/reject"), json!({}));
+    assert_eq!(no_reason.status, 422);
+    assert!(no_reason.error_fields().contains(&"reason".to_owned()));
+    assert_eq!(
+        call("POST", &format!("{one}/accept"))
+            .token(&other.token)
+            .send()
+            .status,
+        404
+    );
+    let accepted = ok(
+        call("POST", &format!("{one}/accept"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(accepted["status"], "accepted");
+    assert!(accepted["decided_at"].is_i64());
+
+    // A second one, sent and never answered, expires after its day.
+    let quick = ok(
+        post(
+            &firm.token,
+            &path,
+            json!({"title": "Short offer", "valid_until": day(2), "lines": body["lines"]}),
+        ),
+        201,
+    );
+    let quick_path = format!("/v1/crm/proposals/{}", s(&quick["id"]));
+    ok(
+        call("POST", &format!("{quick_path}/send"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    fire_cron_at((unix_now() / 86_400 + 5) * 86_400 * 1_000);
+    let expired = eventually(Duration::from_secs(30), || {
+        let p = ok(call("GET", &quick_path).token(&firm.token).send(), 200);
+        (p["status"] == "expired").then_some(p)
+    });
+    assert!(expired.is_some(), "the unanswered proposal expired");
+    assert_eq!(
+        ok(call("GET", &one).token(&firm.token).send(), 200)["status"],
+        "accepted",
+        "an answered one stays answered"
+    );
+    // The deal's timeline tells the story.
+    let story = ok(
+        call(
+            "GET",
+            &format!("/v1/crm/deals/{deal_id}/activities?kind=proposal"),
+        )
+        .token(&firm.token)
+        .send(),
+        200,
+    );
+    let summaries: Vec<String> = story["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| s(&e["summary"]))
+        .collect();
+    assert_eq!(summaries.len(), 4, "{summaries:?}");
+    assert!(summaries.iter().any(|t| t.starts_with("Proposal accepted")));
+    assert!(summaries.iter().any(|t| t.starts_with("Proposal expired")));
+}

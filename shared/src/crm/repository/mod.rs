@@ -8,6 +8,7 @@ pub mod deals;
 pub mod forecasts;
 pub mod leads;
 pub mod pipelines;
+pub mod proposals;
 pub mod rules;
 pub mod timeline;
 pub mod transfer;
@@ -214,4 +215,20 @@ mod tests {
             "{text}"
         );
     }
+}
+
+/// The calendar day it is in the firm's time zone (UTC when the zone is unknown).
+pub async fn firm_today(
+    db: &impl Sql,
+    scope: &TenantScope,
+    now: crate::kernel::time::Instant,
+) -> DomainResult<chrono::NaiveDate> {
+    let firm = crate::firm::repository::get(db, scope).await?;
+    Ok(day_in(&firm.timezone, now))
+}
+
+/// The calendar day `now` is in time zone `zone` (UTC when unknown).
+pub fn day_in(zone: &str, now: crate::kernel::time::Instant) -> chrono::NaiveDate {
+    let zone = zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
+    now.to_chrono().with_timezone(&zone).date_naive()
 }
