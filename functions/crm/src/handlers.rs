@@ -12,16 +12,18 @@ use shared::auth::roles::{Access, Area};
 use shared::crm::account::{AccountFields, AccountFilter, NewContact};
 use shared::crm::activity::{ActivityKind, NewActivity, Subject};
 use shared::crm::assignment::AssignmentInput;
+use shared::crm::automation::Step;
 use shared::crm::deal::{self, Deal, DealFields, DealFilter, DealMove};
 use shared::crm::forecast::{self, AdjustmentInput, ForecastQuery, MIN_OUTCOMES, MIN_RARER};
 use shared::crm::lead::{self, LeadFields, LeadFilter};
 use shared::crm::pipeline::{NewPipeline, Pipeline, PipelinePatch};
 use shared::crm::proposal::{ProposalFields, ProposalStatus};
 use shared::crm::repository::{
-    accounts, assignment, convert, deals, forecasts, leads, pipelines, proposals, rules, timeline,
-    transfer,
+    accounts, assignment, automations, convert, deals, forecasts, leads, pipelines, proposals,
+    rules, tasks, timeline, transfer,
 };
 use shared::crm::scoring::{RuleInput, Signal};
+use shared::crm::task::TaskFields;
 use shared::kernel::etag::parse_if_match;
 use shared::kernel::events;
 use shared::kernel::sql::{Sql as _, Statement};
@@ -81,6 +83,12 @@ pub async fn dispatch(
         "sendProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Sent).await,
         "acceptProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Accepted).await,
         "rejectProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Rejected).await,
+        "createDealTask" => create_task(req, env, cx, &params).await,
+        "listDealTasks" => list_tasks(req, env, cx, &params).await,
+        "updateDealTask" => update_task(req, env, cx, &params).await,
+        "listStageAutomations" => list_automations(req, env, cx, &params).await,
+        "createStageAutomation" => create_automation(req, env, cx, &params).await,
+        "deleteStageAutomation" => delete_automation(req, env, cx, &params).await,
         "listAssignmentRules" => list_assignment(req, env, cx).await,
         "createAssignmentRule" => create_assignment(req, env, cx).await,
         "replaceAssignmentRule" => replace_assignment(req, env, cx, &params).await,
@@ -577,11 +585,13 @@ async fn move_deal(mut req: Request, env: &Env, cx: &RequestContext, params: &Pa
     let movement = DealMove::parse(&body)?;
     let (before, mut after, pipeline) =
         deals::plan_move(&db, &scope, &id, &movement, expected, cx.now).await?;
+    let (mut extra, mut made) =
+        automations::on_entry(&db, &scope, &before, &mut after, &pipeline, cx.now).await?;
     let event = deals::closing_event(&db, &scope, &mut after, cx.now).await?;
-    let extra = event
-        .iter()
-        .map(|e| events::record(e, cx.now))
-        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(e) = &event {
+        extra.push(events::record(e, cx.now)?);
+    }
+    made.extend(event);
     let moved = deals::finish_move(
         &db,
         &scope,
@@ -593,8 +603,8 @@ async fn move_deal(mut req: Request, env: &Env, cx: &RequestContext, params: &Pa
         cx.now,
     )
     .await?;
-    if let Some(event) = event {
-        edge::events::publish(env, &db, &[event], cx.now, &cx.request_id).await;
+    if !made.is_empty() {
+        edge::events::publish(env, &db, &made, cx.now, &cx.request_id).await;
     }
     Ok(deal_response(
         deal::view(&moved.deal, Some(&moved.to)),
@@ -791,6 +801,79 @@ async fn decide_proposal(
     )
     .await?;
     Ok(versioned(&moved, &moved.etag(), 200, cx))
+}
+
+// ---- tasks and stage automations ----
+
+async fn create_task(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let deal_id = http::path_id(params, "deal_id")?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let fields = TaskFields::parse(&body, true)?;
+    let task = tasks::create(&db, &scope, &deal_id, &fields, claims.user_id(), cx.now).await?;
+    Ok(versioned(&task, &task.etag(), 201, cx))
+}
+
+async fn list_tasks(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let all = tasks::for_deal(&db, &scope, &http::path_id(params, "deal_id")?).await?;
+    Ok(http::unpaged(&all, &cx.request_id))
+}
+
+async fn update_task(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let id = http::path_id(params, "task_id")?;
+    let expected = if_match(&req)?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let fields = TaskFields::parse(&body, false)?;
+    let task = tasks::update(
+        &db,
+        &scope,
+        &id,
+        &fields,
+        expected,
+        claims.user_id(),
+        cx.now,
+    )
+    .await?;
+    Ok(versioned(&task, &task.etag(), 200, cx))
+}
+
+async fn list_automations(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let all =
+        automations::for_pipeline(&db, &scope, &http::path_id(params, "pipeline_id")?).await?;
+    Ok(http::unpaged(&all, &cx.request_id))
+}
+
+async fn create_automation(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let pipeline_id = http::path_id(params, "pipeline_id")?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let (stage_id, step) = Step::parse(&body)?;
+    let made = automations::create(&db, &scope, &pipeline_id, &stage_id, &step, cx.now).await?;
+    Ok(http::json(201, &made, &cx.request_id))
+}
+
+async fn delete_automation(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    automations::delete(&db, &scope, &http::path_id(params, "automation_id")?).await?;
+    Ok(http::empty(204, &cx.request_id))
 }
 
 // ---- assignment rules ----

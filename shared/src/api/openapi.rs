@@ -148,6 +148,9 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
             (Some("AssignmentRuleInput"), Some("AssignmentRule"))
         }
         "createProposal" => (Some("NewProposal"), Some("Proposal")),
+        "createDealTask" => (Some("NewDealTask"), Some("DealTask")),
+        "updateDealTask" => (Some("DealTaskPatch"), Some("DealTask")),
+        "createStageAutomation" => (Some("NewStageAutomation"), Some("StageAutomation")),
         "updateProposal" => (Some("ProposalPatch"), Some("Proposal")),
         "getProposal" | "sendProposal" | "acceptProposal" => (None, Some("Proposal")),
         "rejectProposal" => (Some("Reason"), Some("Proposal")),
@@ -188,6 +191,8 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listScoringRules" => "ScoringRule",
         "listAssignmentRules" => "AssignmentRule",
         "listDealProposals" => "Proposal",
+        "listDealTasks" => "DealTask",
+        "listStageAutomations" => "StageAutomation",
         "getStaleDealReport" => "StaleDealGroup",
         _ => return None,
     })
@@ -571,8 +576,16 @@ fn generated_schemas() -> Map<String, Value> {
 fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
     use crate::crm::{
         account::Lifecycle, activity, assignment::Method, deal::DealStatus, forecast::Period, lead,
-        pipeline::StageKind, proposal::ProposalStatus, scoring,
+        pipeline::StageKind, proposal::ProposalStatus, scoring, task,
     };
+    put(
+        "TaskPriority",
+        string_enum(task::TaskPriority::ALL.iter().map(|v| v.name())),
+    );
+    put(
+        "TaskStatus",
+        string_enum(task::TaskStatus::ALL.iter().map(|v| v.name())),
+    );
     put(
         "ProposalStatus",
         string_enum(ProposalStatus::ALL.iter().map(|v| v.name())),

@@ -53,6 +53,7 @@ macro_rules! for_each_event_type {
         $visit!($crate::webhooks::events::MessageRecovered);
         $visit!($crate::crm::events::DealWon);
         $visit!($crate::crm::events::DealLost);
+        $visit!($crate::crm::automation::DealStageEntered);
         $visit!($crate::clients::events::AccountLinked);
     };
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::deal::Deal;
+use super::deal::{Deal, Split};
 use super::fields;
 use super::lead::{Fact, Lead, LeadSource, FACTS};
 use crate::kernel::error::{DomainError, DomainResult};
@@ -237,6 +237,30 @@ impl Router {
             candidates,
         })
     }
+}
+
+/// Splits with `from`'s share given to `to` (added to any share `to` holds).
+pub fn hand_over(splits: &[Split], from: &str, to: &str) -> Vec<Split> {
+    let moved: i64 = splits
+        .iter()
+        .filter(|s| s.user_id == from)
+        .map(|s| s.percent)
+        .sum();
+    let mut out: Vec<Split> = splits
+        .iter()
+        .filter(|s| s.user_id != from)
+        .cloned()
+        .collect();
+    if moved > 0 {
+        match out.iter_mut().find(|s| s.user_id == to) {
+            Some(share) => share.percent += moved,
+            None => out.push(Split {
+                user_id: to.to_owned(),
+                percent: moved,
+            }),
+        }
+    }
+    out
 }
 
 /// A checked rule to create or replace it with.
@@ -731,5 +755,23 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_departing_members_share_goes_to_the_new_owner() {
+        let split = |u: &str, p| Split {
+            user_id: u.into(),
+            percent: p,
+        };
+        let splits = [split("usr_a", 60), split("usr_b", 40)];
+        assert_eq!(
+            hand_over(&splits, "usr_a", "usr_c"),
+            vec![split("usr_b", 40), split("usr_c", 60)]
+        );
+        assert_eq!(
+            hand_over(&splits, "usr_a", "usr_b"),
+            vec![split("usr_b", 100)]
+        );
+        assert_eq!(hand_over(&splits, "usr_x", "usr_b"), splits.to_vec());
     }
 }

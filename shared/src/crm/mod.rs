@@ -5,6 +5,7 @@
 //! period, with win chances learnt from the firm's own history.
 //!
 //! - [`pipeline`], [`lead`], [`deal`], [`account`], [`activity`]: the records and their rules.
+//! - [`task`], [`automation`]: tasks on deals, and what entering a stage sets off.
 //! - [`proposal`]: what the firm offers on a deal, until when, and the answer.
 //! - [`scoring`]: lead scoring rules and the engine that applies them.
 //! - [`assignment`]: who works a lead, and who takes over when a member leaves.
@@ -17,6 +18,7 @@
 pub mod account;
 pub mod activity;
 pub mod assignment;
+pub mod automation;
 pub mod csv;
 pub mod deal;
 pub mod events;
@@ -28,3 +30,4 @@ pub mod proposal;
 pub mod repository;
 pub mod rotting;
 pub mod scoring;
+pub mod task;

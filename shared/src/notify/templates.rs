@@ -101,6 +101,17 @@ pub const TEMPLATES: &[Template] = &[
         variables: &["count", "deals"],
     },
     Template {
+        key: "crm.stage_entered",
+        category: Category::Sales,
+        critical: false,
+        in_app: Some("{{deal_name}} entered {{stage_name}}: {{message}}"),
+        email: Some((
+            "{{deal_name}} entered {{stage_name}}",
+            "Hello,\n\nThe deal {{deal_name}} has entered the stage {{stage_name}}.\n\n{{message}}\n",
+        )),
+        variables: &["deal_name", "stage_name", "message"],
+    },
+    Template {
         key: "firm.role_changed",
         category: Category::Team,
         critical: false,

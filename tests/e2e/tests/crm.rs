@@ -1208,3 +1208,270 @@ fn a_proposal_is_drafted_sent_answered_and_expires_unanswered() {
     assert!(summaries.iter().any(|t| t.starts_with("Proposal accepted")));
     assert!(summaries.iter().any(|t| t.starts_with("Proposal expired")));
 }
+
+#[test]
+fn entering_a_stage_runs_its_automations_with_the_move() {
+    use firmament_e2e::eventually;
+    use std::time::Duration;
+    let firm = TestFirm::provision();
+    let other = TestFirm::provision();
+    let closer = join(&firm, "manager");
+    let viewer = join(&firm, "readonly");
+    let pipe = pipeline(&firm);
+    let pipe_id = s(&pipe["id"]);
+    let proposal_stage = s(&pipe["stages"][1]["id"]);
+    let autos = format!("/v1/crm/pipelines/{pipe_id}/automations");
+    // Bad input names its field; wrong people and stages are refused; nothing written.
+    for (body, status, field) in [
+        (
+            json!({"stage_id": proposal_stage, "action": "dance"}),
+            422,
+            "action",
+        ),
+        (
+            json!({"stage_id": proposal_stage, "action": "set_probability", "probability": 120}),
+            422,
+            "probability",
+        ),
+        (
+            json!({"stage_id": proposal_stage, "action": "assign"}),
+            422,
+            "user_id",
+        ),
+        (
+            json!({"stage_id": proposal_stage, "action": "assign", "user_id": viewer.user_id}),
+            409,
+            "user_id",
+        ),
+        (
+            json!({"stage_id": "stg_01ARZ3NDEKTSV4RRFFQ69G5FAV", "action": "webhook"}),
+            409,
+            "stage_id",
+        ),
+    ] {
+        let refused = post(&firm.token, &autos, body.clone());
+        assert_eq!(refused.status, status, "{body}: {}", refused.text);
+        assert!(
+            refused.error_fields().contains(&field.to_owned()),
+            "{body}: {}",
+            refused.text
+        );
+    }
+    assert!(
+        ok(call("GET", &autos).token(&firm.token).send(), 200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        post(
+            &viewer.token,
+            &autos,
+            json!({"stage_id": proposal_stage, "action": "webhook"})
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        post(
+            &other.token,
+            &autos,
+            json!({"stage_id": proposal_stage, "action": "webhook"})
+        )
+        .status,
+        404
+    );
+    for step in [
+        json!({"action": "assign", "user_id": closer.user_id}),
+        json!({"action": "create_task", "title": "Send the proposal", "priority": "high", "due_in_days": 2}),
+        json!({"action": "notify", "to": "owner", "message": "Proposal stage: send it within two days"}),
+        json!({"action": "set_probability", "probability": 60}),
+        json!({"action": "add_tag", "tag": "Proposal"}),
+        json!({"action": "webhook"}),
+    ] {
+        let mut body = step.clone();
+        body["stage_id"] = json!(proposal_stage);
+        ok(post(&firm.token, &autos, body), 201);
+    }
+    let listed = ok(call("GET", &autos).token(&viewer.token).send(), 200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 6);
+    assert_eq!(call("GET", &autos).token(&other.token).send().status, 404);
+
+    let deal = ok(
+        post(
+            &firm.token,
+            "/v1/crm/deals",
+            json!({"name": "Tax advisory", "value_minor": 90_000}),
+        ),
+        201,
+    );
+    let deal_id = s(&deal["id"]);
+    let moved = call("POST", &format!("/v1/crm/deals/{deal_id}/move"))
+        .token(&firm.token)
+        .json(&json!({"stage_id": proposal_stage}))
+        .send();
+    let moved = ok(moved, 200);
+    assert_eq!(
+        moved["owner_id"],
+        json!(closer.user_id),
+        "assigned on entry"
+    );
+    assert_eq!(moved["probability"], 60);
+    assert_eq!(moved["tags"], json!(["proposal"]));
+    assert_eq!(
+        moved["splits"],
+        json!([{"user_id": closer.user_id, "percent": 100}])
+    );
+    let todo = ok(
+        call("GET", &format!("/v1/crm/deals/{deal_id}/tasks"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    let task = todo["items"][0].clone();
+    assert_eq!(
+        (task["title"].clone(), task["priority"].clone()),
+        (json!("Send the proposal"), json!("high"))
+    );
+    assert_eq!(
+        task["assignee_id"],
+        json!(closer.user_id),
+        "the new owner does it"
+    );
+    assert!(task["automation_id"].as_str().unwrap().starts_with("aut_"));
+    let told = eventually(Duration::from_secs(30), || {
+        let n = call("GET", "/v1/notifications").token(&closer.token).send();
+        n.text.contains("send it within two days").then_some(())
+    });
+    assert!(told.is_some(), "the new owner was told");
+    let events = ok(
+        call("GET", "/v1/firm/events").token(&firm.token).send(),
+        200,
+    );
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "crm.deal.stage_entered"),
+        "announced to webhooks"
+    );
+    let story = ok(
+        call(
+            "GET",
+            &format!("/v1/crm/deals/{deal_id}/activities?kind=changed"),
+        )
+        .token(&firm.token)
+        .send(),
+        200,
+    );
+    let entry = &story["items"][0];
+    assert!(
+        s(&entry["summary"]).starts_with("Automations of Proposal"),
+        "{entry}"
+    );
+    assert_eq!(entry["changes"]["owner_id"]["to"], json!(closer.user_id));
+
+    // Tasks: bad input, another firm, done is activity.
+    let tasks_path = format!("/v1/crm/deals/{deal_id}/tasks");
+    let bad = post(
+        &firm.token,
+        &tasks_path,
+        json!({"title": "x", "due_on": "someday"}),
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.error_fields().contains(&"due_on".to_owned()));
+    assert_eq!(
+        post(
+            &firm.token,
+            &tasks_path,
+            json!({"title": "x", "status": "done"})
+        )
+        .status,
+        422
+    );
+    assert_eq!(
+        post(&other.token, &tasks_path, json!({"title": "x"})).status,
+        404
+    );
+    assert_eq!(
+        post(&viewer.token, &tasks_path, json!({"title": "x"})).status,
+        403
+    );
+    let mine = ok(
+        post(
+            &firm.token,
+            &tasks_path,
+            json!({"title": "Check references", "assignee_id": closer.user_id}),
+        ),
+        201,
+    );
+    assert_eq!(mine["priority"], "medium");
+    let task_path = format!("/v1/crm/tasks/{}", s(&task["id"]));
+    assert_eq!(
+        call("PATCH", &task_path)
+            .token(&other.token)
+            .json(&json!({"status": "done"}))
+            .send()
+            .status,
+        404
+    );
+    let stale = call("PATCH", &task_path)
+        .token(&firm.token)
+        .header("if-match", "\"99\"")
+        .json(&json!({"status": "done"}))
+        .send();
+    assert_eq!(stale.status, 412);
+    let done = ok(
+        call("PATCH", &task_path)
+            .token(&closer.token)
+            .json(&json!({"status": "done"}))
+            .send(),
+        200,
+    );
+    assert_eq!(done["status"], "done");
+    assert!(done["completed_at"].is_i64());
+    let logged = ok(
+        call(
+            "GET",
+            &format!("/v1/crm/deals/{deal_id}/activities?kind=task"),
+        )
+        .token(&firm.token)
+        .send(),
+        200,
+    );
+    assert_eq!(
+        s(&logged["items"][0]["summary"]),
+        "Task done: Send the proposal"
+    );
+    let after = ok(
+        call("GET", &format!("/v1/crm/deals/{deal_id}"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert!(after["last_activity_at"].is_i64(), "done is activity");
+    // Deleting an automation stops it; what it did stays.
+    let first = s(&listed["items"][0]["id"]);
+    assert_eq!(
+        call("DELETE", &format!("/v1/crm/automations/{first}"))
+            .token(&other.token)
+            .send()
+            .status,
+        404
+    );
+    assert_eq!(
+        call("DELETE", &format!("/v1/crm/automations/{first}"))
+            .token(&firm.token)
+            .send()
+            .status,
+        204
+    );
+    assert_eq!(
+        ok(call("GET", &autos).token(&firm.token).send(), 200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}

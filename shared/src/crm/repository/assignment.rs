@@ -8,8 +8,10 @@ use serde::Deserialize;
 use super::timeline::Entry;
 use crate::auth::roles::{self, Access, Area, Flag, Role};
 use crate::crm::activity::{ActivityKind, Subject};
-use crate::crm::assignment::{AssignmentInput, AssignmentRule, Routable, Route, Router, MAX_RULES};
-use crate::crm::deal::{Deal, Split};
+use crate::crm::assignment::{
+    hand_over, AssignmentInput, AssignmentRule, Routable, Route, Router, MAX_RULES,
+};
+use crate::crm::deal::Deal;
 use crate::crm::lead::Lead;
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::events::{receipt, EventEnvelope};
@@ -312,30 +314,6 @@ async fn successors<R: Routable>(
         .collect())
 }
 
-/// Splits with `from`'s share given to `to` (added to any share `to` holds).
-pub fn hand_over(splits: &[Split], from: &str, to: &str) -> Vec<Split> {
-    let moved: i64 = splits
-        .iter()
-        .filter(|s| s.user_id == from)
-        .map(|s| s.percent)
-        .sum();
-    let mut out: Vec<Split> = splits
-        .iter()
-        .filter(|s| s.user_id != from)
-        .cloned()
-        .collect();
-    if moved > 0 {
-        match out.iter_mut().find(|s| s.user_id == to) {
-            Some(share) => share.percent += moved,
-            None => out.push(Split {
-                user_id: to.to_owned(),
-                percent: moved,
-            }),
-        }
-    }
-    out
-}
-
 fn reassigned_entry<'a>(
     subject: Subject,
     id: &'a str,
@@ -483,27 +461,4 @@ pub async fn handle(
     db.execute(receipt(crate::crm::events::CONSUMER, event, now))
         .await?;
     Ok(Some(done))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_departing_members_share_goes_to_the_new_owner() {
-        let split = |u: &str, p| Split {
-            user_id: u.into(),
-            percent: p,
-        };
-        let splits = [split("usr_a", 60), split("usr_b", 40)];
-        assert_eq!(
-            hand_over(&splits, "usr_a", "usr_c"),
-            vec![split("usr_b", 40), split("usr_c", 60)]
-        );
-        assert_eq!(
-            hand_over(&splits, "usr_a", "usr_b"),
-            vec![split("usr_b", 100)]
-        );
-        assert_eq!(hand_over(&splits, "usr_x", "usr_b"), splits.to_vec());
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod assignment;
+pub mod automations;
 pub mod convert;
 pub mod deals;
 pub mod forecasts;
@@ -10,6 +11,7 @@ pub mod leads;
 pub mod pipelines;
 pub mod proposals;
 pub mod rules;
+pub mod tasks;
 pub mod timeline;
 pub mod transfer;
 

@@ -148,6 +148,32 @@ pub async fn exists(
 /// Logs what a person did or plans (a call, a note, next week's meeting) on a
 /// record. A lead's or deal's last activity moves to it when it has happened
 /// (never back), and a stale deal is fresh again.
+/// The statement that records activity at `happened` on a lead or deal (a deal
+/// with fresh activity is no longer stale); accounts and contacts keep none.
+pub fn touched(
+    scope: &TenantScope,
+    subject: Subject,
+    subject_id: &str,
+    happened: i64,
+) -> Option<Statement> {
+    match subject {
+        Subject::Lead => Some(stmt!(
+            "UPDATE crm_leads SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?1) WHERE firm_id = ?2 AND id = ?3",
+            happened,
+            scope.firm_id(),
+            subject_id
+        )),
+        Subject::Deal => Some(stmt!(
+            "UPDATE crm_deals SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?1), is_stale = 0
+              WHERE firm_id = ?2 AND id = ?3",
+            happened,
+            scope.firm_id(),
+            subject_id
+        )),
+        Subject::Account | Subject::Contact => None,
+    }
+}
+
 pub async fn log(
     db: &impl Sql,
     scope: &TenantScope,
@@ -174,22 +200,7 @@ pub async fn log(
     let (id, insert) = entry.statement(scope, now)?;
     let mut statements = vec![insert];
     let happened = occurred_at.millis().min(now.millis());
-    match subject {
-        Subject::Lead => statements.push(stmt!(
-            "UPDATE crm_leads SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?1) WHERE firm_id = ?2 AND id = ?3",
-            happened,
-            scope.firm_id(),
-            subject_id
-        )),
-        Subject::Deal => statements.push(stmt!(
-            "UPDATE crm_deals SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?1), is_stale = 0
-              WHERE firm_id = ?2 AND id = ?3",
-            happened,
-            scope.firm_id(),
-            subject_id
-        )),
-        Subject::Account | Subject::Contact => {}
-    }
+    statements.extend(touched(scope, subject, subject_id, happened));
     db.batch(statements).await?;
     get(db, scope, &id)
         .await?
