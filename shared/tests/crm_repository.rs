@@ -765,3 +765,69 @@ fn a_move_that_lost_the_race_writes_nothing() {
     .unwrap();
     assert_eq!(outbox[0]["n"], 0);
 }
+
+#[test]
+fn a_past_month_is_set_against_what_it_was_forecast_to_bring() {
+    use chrono::NaiveDate;
+    let db = MemoryDb::migrated().unwrap();
+    let (scope, owner) = firm(&db, "acme");
+    let pipeline = block_on(pipelines::create(
+        &db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(NOW),
+    ))
+    .unwrap();
+    let won_stage = pipeline
+        .stages
+        .iter()
+        .find(|s| s.kind == shared::crm::pipeline::StageKind::Won)
+        .unwrap()
+        .id
+        .clone();
+    // Two deals expected in January 2027 at 50 %: 1,000 + 3,000 → 2,000 weighted.
+    let mut ids = Vec::new();
+    for value in [100_000, 300_000] {
+        let fields = DealFields::parse(
+            &json!({"name": "Audit", "pipeline_id": pipeline.id, "value_minor": value, "currency": "USD",
+                    "probability": 50, "expected_close": "2027-01-20"}),
+            true,
+        )
+        .unwrap();
+        let (deal, statements) = block_on(deals::plan_insert(
+            &db,
+            &scope,
+            &fields,
+            "USD",
+            None,
+            &[],
+            &owner,
+            at(NOW),
+        ))
+        .unwrap();
+        block_on(db.batch(statements)).unwrap();
+        ids.push(deal.id);
+    }
+    let jan_1 = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+    let kept = block_on(forecasts::take_snapshot(&db, &scope, jan_1)).unwrap();
+    assert_eq!(kept, 2, "the month and the quarter");
+    assert_eq!(
+        block_on(forecasts::take_snapshot(&db, &scope, jan_1)).unwrap(),
+        2
+    );
+    // Only the larger one is won, on January 16th (NOW is January 15th).
+    win(&db, &scope, &owner, &ids[1], &won_stage, NOW + DAY);
+    let feb_3 = NaiveDate::from_ymd_opt(2027, 2, 3).unwrap();
+    let rows = block_on(forecasts::accuracy(&db, &scope, Period::Month, 2, feb_3)).unwrap();
+    let jan = rows.iter().find(|r| r.period == "2027-01").unwrap();
+    assert!(jan.complete);
+    assert_eq!(jan.forecast_taken_on.as_deref(), Some("2027-01-01"));
+    assert_eq!(jan.expected_minor, Some(200_000));
+    assert_eq!(jan.actual_minor, 300_000);
+    assert_eq!(jan.error_minor, Some(100_000));
+    assert_eq!(jan.error_percent, Some(50.0));
+    assert!(
+        rows.iter().all(|r| r.period != "2026-12"),
+        "only the periods asked for"
+    );
+}

@@ -98,6 +98,7 @@ pub async fn dispatch(
         "replaceScoringRule" => replace_rule(req, env, cx, &params).await,
         "deleteScoringRule" => delete_rule(req, env, cx, &params).await,
         "getForecast" => get_forecast(req, env, cx).await,
+        "getForecastAccuracy" => forecast_accuracy(req, env, cx).await,
         "putForecastAdjustment" => put_adjustment(req, env, cx).await,
         "getWinModel" => win_model(req, env, cx, false).await,
         "trainWinModel" => win_model(req, env, cx, true).await,
@@ -940,6 +941,20 @@ async fn get_forecast(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     Ok(http::json(
         200,
         &json!({"period": ask.period.name(), "periods": ask.period.keys(ask.from, ask.periods), "rows": rows}),
+        &cx.request_id,
+    ))
+}
+
+async fn forecast_accuracy(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let today = shared::crm::repository::firm_today(&db, &scope, cx.now).await?;
+    let query = http::Query::of(&req);
+    let ask = ForecastQuery::parse(|name| query.get(name), today)?;
+    let from = ask.period.back(today, ask.periods.saturating_sub(1));
+    let rows = forecasts::accuracy(&db, &scope, ask.period, ask.periods, today).await?;
+    Ok(http::json(
+        200,
+        &json!({"period": ask.period.name(), "periods": ask.period.keys(from, ask.periods), "rows": rows}),
         &cx.request_id,
     ))
 }

@@ -30,7 +30,8 @@ pub(crate) async fn consume(
 
 /// The day's work, on the first tick of each UTC day: stale deals marked (with a
 /// timeline entry) and their owners told in one batch, then scores whose points
-/// faded brought down, then sent proposals past their day expired.
+/// faded brought down, then sent proposals past their day expired, then the
+/// running month's and quarter's forecast kept for later comparison.
 pub(crate) async fn tick(
     env: &Env,
     now: Instant,
@@ -48,8 +49,9 @@ pub(crate) async fn tick(
     }
     let rescored = shared::crm::rotting::rescore_faded(&db, now).await?;
     let expired = shared::crm::repository::proposals::expire_due(&db, now).await?;
+    let kept = shared::crm::repository::forecasts::snapshot_all(&db, now).await?;
     Ok(
         serde_json::json!({"stale": rotten.len(), "reminded": reminders.len(), "rescored": rescored,
-                          "proposals_expired": expired}),
+                          "proposals_expired": expired, "forecast_rows_kept": kept}),
     )
 }

@@ -263,6 +263,7 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/v1/crm/scoring-rules/{rule_id}", CRM, "deleteScoringRule", "Delete a scoring rule", Auth::Bearer, 204),
     route("GET", "/v1/crm/forecast", CRM, "getForecast", "Won, weighted, worst, commit and best case per period and currency, in total and per credited member, with managers' figures beside them", Auth::Bearer, 200),
     route("PUT", "/v1/crm/forecast/adjustments", CRM, "putForecastAdjustment", "Set a manager's figure for a period, currency and member (or the firm), kept beside the computed one", Auth::Bearer, 200),
+    route("GET", "/v1/crm/forecast/accuracy", CRM, "getForecastAccuracy", "The last periods up to the running one: what each was forecast to bring when it began against what was won", Auth::Bearer, 200),
     route("GET", "/v1/crm/forecast/model", CRM, "getWinModel", "The win model learnt from the firm's closed deals and its accuracy on the newest fifth, beside the stage probabilities'", Auth::Bearer, 200),
     route("POST", "/v1/crm/forecast/model/train", CRM, "trainWinModel", "Train the win model again now from the firm's closed deals", Auth::Bearer, 200),
     route("GET", "/v1/sso/saml", SSO, "getSamlConfig", "The firm's SAML identity-provider settings", Auth::Bearer, 200),

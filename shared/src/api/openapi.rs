@@ -155,6 +155,7 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "getProposal" | "sendProposal" | "acceptProposal" => (None, Some("Proposal")),
         "rejectProposal" => (Some("Reason"), Some("Proposal")),
         "getForecast" => (None, Some("Forecast")),
+        "getForecastAccuracy" => (None, Some("ForecastAccuracy")),
         "putForecastAdjustment" => (Some("ForecastAdjustmentInput"), Some("ForecastAdjustment")),
         "getWinModel" | "trainWinModel" => (None, Some("WinModel")),
         _ => (None, None),
@@ -327,6 +328,7 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
         "listLeadActivities" | "listDealActivities" | "listAccountActivities" => {
             &[PAGE[0], PAGE[1], ("kind", "ActivityKind")]
         }
+        "getForecastAccuracy" => &[("period", "ForecastPeriod"), ("periods", "PeriodCount")],
         "getForecast" => &[
             ("period", "ForecastPeriod"),
             ("from", "Date"),

@@ -46,17 +46,47 @@ impl Period {
         }
     }
 
-    /// `count` consecutive period names from the one holding `from`.
-    pub fn keys(self, from: NaiveDate, count: u32) -> Vec<String> {
-        let step = match self {
+    /// Months in one period.
+    pub fn months(self) -> u32 {
+        match self {
             Period::Month => 1,
             Period::Quarter => 3,
+        }
+    }
+
+    /// The first day of the period holding `date`.
+    pub fn start(self, date: NaiveDate) -> NaiveDate {
+        let month = match self {
+            Period::Month => date.month(),
+            Period::Quarter => (date.month() - 1) / 3 * 3 + 1,
         };
-        let start = NaiveDate::from_ymd_opt(from.year(), from.month(), 1).unwrap_or(from);
+        NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
+    }
+
+    /// The first day and the last day of `count` periods from the one holding `from`.
+    pub fn span(self, from: NaiveDate, count: u32) -> (NaiveDate, NaiveDate) {
+        let start = self.start(from);
+        let end = start
+            .checked_add_months(chrono::Months::new(count * self.months()))
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(start);
+        (start, end)
+    }
+
+    /// `count` consecutive period names from the one holding `from`.
+    pub fn keys(self, from: NaiveDate, count: u32) -> Vec<String> {
+        let start = self.start(from);
         (0..count)
-            .filter_map(|i| start.checked_add_months(chrono::Months::new(i * step)))
+            .filter_map(|i| start.checked_add_months(chrono::Months::new(i * self.months())))
             .map(|d| self.key(d))
             .collect()
+    }
+
+    /// The day in the period `back` periods before the one holding `date`.
+    pub fn back(self, date: NaiveDate, back: u32) -> NaiveDate {
+        self.start(date)
+            .checked_sub_months(chrono::Months::new(back * self.months()))
+            .unwrap_or(date)
     }
 
     /// Whether `raw` names a period of this length (`2027-03`, `2027-Q1`).
@@ -623,6 +653,107 @@ pub fn generated_history(n: usize, seed: u64) -> Vec<Outcome> {
         .collect()
 }
 
+/// What the forecast said of a period on a day of it (the daily sweep keeps one
+/// per firm, period and currency each day; the first of a period is what the
+/// period was expected to bring when it began).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// `2027-03` or `2027-Q1`.
+    pub period: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// The day it was taken (`YYYY-MM-DD`, the firm's zone).
+    pub taken_on: String,
+    /// Won by then.
+    pub won_minor: i64,
+    /// Open deals expected in the period, weighted.
+    pub weighted_minor: i64,
+    /// Won plus open deals at 70 % or more.
+    pub commit_minor: i64,
+    /// Won plus every open deal.
+    pub best_case_minor: i64,
+}
+
+/// A past (or the running) period: what was expected when it began against what
+/// was won.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodAccuracy {
+    /// The period.
+    pub period: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// Whether the period is over.
+    pub complete: bool,
+    /// The day the forecast compared was taken; `None` when none was kept.
+    pub forecast_taken_on: Option<String>,
+    /// Won plus weighted open deals, as forecast then.
+    pub expected_minor: Option<i64>,
+    /// The commit figure then.
+    pub commit_minor: Option<i64>,
+    /// The best case then.
+    pub best_case_minor: Option<i64>,
+    /// Won in the period.
+    pub actual_minor: i64,
+    /// Actual minus expected.
+    pub error_minor: Option<i64>,
+    /// The error as a percentage of the expected (one decimal); `None` when
+    /// nothing was expected.
+    pub error_percent: Option<f64>,
+}
+
+/// Compares `actual` (the total rows of the periods `keys`) with the first
+/// `snapshots` of each period and currency; `current` is the running period.
+pub fn accuracy(
+    actual: &[ForecastRow],
+    snapshots: &[Snapshot],
+    keys: &[String],
+    current: &str,
+) -> Vec<PeriodAccuracy> {
+    let mut first: BTreeMap<(&str, &str), &Snapshot> = BTreeMap::new();
+    for s in snapshots {
+        let slot = first
+            .entry((s.period.as_str(), s.currency.as_str()))
+            .or_insert(s);
+        if s.taken_on < slot.taken_on {
+            *slot = s;
+        }
+    }
+    let mut pairs: Vec<(&str, &str)> = actual
+        .iter()
+        .filter(|r| r.owner_id.is_none())
+        .map(|r| (r.period.as_str(), r.currency.as_str()))
+        .chain(first.keys().copied())
+        .filter(|(p, _)| keys.iter().any(|k| k == p))
+        .collect();
+    pairs.sort_by_key(|(p, c)| (keys.iter().position(|k| k == p), *c));
+    pairs.dedup();
+    pairs
+        .into_iter()
+        .map(|(period, currency)| {
+            let won = actual
+                .iter()
+                .find(|r| r.owner_id.is_none() && r.period == period && r.currency == currency)
+                .map_or(0, |r| r.won_minor);
+            let then = first.get(&(period, currency));
+            let expected = then.map(|s| s.won_minor + s.weighted_minor);
+            PeriodAccuracy {
+                period: period.to_owned(),
+                currency: currency.to_owned(),
+                complete: period < current,
+                forecast_taken_on: then.map(|s| s.taken_on.clone()),
+                expected_minor: expected,
+                commit_minor: then.map(|s| s.commit_minor),
+                best_case_minor: then.map(|s| s.best_case_minor),
+                actual_minor: won,
+                error_minor: expected.map(|e| won - e),
+                error_percent: expected
+                    .filter(|e| *e != 0)
+                    .map(|e| ((won - e) as f64 / e as f64 * 1000.0).round() / 10.0),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,5 +884,86 @@ mod tests {
         let p = model.predict(&s, 0, 0);
         assert_eq!((p.probability, p.basis), (60, "stage"));
         assert!(p.likely_close_at.is_some());
+    }
+
+    #[test]
+    fn periods_start_where_they_start() {
+        let feb = NaiveDate::from_ymd_opt(2027, 2, 14).unwrap();
+        assert_eq!(
+            Period::Quarter.start(feb),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+        assert_eq!(
+            Period::Quarter.span(feb, 2),
+            (
+                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2027, 6, 30).unwrap()
+            )
+        );
+        assert_eq!(
+            Period::Month.back(feb, 3),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+        );
+        assert_eq!(
+            Period::Quarter.keys(Period::Quarter.back(feb, 1), 2),
+            vec!["2026-Q4", "2027-Q1"]
+        );
+    }
+
+    #[test]
+    fn accuracy_compares_the_first_forecast_of_a_period_with_what_was_won() {
+        let snap = |period: &str, taken_on: &str, won, weighted| Snapshot {
+            period: period.into(),
+            currency: "EUR".into(),
+            taken_on: taken_on.into(),
+            won_minor: won,
+            weighted_minor: weighted,
+            commit_minor: won + weighted / 2,
+            best_case_minor: won + weighted * 2,
+        };
+        let row = |period: &str, won| ForecastRow {
+            period: period.into(),
+            currency: "EUR".into(),
+            won_minor: won,
+            ..Default::default()
+        };
+        let keys = vec![
+            "2027-01".to_owned(),
+            "2027-02".to_owned(),
+            "2027-03".to_owned(),
+        ];
+        let rows = accuracy(
+            &[
+                row("2027-01", 1_200),
+                row("2027-02", 0),
+                row("2027-03", 300),
+            ],
+            &[
+                snap("2027-01", "2027-01-09", 0, 900),
+                snap("2027-01", "2027-01-01", 0, 1_000),
+                snap("2027-03", "2027-03-01", 0, 600),
+            ],
+            &keys,
+            "2027-03",
+        );
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[0].forecast_taken_on.as_deref(),
+            Some("2027-01-01"),
+            "the first"
+        );
+        assert_eq!(
+            (rows[0].expected_minor, rows[0].error_minor),
+            (Some(1_000), Some(200))
+        );
+        assert_eq!(rows[0].error_percent, Some(20.0));
+        assert!(rows[0].complete);
+        assert_eq!(
+            (rows[1].expected_minor, rows[1].error_percent),
+            (None, None),
+            "none was kept"
+        );
+        assert!(!rows[2].complete, "the running period");
+        assert_eq!(rows[2].error_percent, Some(-50.0));
     }
 }

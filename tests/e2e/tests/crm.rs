@@ -263,6 +263,30 @@ fn a_scored_lead_becomes_a_won_deal_in_the_forecast() {
         "kept beside the computed figure"
     );
     assert_eq!(total["won_minor"], 1_200_000);
+    // Forecast against actual: the running quarter counts what was won so far.
+    let accuracy = ok(
+        call("GET", "/v1/crm/forecast/accuracy?period=quarter&periods=2")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(accuracy["periods"].as_array().unwrap().len(), 2);
+    let running = accuracy["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["period"] == total["period"])
+        .cloned()
+        .expect("the running quarter");
+    assert_eq!(running["complete"], false);
+    assert_eq!(running["actual_minor"], 1_200_000);
+    assert_eq!(
+        call("GET", "/v1/crm/forecast/accuracy?periods=0")
+            .token(&firm.token)
+            .send()
+            .status,
+        422
+    );
 
     // Too little history: the win model says so and predictions use the stages.
     let model = ok(

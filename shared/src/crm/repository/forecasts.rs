@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::crm::deal::{CloseSnapshot, Split};
-use crate::crm::forecast::{DealFigures, ForecastRow, Outcome, Period, WinModel};
+use crate::crm::deal::{CloseSnapshot, Split, DAY_MS};
+use crate::crm::forecast::{DealFigures, ForecastRow, Outcome, Period, Snapshot, WinModel};
 use crate::kernel::error::DomainResult;
 use crate::kernel::sql::columns::json_typed;
-use crate::kernel::sql::{query_as, Sql};
+use crate::kernel::sql::{query_as, Sql, Statement};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
 use crate::stmt;
@@ -173,20 +173,9 @@ pub async fn forecast(
     pipeline_id: Option<&str>,
 ) -> DomainResult<Vec<AdjustedRow>> {
     let keys = period.keys(from, count);
-    let start = NaiveDate::from_ymd_opt(
-        chrono::Datelike::year(&from),
-        chrono::Datelike::month(&from),
-        1,
-    )
-    .unwrap_or(from);
-    let step = match period {
-        Period::Month => 1,
-        Period::Quarter => 3,
-    };
-    let end = start
-        .checked_add_months(chrono::Months::new(count * step))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(start);
+    // From the first day of the first period (a quarter asked from its second
+    // month still counts its first).
+    let (start, end) = period.span(from, count);
     let deals = figures(db, scope, pipeline_id, start, end).await?;
     let rows = crate::crm::forecast::roll_up(&deals, period, &keys);
     let adjustments = adjustments(db, scope, &keys).await?;
@@ -325,6 +314,109 @@ pub async fn win_model(
         model,
         trained_at: now.millis(),
     })
+}
+
+/// Keeps today's forecast of the running month and quarter for the firm (once a
+/// day: a second call the same day changes nothing). Returns the rows kept.
+pub async fn take_snapshot(
+    db: &impl Sql,
+    scope: &TenantScope,
+    today: NaiveDate,
+) -> DomainResult<usize> {
+    let mut statements = Vec::new();
+    for period in [Period::Month, Period::Quarter] {
+        for row in forecast(db, scope, period, today, 1, None).await? {
+            if row.row.owner_id.is_some() {
+                continue;
+            }
+            statements.push(stmt!(
+                "INSERT OR IGNORE INTO crm_forecast_snapshots (firm_id, period, currency, taken_on, won_minor,
+                        weighted_minor, commit_minor, best_case_minor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                scope.firm_id(),
+                row.row.period.as_str(),
+                row.row.currency.as_str(),
+                today.format("%Y-%m-%d").to_string(),
+                row.row.won_minor,
+                row.row.weighted_minor,
+                row.row.commit_minor,
+                row.row.best_case_minor
+            ));
+        }
+    }
+    let kept = statements.len();
+    if kept > 0 {
+        db.batch(statements).await?;
+    }
+    Ok(kept)
+}
+
+/// The daily sweep's snapshots: every firm with open deals or deals closed in the
+/// last 100 days (at most 1,000 firms a day, oldest-first by id).
+pub async fn snapshot_all(db: &impl Sql, now: Instant) -> DomainResult<usize> {
+    #[derive(Deserialize)]
+    struct Firm {
+        id: String,
+        timezone: String,
+    }
+    let recent = now.millis() - 100 * DAY_MS;
+    let firms: Vec<Firm> = query_as(
+        db,
+        stmt!(
+            "SELECT f.id, f.timezone FROM firm_firms f
+              WHERE EXISTS (SELECT 1 FROM crm_deals d WHERE d.firm_id = f.id
+                              AND (d.status = 'open' OR d.closed_at >= ?1))
+              ORDER BY f.id LIMIT 1000",
+            recent
+        ),
+    )
+    .await?;
+    let mut kept = 0;
+    for firm in firms {
+        let scope = TenantScope::new(&firm.id, None);
+        kept += take_snapshot(db, &scope, super::day_in(&firm.timezone, now)).await?;
+    }
+    Ok(kept)
+}
+
+/// The last `count` periods up to the running one: what each was expected to
+/// bring when it began against what was won.
+pub async fn accuracy(
+    db: &impl Sql,
+    scope: &TenantScope,
+    period: Period,
+    count: u32,
+    today: NaiveDate,
+) -> DomainResult<Vec<crate::crm::forecast::PeriodAccuracy>> {
+    let from = period.back(today, count.saturating_sub(1));
+    let keys = period.keys(from, count);
+    let rows: Vec<ForecastRow> = forecast(db, scope, period, from, count, None)
+        .await?
+        .into_iter()
+        .map(|r| r.row)
+        .collect();
+    let mut params: Vec<crate::kernel::sql::Value> = vec![scope.firm_id().into()];
+    params.extend(keys.iter().map(|k| k.as_str().into()));
+    let marks: Vec<String> = (0..keys.len()).map(|i| format!("?{}", i + 2)).collect();
+    let snapshots: Vec<Snapshot> = query_as(
+        db,
+        Statement::new(
+            format!(
+                "SELECT period, currency, MIN(taken_on) AS taken_on, won_minor, weighted_minor, commit_minor, best_case_minor
+                   FROM crm_forecast_snapshots WHERE firm_id = ?1 AND period IN ({})
+                  GROUP BY period, currency",
+                marks.join(", ")
+            ),
+            params,
+        ),
+    )
+    .await?;
+    Ok(crate::crm::forecast::accuracy(
+        &rows,
+        &snapshots,
+        &keys,
+        &period.key(today),
+    ))
 }
 
 #[cfg(test)]
