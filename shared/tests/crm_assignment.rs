@@ -10,6 +10,8 @@
     clippy::indexing_slicing
 )] // test code
 
+mod support;
+
 use futures_executor::block_on;
 use serde_json::json;
 use shared::crm::assignment::AssignmentInput;
@@ -18,31 +20,18 @@ use shared::crm::lead::LeadFields;
 use shared::crm::pipeline::{starter, NewPipeline};
 use shared::crm::repository::{assignment, deals, leads, pipelines};
 use shared::firm::members::{self, MemberPatch};
-use shared::firm::provision::{self, ProvisionFirm};
 use shared::kernel::sql::Sql;
 use shared::kernel::sqlite::MemoryDb;
 use shared::kernel::tenant::TenantScope;
-use shared::kernel::time::Instant;
 use shared::{stmt, DomainError};
+use support::at;
 
 const NOW: i64 = 1_800_000_000_000;
 
-fn at(ms: i64) -> Instant {
-    Instant::from_millis(ms)
-}
-
 /// A firm with its owner and three more members: two managers and a read-only one.
 fn firm(db: &MemoryDb) -> (TenantScope, String, [String; 3]) {
-    let plan = provision::plan(
-        ProvisionFirm::parse(&json!({"name": "Acme LLP", "slug": "acme",
-            "owner": {"email": "owner@acme.test", "password": "correct horse battery", "name": "Ada"}}))
-        .unwrap(),
-        &shared::kernel::audit::Origin::default(),
-        at(NOW),
-    )
-    .unwrap();
-    block_on(db.batch(plan.statements.clone())).unwrap();
-    let firm_id = plan.owner_claims.firm.clone();
+    let (scope, owner) = support::provision(db, "acme", "UTC", NOW);
+    let firm_id = scope.firm_id().to_owned();
     let people = [
         ("usr_01JD7X3V9T2Q4M8K6P1R5S0WAA", "manager"),
         ("usr_01JD7X3V9T2Q4M8K6P1R5S0WBB", "manager"),
@@ -64,11 +53,7 @@ fn firm(db: &MemoryDb) -> (TenantScope, String, [String; 3]) {
         ]))
         .unwrap();
     }
-    (
-        TenantScope::for_tests(&firm_id, None),
-        plan.owner_claims.sub.clone(),
-        people.map(|(id, _)| id.to_owned()),
-    )
+    (scope, owner, people.map(|(id, _)| id.to_owned()))
 }
 
 fn lead(db: &MemoryDb, scope: &TenantScope, body: serde_json::Value) -> shared::crm::lead::Lead {
@@ -223,10 +208,15 @@ fn a_deactivated_members_open_work_goes_to_others_once() {
         .iter()
         .find(|e| e.kind == "firm.member_deactivated")
         .expect("deactivation is an event");
-    let done = block_on(assignment::handle(&db, event, at(NOW + 2000)))
+    let (done, statements, notices) = block_on(assignment::handle(&db, event, at(NOW + 2000)))
         .unwrap()
         .unwrap();
+    block_on(db.batch(statements)).unwrap();
     assert_eq!((done.leads, done.deals), (4, 1));
+    // b hears once that five records are theirs now.
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].data["template"], "crm.work_reassigned");
+    assert_eq!(notices[0].data["variables"]["count"], "5");
     for id in &mine {
         let l = block_on(leads::get(&db, &scope, id)).unwrap();
         assert_eq!(l.owner_id, Some(b.clone()), "only b is left in the rule");
@@ -255,10 +245,11 @@ fn a_deactivated_members_open_work_goes_to_others_once() {
     .unwrap();
     assert_eq!(entries.len(), 1);
     // The event again: nothing left to move.
-    let again = block_on(assignment::handle(&db, event, at(NOW + 3000)))
+    let (again, _, told_again) = block_on(assignment::handle(&db, event, at(NOW + 3000)))
         .unwrap()
         .unwrap();
     assert_eq!((again.leads, again.deals), (0, 0));
+    assert!(told_again.is_empty(), "nobody is told twice");
     let deal_again = block_on(deals::get(&db, &scope, &deal.id)).unwrap();
     assert_eq!(deal_again.version, deal.version);
 }

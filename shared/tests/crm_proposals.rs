@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )] // test code
 
+mod support;
+
 use chrono::NaiveDate;
 use futures_executor::block_on;
 use serde_json::json;
@@ -15,19 +17,14 @@ use shared::crm::deal::DealFields;
 use shared::crm::pipeline::{starter, NewPipeline};
 use shared::crm::proposal::{ProposalFields, ProposalStatus};
 use shared::crm::repository::{deals, pipelines, proposals};
-use shared::firm::provision::{self, ProvisionFirm};
 use shared::kernel::sql::Sql;
 use shared::kernel::sqlite::MemoryDb;
 use shared::kernel::tenant::TenantScope;
-use shared::kernel::time::Instant;
 use shared::DomainError;
+use support::at;
 
 /// 2027-01-15T08:00:00Z.
 const NOW: i64 = 1_800_000_000_000 - 1_800_000_000_000 % 86_400_000 + 8 * 3_600_000;
-
-fn at(ms: i64) -> Instant {
-    Instant::from_millis(ms)
-}
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -35,17 +32,7 @@ fn day(s: &str) -> NaiveDate {
 
 /// A firm in `zone` with a deal; returns its scope, owner and deal.
 fn firm_with_deal(db: &MemoryDb, slug: &str, zone: &str) -> (TenantScope, String, String) {
-    let plan = provision::plan(
-        ProvisionFirm::parse(&json!({"name": "Acme LLP", "slug": slug, "timezone": zone,
-            "owner": {"email": format!("owner@{slug}.test"), "password": "correct horse battery", "name": "Ada"}}))
-        .unwrap(),
-        &shared::kernel::audit::Origin::default(),
-        at(NOW),
-    )
-    .unwrap();
-    block_on(db.batch(plan.statements.clone())).unwrap();
-    let scope = TenantScope::for_tests(&plan.owner_claims.firm, None);
-    let owner = plan.owner_claims.sub.clone();
+    let (scope, owner) = support::provision(db, slug, zone, NOW);
     let pipeline = block_on(pipelines::create(
         db,
         &scope,

@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )] // test code
 
+mod support;
+
 use futures_executor::block_on;
 use serde_json::json;
 use shared::crm::activity::{ActivityKind, NewActivity, Subject};
@@ -20,33 +22,18 @@ use shared::crm::repository::{
     accounts, convert, deals, forecasts, leads, pipelines, rules, timeline,
 };
 use shared::crm::scoring::{RuleInput, Trigger};
-use shared::firm::provision::{self, ProvisionFirm};
 use shared::kernel::paging::PageRequest;
 use shared::kernel::sql::Sql;
 use shared::kernel::sqlite::MemoryDb;
 use shared::kernel::tenant::TenantScope;
-use shared::kernel::time::Instant;
 use shared::DomainError;
+use support::at;
 
 const NOW: i64 = 1_800_000_000_000; // 2027-01-15
 const DAY: i64 = 86_400_000;
 
-fn at(ms: i64) -> Instant {
-    Instant::from_millis(ms)
-}
-
 fn firm(db: &MemoryDb, slug: &str) -> (TenantScope, String) {
-    let plan = provision::plan(
-        ProvisionFirm::parse(&json!({"name": "Acme LLP", "slug": slug,
-            "owner": {"email": format!("owner@{slug}.test"), "password": "correct horse battery", "name": "Ada"}}))
-        .unwrap(),
-        &shared::kernel::audit::Origin::default(),
-        at(NOW),
-    )
-    .unwrap();
-    block_on(db.batch(plan.statements.clone())).unwrap();
-    let owner = plan.owner_claims.sub.clone();
-    (TenantScope::for_tests(&plan.owner_claims.firm, None), owner)
+    support::provision(db, slug, "UTC", NOW)
 }
 
 fn page() -> PageRequest {

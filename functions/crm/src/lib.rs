@@ -22,8 +22,14 @@ pub(crate) async fn consume(
     now: Instant,
 ) -> Result<(), DomainError> {
     let db = edge::D1::from_env(&env)?;
-    if !shared::crm::events::handle(&db, &event, now).await? {
-        shared::crm::repository::assignment::handle(&db, &event, now).await?;
+    if shared::crm::events::handle(&db, &event, now).await? {
+        return Ok(());
+    }
+    if let Some((_, statements, notices)) =
+        shared::crm::repository::assignment::handle(&db, &event, now).await?
+    {
+        let request_id = format!("evt:{}", event.id);
+        edge::events::write_and_publish(&env, &db, statements, &notices, now, &request_id).await?;
     }
     Ok(())
 }

@@ -102,6 +102,11 @@ impl Proposal {
     pub fn etag(&self) -> String {
         crate::kernel::etag::of(self.version)
     }
+
+    /// Whether its last day is over on `today`.
+    pub fn is_past(&self, today: NaiveDate) -> bool {
+        fields::parse_date("valid_until", &self.valid_until).is_ok_and(|last| today > last)
+    }
 }
 
 /// A checked draft: the body of a create (title, lines and `valid_until`

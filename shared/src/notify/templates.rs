@@ -101,6 +101,17 @@ pub const TEMPLATES: &[Template] = &[
         variables: &["count", "deals"],
     },
     Template {
+        key: "crm.work_reassigned",
+        category: Category::Sales,
+        critical: false,
+        in_app: Some("{{count}} open leads and deals of {{from_name}} are yours now"),
+        email: Some((
+            "{{count}} open leads and deals are yours now",
+            "Hello,\n\n{{from_name}} has left the firm, and {{count}} of their open leads and deals are yours now. Each one's timeline says it was handed over.\n",
+        )),
+        variables: &["count", "from_name"],
+    },
+    Template {
         key: "crm.stage_entered",
         category: Category::Sales,
         critical: false,

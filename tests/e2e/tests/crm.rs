@@ -888,6 +888,13 @@ fn assignment_rules_share_new_leads_and_a_departing_member_hands_over() {
         left["items"].as_array().unwrap().is_empty().then_some(())
     });
     assert!(emptied.is_some(), "a's leads were handed over");
+    let told = eventually(Duration::from_secs(30), || {
+        let n = call("GET", "/v1/notifications").token(&b.token).send();
+        n.text
+            .contains("2 open leads and deals of New Person are yours now")
+            .then_some(())
+    });
+    assert!(told.is_some(), "b hears what is theirs now");
     let b_leads = ok(
         call("GET", &format!("/v1/crm/leads?owner_id={}", b.user_id))
             .token(&firm.token)

@@ -332,12 +332,23 @@ fn reassigned_entry<'a>(
 }
 
 /// What a reassignment did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Reassigned {
     /// Open leads handed over (or left unassigned).
     pub leads: usize,
     /// Open deals handed over.
     pub deals: usize,
+    /// How many records each new owner took.
+    #[serde(skip)]
+    pub taken: BTreeMap<String, usize>,
+}
+
+impl Reassigned {
+    fn took(&mut self, owner: Option<&str>) {
+        if let Some(owner) = owner {
+            *self.taken.entry(owner.to_owned()).or_default() += 1;
+        }
+    }
 }
 
 /// Hands the open leads and deals of `departing` to others through the firm's
@@ -392,6 +403,7 @@ pub async fn reassign(
             ));
             let entry = reassigned_entry(Subject::Lead, &lead.id, departing, to.as_deref(), now);
             statements.push(entry.statement(scope, now)?.1);
+            done.took(to.as_deref());
         }
         db.batch(statements).await?;
         done.leads += leads.len();
@@ -434,6 +446,7 @@ pub async fn reassign(
             let entry = reassigned_entry(Subject::Deal, &deal.id, departing, Some(to), now);
             statements.push(entry.statement(scope, now)?.1);
             done.deals += 1;
+            done.took(Some(to));
         }
         if !statements.is_empty() {
             db.batch(statements).await?;
@@ -442,23 +455,60 @@ pub async fn reassign(
     Ok(done)
 }
 
-/// Acts on `firm.member_deactivated`: reassigns, then keeps the receipt. Returns
-/// what moved, or `None` for another event.
+/// Acts on `firm.member_deactivated`: reassigns, then returns what moved with
+/// the statements to write (the receipt) and the notices to publish (each new
+/// owner hears once how many of the departing member's records are theirs now).
+/// `None` for another event.
 pub async fn handle(
     db: &impl Sql,
     event: &EventEnvelope,
     now: Instant,
-) -> DomainResult<Option<Reassigned>> {
+) -> DomainResult<Option<(Reassigned, Vec<Statement>, Vec<EventEnvelope>)>> {
     use crate::catalogue::DomainEvent as _;
     use crate::firm::members::MemberDeactivated;
     if event.kind != MemberDeactivated::TYPE {
         return Ok(None);
     }
-    let done = match serde_json::from_value::<MemberDeactivated>(event.data.clone()) {
-        Ok(gone) => reassign(db, &event.scope(), &gone.user_id, now).await?,
-        Err(_) => Reassigned::default(),
+    let scope = event.scope();
+    let (done, departing) = match serde_json::from_value::<MemberDeactivated>(event.data.clone()) {
+        Ok(gone) => (
+            reassign(db, &scope, &gone.user_id, now).await?,
+            gone.user_id,
+        ),
+        Err(_) => (Reassigned::default(), String::new()),
     };
-    db.execute(receipt(crate::crm::events::CONSUMER, event, now))
-        .await?;
-    Ok(Some(done))
+    let mut notices = Vec::new();
+    if !done.taken.is_empty() {
+        #[derive(Deserialize)]
+        struct Person {
+            name: String,
+        }
+        let name = query_as::<Person>(
+            db,
+            stmt!(
+                "SELECT name FROM auth_users WHERE id = ?1",
+                departing.as_str()
+            ),
+        )
+        .await?
+        .into_iter()
+        .next()
+        .map_or_else(|| "a former member".to_owned(), |p| p.name);
+        for (owner, count) in &done.taken {
+            notices.push(crate::notify::request::request(
+                &scope,
+                "crm.work_reassigned",
+                vec![crate::notify::Recipient::user(owner)],
+                crate::notify::request::vars([
+                    ("count", count.to_string().as_str()),
+                    ("from_name", name.as_str()),
+                    ("path", "/crm/leads"),
+                ]),
+                None,
+                now,
+            )?);
+        }
+    }
+    let statements = vec![receipt(crate::crm::events::CONSUMER, event, now)];
+    Ok(Some((done, statements, notices)))
 }

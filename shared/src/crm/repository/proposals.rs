@@ -232,31 +232,20 @@ pub async fn decide(
             ),
         ));
     }
-    let past = crate::crm::fields::parse_date("valid_until", &current.valid_until)
-        .is_ok_and(|last| today > last);
+    let past = current.is_past(today);
     if past && to == ProposalStatus::Sent {
         return Err(DomainError::conflict(
             "valid_until",
             "valid_until has passed: set a later day before sending",
         ));
     }
-    if past && to == ProposalStatus::Accepted {
-        let statements = moved(scope, &current, ProposalStatus::Expired, None, None, now)?;
-        super::commit(
-            db,
-            scope,
-            ("crm_proposals", "proposal"),
-            id,
-            current.version,
-            statements,
-        )
-        .await?;
-        return Err(DomainError::conflict(
-            "valid_until",
-            "the proposal expired after its valid_until: send a new one",
-        ));
-    }
-    let statements = moved(scope, &current, to, reason, Some(actor), now)?;
+    // Accepted too late, it expires instead (and the answer says so).
+    let (to, reason, actor) = if past && to == ProposalStatus::Accepted {
+        (ProposalStatus::Expired, None, None)
+    } else {
+        (to, reason, Some(actor))
+    };
+    let statements = moved(scope, &current, to, reason, actor, now)?;
     super::commit(
         db,
         scope,
@@ -266,6 +255,12 @@ pub async fn decide(
         statements,
     )
     .await?;
+    if to == ProposalStatus::Expired {
+        return Err(DomainError::conflict(
+            "valid_until",
+            "the proposal expired after its valid_until: send a new one",
+        ));
+    }
     get(db, scope, id).await
 }
 
@@ -295,10 +290,7 @@ pub async fn expire_due(db: &impl Sql, now: Instant) -> DomainResult<usize> {
     for item in due {
         let scope = TenantScope::new(&item.firm_id, None);
         let p = get(db, &scope, &item.id).await?;
-        let today = super::day_in(&item.timezone, now);
-        let past = crate::crm::fields::parse_date("valid_until", &p.valid_until)
-            .is_ok_and(|last| today > last);
-        if p.status != ProposalStatus::Sent || !past {
+        if p.status != ProposalStatus::Sent || !p.is_past(super::day_in(&item.timezone, now)) {
             continue;
         }
         let statements = moved(&scope, &p, ProposalStatus::Expired, None, None, now)?;
