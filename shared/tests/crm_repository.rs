@@ -805,7 +805,9 @@ fn a_past_month_is_set_against_what_it_was_forecast_to_bring() {
     // Only the larger one is won, on January 16th (NOW is January 15th).
     win(&db, &scope, &owner, &ids[1], &won_stage, NOW + DAY);
     let feb_3 = NaiveDate::from_ymd_opt(2027, 2, 3).unwrap();
-    let rows = block_on(forecasts::accuracy(&db, &scope, Period::Month, 2, feb_3)).unwrap();
+    let (periods, rows) =
+        block_on(forecasts::accuracy(&db, &scope, Period::Month, 2, feb_3)).unwrap();
+    assert_eq!(periods, vec!["2027-01", "2027-02"]);
     let jan = rows.iter().find(|r| r.period == "2027-01").unwrap();
     assert!(jan.complete);
     assert_eq!(jan.forecast_taken_on.as_deref(), Some("2027-01-01"));

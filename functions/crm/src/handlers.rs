@@ -950,11 +950,10 @@ async fn forecast_accuracy(req: Request, env: &Env, cx: &RequestContext) -> Hand
     let today = shared::crm::repository::firm_today(&db, &scope, cx.now).await?;
     let query = http::Query::of(&req);
     let ask = ForecastQuery::parse(|name| query.get(name), today)?;
-    let from = ask.period.back(today, ask.periods.saturating_sub(1));
-    let rows = forecasts::accuracy(&db, &scope, ask.period, ask.periods, today).await?;
+    let (periods, rows) = forecasts::accuracy(&db, &scope, ask.period, ask.periods, today).await?;
     Ok(http::json(
         200,
-        &json!({"period": ask.period.name(), "periods": ask.period.keys(from, ask.periods), "rows": rows}),
+        &json!({"period": ask.period.name(), "periods": periods, "rows": rows}),
         &cx.request_id,
     ))
 }

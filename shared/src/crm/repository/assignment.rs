@@ -133,8 +133,9 @@ pub async fn create(
 ) -> DomainResult<AssignmentRule> {
     check_members(db, scope, input).await?;
     let id = new_id("asr", now.millis())?;
-    let changed = db
-        .execute(stmt!(
+    super::insert_capped(
+        db,
+        stmt!(
             "INSERT INTO crm_assignment_rules (id, firm_id, name, method, users, field, territories, currency, min_minor,
                     max_minor, sources, priority, is_active, version, created_at, updated_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14
@@ -154,14 +155,11 @@ pub async fn create(
             input.is_active,
             now.millis(),
             MAX_RULES
-        ))
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::conflict(
-            "body",
-            format!("a firm has at most {MAX_RULES} assignment rules"),
-        ));
-    }
+        ),
+        "body",
+        format!("a firm has at most {MAX_RULES} assignment rules"),
+    )
+    .await?;
     get(db, scope, &id).await
 }
 

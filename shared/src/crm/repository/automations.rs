@@ -113,8 +113,9 @@ pub async fn create(
         }
     }
     let id = new_id("aut", now.millis())?;
-    let changed = db
-        .execute(stmt!(
+    super::insert_capped(
+        db,
+        stmt!(
             "INSERT INTO crm_stage_automations (id, firm_id, pipeline_id, stage_id, step, created_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6
               WHERE (SELECT COUNT(*) FROM crm_stage_automations WHERE firm_id = ?2 AND stage_id = ?4) < ?7",
@@ -125,14 +126,11 @@ pub async fn create(
             serde_json::to_string(step).unwrap_or_default(),
             now.millis(),
             MAX_PER_STAGE
-        ))
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::conflict(
-            "stage_id",
-            format!("a stage has at most {MAX_PER_STAGE} automations"),
-        ));
-    }
+        ),
+        "stage_id",
+        format!("a stage has at most {MAX_PER_STAGE} automations"),
+    )
+    .await?;
     Ok(Automation {
         id,
         pipeline_id: pipeline_id.to_owned(),

@@ -379,15 +379,16 @@ pub async fn snapshot_all(db: &impl Sql, now: Instant) -> DomainResult<usize> {
     Ok(kept)
 }
 
-/// The last `count` periods up to the running one: what each was expected to
-/// bring when it began against what was won.
+/// The last `count` periods up to the running one (their names, then a row per
+/// period and currency): what each was expected to bring when it began against
+/// what was won.
 pub async fn accuracy(
     db: &impl Sql,
     scope: &TenantScope,
     period: Period,
     count: u32,
     today: NaiveDate,
-) -> DomainResult<Vec<crate::crm::forecast::PeriodAccuracy>> {
+) -> DomainResult<(Vec<String>, Vec<crate::crm::forecast::PeriodAccuracy>)> {
     let from = period.back(today, count.saturating_sub(1));
     let keys = period.keys(from, count);
     let rows: Vec<ForecastRow> = forecast(db, scope, period, from, count, None)
@@ -411,12 +412,8 @@ pub async fn accuracy(
         ),
     )
     .await?;
-    Ok(crate::crm::forecast::accuracy(
-        &rows,
-        &snapshots,
-        &keys,
-        &period.key(today),
-    ))
+    let compared = crate::crm::forecast::accuracy(&rows, &snapshots, &keys, &period.key(today));
+    Ok((keys, compared))
 }
 
 #[cfg(test)]

@@ -234,3 +234,17 @@ pub fn day_in(zone: &str, now: crate::kernel::time::Instant) -> chrono::NaiveDat
     let zone = zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
     now.to_chrono().with_timezone(&zone).date_naive()
 }
+
+/// Runs an insert whose `WHERE` holds the firm's (or the parent's) count under its
+/// cap; nothing inserted means the cap was reached: a 409 of `field` saying `limit`.
+pub(crate) async fn insert_capped(
+    db: &impl Sql,
+    insert: Statement,
+    field: &'static str,
+    limit: impl Into<String>,
+) -> DomainResult<()> {
+    if db.execute(insert).await? == 0 {
+        return Err(DomainError::conflict(field, limit));
+    }
+    Ok(())
+}

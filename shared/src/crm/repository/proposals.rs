@@ -74,8 +74,9 @@ pub async fn create(
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default();
     let id = new_id("prp", now.millis())?;
-    let changed = db
-        .execute(stmt!(
+    super::insert_capped(
+        db,
+        stmt!(
             "INSERT INTO crm_proposals (id, firm_id, deal_id, title, status, currency, lines, total_minor, valid_until,
                     notes, version, created_by, created_at, updated_at)
              SELECT ?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?11
@@ -92,14 +93,11 @@ pub async fn create(
             actor,
             now.millis(),
             MAX_PER_DEAL
-        ))
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::conflict(
-            "deal_id",
-            format!("a deal has at most {MAX_PER_DEAL} proposals"),
-        ));
-    }
+        ),
+        "deal_id",
+        format!("a deal has at most {MAX_PER_DEAL} proposals"),
+    )
+    .await?;
     get(db, scope, &id).await
 }
 

@@ -44,8 +44,9 @@ pub async fn create(
     now: Instant,
 ) -> DomainResult<Rule> {
     let id = new_id("scr", now.millis())?;
-    let changed = db
-        .execute(stmt!(
+    super::insert_capped(
+        db,
+        stmt!(
             "INSERT INTO crm_scoring_rules (id, firm_id, name, category, trigger, conditions, points, max_applications,
                     decay_days, priority, is_active, version, created_at, updated_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?12
@@ -63,14 +64,11 @@ pub async fn create(
             input.is_active,
             now.millis(),
             MAX_RULES
-        ))
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::conflict(
-            "body",
-            format!("a firm has at most {MAX_RULES} scoring rules"),
-        ));
-    }
+        ),
+        "body",
+        format!("a firm has at most {MAX_RULES} scoring rules"),
+    )
+    .await?;
     get(db, scope, &id).await
 }
 

@@ -5,7 +5,7 @@ use super::timeline::{self, Entry};
 use crate::crm::activity::{ActivityKind, Subject};
 use crate::crm::automation::TaskToMake;
 use crate::crm::task::{DealTask, TaskFields, TaskPriority, TaskStatus};
-use crate::kernel::error::{DomainError, DomainResult};
+use crate::kernel::error::DomainResult;
 use crate::kernel::id::new_id;
 use crate::kernel::sql::{query_as, require_change, Sql, Statement};
 use crate::kernel::tenant::TenantScope;
@@ -118,8 +118,9 @@ pub async fn create(
         super::leads::check_member(db, scope, "assignee_id", user).await?;
     }
     let id = new_id("tsk", now.millis())?;
-    let changed = db
-        .execute(insert(
+    super::insert_capped(
+        db,
+        insert(
             scope,
             &id,
             deal_id,
@@ -133,14 +134,11 @@ pub async fn create(
             None,
             actor,
             now,
-        ))
-        .await?;
-    if changed == 0 {
-        return Err(DomainError::conflict(
-            "deal_id",
-            format!("a deal has at most {MAX_PER_DEAL} tasks"),
-        ));
-    }
+        ),
+        "deal_id",
+        format!("a deal has at most {MAX_PER_DEAL} tasks"),
+    )
+    .await?;
     get(db, scope, &id).await
 }
 
