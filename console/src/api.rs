@@ -166,6 +166,12 @@ pub async fn call_if_match(
     send(method, path, Some(body), &[("if-match", etag)]).await
 }
 
+/// Sends `text` as the body of `POST path` with its media type (a CSV import);
+/// the answer's JSON, or the problem.
+pub async fn post_text(path: &str, media_type: &str, text: String) -> Result<Value, Problem> {
+    send_raw("POST", path, Some((media_type, text)), &[]).await
+}
+
 /// The headers every request carries: cookie sessions, JSON, and the CSRF token.
 fn headers() -> Result<Headers, Problem> {
     let headers = Headers::new().map_err(|_| Problem::offline())?;
@@ -193,13 +199,23 @@ async fn send(
     body: Option<&Value>,
     extra: &[(&str, &str)],
 ) -> Result<Value, Problem> {
+    let body = body.map(|b| ("application/json", b.to_string()));
+    send_raw(method, path, body, extra).await
+}
+
+async fn send_raw(
+    method: &str,
+    path: &str,
+    body: Option<(&str, String)>,
+    extra: &[(&str, &str)],
+) -> Result<Value, Problem> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
     let headers = headers()?;
-    if let Some(body) = body {
-        let _ = headers.set("content-type", "application/json");
-        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+    if let Some((media_type, body)) = body {
+        let _ = headers.set("content-type", media_type);
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
     }
     for (name, value) in extra {
         let _ = headers.set(name, value);

@@ -14,8 +14,8 @@ use crate::messages::t;
 #[component]
 pub fn TextField(
     label: &'static str,
-    id: &'static str,
-    field: &'static str,
+    #[prop(into)] id: String,
+    #[prop(into)] field: String,
     value: RwSignal<String>,
     problem: RwSignal<Problem>,
     #[prop(default = "text")] kind: &'static str,
@@ -29,16 +29,17 @@ pub fn TextField(
     } else {
         error_id.clone()
     };
+    let shown = field.clone();
     view! {
-        <label for=id>{label}</label>
+        <label for=id.clone()>{label}</label>
         {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-        <input id=id name=id type=kind autocomplete=autocomplete
+        <input id=id.clone() name=id type=kind autocomplete=autocomplete
             aria-describedby=described
-            aria-invalid=move || if problem.get().field(field).is_some() { "true" } else { "false" }
+            aria-invalid=move || if problem.get().field(&field).is_some() { "true" } else { "false" }
             prop:value=move || value.get()
             on:input=move |ev| value.set(event_target_value(&ev))/>
         <p class="field-error" id=error_id aria-live="polite">
-            {move || problem.get().field(field).unwrap_or_default()}
+            {move || problem.get().field(&shown).unwrap_or_default()}
         </p>
     }
 }
@@ -47,17 +48,18 @@ pub fn TextField(
 #[component]
 pub fn SelectField(
     label: &'static str,
-    id: &'static str,
-    field: &'static str,
+    #[prop(into)] id: String,
+    #[prop(into)] field: String,
     value: RwSignal<String>,
     problem: RwSignal<Problem>,
     options: Vec<(String, String)>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
+    let shown = field.clone();
     view! {
-        <label for=id>{label}</label>
-        <select id=id name=id aria-describedby=error_id.clone()
-            aria-invalid=move || if problem.get().field(field).is_some() { "true" } else { "false" }
+        <label for=id.clone()>{label}</label>
+        <select id=id.clone() name=id aria-describedby=error_id.clone()
+            aria-invalid=move || if problem.get().field(&field).is_some() { "true" } else { "false" }
             on:change=move |ev| value.set(event_target_value(&ev))>
             {options.into_iter().map(|(v, l)| {
                 let selected_value = v.clone();
@@ -65,7 +67,7 @@ pub fn SelectField(
             }).collect_view()}
         </select>
         <p class="field-error" id=error_id aria-live="polite">
-            {move || problem.get().field(field).unwrap_or_default()}
+            {move || problem.get().field(&shown).unwrap_or_default()}
         </p>
     }
 }
@@ -156,6 +158,53 @@ pub fn send_form(
         }
         pending.set(false);
     });
+}
+
+/// Sends a row's action (tick, turn off, remove): its refusal goes to `problem`
+/// (shown above the list), and `refresh` ticks either way so the list shows what
+/// the server now holds.
+pub fn row_action(
+    request: impl std::future::Future<Output = Result<Value, Problem>> + 'static,
+    problem: RwSignal<Problem>,
+    refresh: RwSignal<u32>,
+) {
+    leptos::task::spawn_local(async move {
+        match request.await {
+            Ok(_) => problem.set(Problem::default()),
+            Err(p) => problem.set(p),
+        }
+        refresh.update(|n| *n += 1);
+    });
+}
+
+/// `rows` as a table labelled `label` (a message key's text), a column header per
+/// entry of `headers`, each row drawn by `row`; the `empty` sentence when there
+/// are none.
+pub fn table_of(
+    label: &'static str,
+    empty: &'static str,
+    headers: &[&'static str],
+    rows: Vec<Value>,
+    row: impl Fn(Value) -> AnyView,
+) -> AnyView {
+    if rows.is_empty() {
+        return view! { <p role="status">{empty}</p> }.into_any();
+    }
+    let head = headers
+        .iter()
+        .map(|h| view! { <th scope="col">{*h}</th> })
+        .collect_view();
+    let body = rows.into_iter().map(row).collect_view();
+    view! {
+        <TableScroll label=label>
+        <table>
+            <caption class="visually-hidden">{label}</caption>
+            <thead><tr>{head}</tr></thead>
+            <tbody>{body}</tbody>
+        </table>
+        </TableScroll>
+    }
+    .into_any()
 }
 
 /// A submit button that says it is working and refuses a second press meanwhile.

@@ -117,6 +117,45 @@ impl Money {
         Self::new(minor, currency)
     }
 
+    /// An amount as a person types it in major units (`1200`, `1 200.50`,
+    /// `1200,5`): spaces group thousands, and one `.` or `,` starts the fraction,
+    /// which has at most the currency's minor digits. Nothing is guessed: `1,200`
+    /// in a two-digit currency is refused rather than read as 1.2 or 1200.
+    pub fn parse_major(field: &str, raw: &str, currency: Currency) -> Result<Self, DomainError> {
+        let digits = currency.minor_digits();
+        let refuse =
+            |rule: &'static str, message: String| DomainError::invalid(field, rule, message);
+        let typed: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+            .collect();
+        let (whole, fraction) = match typed.find(['.', ',']) {
+            Some(at) => (&typed[..at], &typed[at + 1..]),
+            None => (typed.as_str(), ""),
+        };
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return Err(refuse(
+                "format",
+                format!("{field} must be an amount such as 1200 or 1200.50"),
+            ));
+        }
+        if fraction.len() > digits as usize {
+            return Err(refuse(
+                "precision",
+                format!(
+                    "{field} has at most {digits} decimals in {}",
+                    currency.code()
+                ),
+            ));
+        }
+        let amount = Decimal::from_str_exact(&format!("{whole}.{fraction}0"))
+            .map_err(|_| refuse("range", format!("{field} is too large")))?;
+        Self::from_decimal(amount, currency, Rounding::HalfUp)
+            .map_err(|_| refuse("range", format!("{field} is too large")))
+    }
+
     /// Sum of two amounts of the same currency.
     pub fn checked_add(self, other: Money) -> Result<Self, DomainError> {
         self.same_currency(other)?;
@@ -170,6 +209,28 @@ mod tests {
 
     fn usd() -> Currency {
         Currency::parse("currency", "usd").unwrap()
+    }
+
+    #[test]
+    fn typed_amounts_read_in_major_units_or_are_refused_by_rule() {
+        let jpy = Currency::parse("currency", "JPY").unwrap();
+        let minor = |raw: &str, c: Currency| Money::parse_major("price", raw, c).map(|m| m.minor);
+        assert_eq!(minor("1200", usd()).unwrap(), 120_000);
+        assert_eq!(minor(" 1 200.5 ", usd()).unwrap(), 120_050);
+        assert_eq!(minor("1200,05", usd()).unwrap(), 120_005);
+        assert_eq!(minor("0.07", usd()).unwrap(), 7);
+        assert_eq!(minor("1500", jpy).unwrap(), 1500);
+        let rule = |raw: &str, c: Currency| match Money::parse_major("price", raw, c) {
+            Err(DomainError::Validation(list)) => list[0].rule.clone(),
+            other => panic!("{raw}: {other:?}"),
+        };
+        assert_eq!(rule("1,200", usd()), "precision");
+        assert_eq!(rule("12.5", jpy), "precision");
+        assert_eq!(rule("", usd()), "format");
+        assert_eq!(rule("-3", usd()), "format");
+        assert_eq!(rule("1.2.3", usd()), "format");
+        assert_eq!(rule("12e3", usd()), "format");
+        assert_eq!(rule("99999999999999999999", usd()), "range");
     }
 
     #[test]
