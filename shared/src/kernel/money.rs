@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(minor("0.07", usd()).unwrap(), 7);
         assert_eq!(minor("1500", jpy).unwrap(), 1500);
         let rule = |raw: &str, c: Currency| match Money::parse_major("price", raw, c) {
-            Err(DomainError::Validation(list)) => list[0].rule.clone(),
+            Err(DomainError::Validation(list)) => list[0].rule,
             other => panic!("{raw}: {other:?}"),
         };
         assert_eq!(rule("1,200", usd()), "precision");
