@@ -78,6 +78,7 @@ fn leads(n: usize) -> Vec<Lead> {
             status: LeadStatus::New,
             score: 0,
             owner_id: None,
+            campaign_id: None,
             tags: Vec::new(),
             custom_fields: Default::default(),
             notes: None,

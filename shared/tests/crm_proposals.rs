@@ -13,11 +13,8 @@ mod support;
 use chrono::NaiveDate;
 use futures_executor::block_on;
 use serde_json::json;
-use shared::crm::deal::DealFields;
-use shared::crm::pipeline::{starter, NewPipeline};
 use shared::crm::proposal::{ProposalFields, ProposalStatus};
-use shared::crm::repository::{deals, pipelines, proposals};
-use shared::kernel::sql::Sql;
+use shared::crm::repository::proposals;
 use shared::kernel::sqlite::MemoryDb;
 use shared::kernel::tenant::TenantScope;
 use shared::DomainError;
@@ -30,34 +27,8 @@ fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-/// A firm in `zone` with a deal; returns its scope, owner and deal.
 fn firm_with_deal(db: &MemoryDb, slug: &str, zone: &str) -> (TenantScope, String, String) {
-    let (scope, owner) = support::provision(db, slug, zone, NOW);
-    let pipeline = block_on(pipelines::create(
-        db,
-        &scope,
-        NewPipeline::parse(&starter()).unwrap(),
-        at(NOW),
-    ))
-    .unwrap();
-    let fields = DealFields::parse(
-        &json!({"name": "Audit", "pipeline_id": pipeline.id, "value_minor": 1000}),
-        true,
-    )
-    .unwrap();
-    let (deal, statements) = block_on(deals::plan_insert(
-        db,
-        &scope,
-        &fields,
-        "USD",
-        None,
-        &[],
-        &owner,
-        at(NOW),
-    ))
-    .unwrap();
-    block_on(db.batch(statements)).unwrap();
-    (scope, owner, deal.id)
+    support::firm_with_deal(db, slug, zone, NOW)
 }
 
 fn sent(db: &MemoryDb, scope: &TenantScope, owner: &str, deal: &str, until: &str) -> String {

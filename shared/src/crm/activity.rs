@@ -38,6 +38,8 @@ crate::wire_enum!(
         Scored = "scored",
         /// A proposal on a deal was sent, accepted, rejected or expired.
         Proposal = "proposal",
+        /// A contract on a deal was drafted, signed, held, resumed or ended.
+        Contract = "contract",
     }
 );
 

@@ -96,6 +96,8 @@ pub struct Deal {
     pub lost_reason: Option<String>,
     /// The member who owns it.
     pub owner_id: String,
+    /// The campaign it came from.
+    pub campaign_id: Option<String>,
     /// Credit shares; sum to 100.
     #[serde(deserialize_with = "json_typed")]
     pub splits: Vec<Split>,
@@ -264,6 +266,8 @@ pub struct DealFields {
     pub splits: Option<Vec<Split>>,
     /// Source.
     pub source: Option<Option<LeadSource>>,
+    /// The campaign it came from (`Some(None)` clears it).
+    pub campaign_id: Option<Option<String>>,
     /// Tags.
     pub tags: Option<Vec<String>>,
 }
@@ -285,6 +289,7 @@ impl DealFields {
             "owner_id",
             "splits",
             "source",
+            "campaign_id",
             "tags",
         ];
         if creating {
@@ -339,6 +344,7 @@ impl DealFields {
             owner_id: fields::user(&mut v, &input, "owner_id", false),
             splits: parse_splits(&mut v, &input),
             source,
+            campaign_id: fields::link(&mut v, &input, "campaign_id", "cmp"),
             tags: fields::tags(&mut v, &input, "tags"),
         };
         v.finish()?;

@@ -95,6 +95,8 @@ pub struct Lead {
     pub score: i64,
     /// The member working it.
     pub owner_id: Option<String>,
+    /// The campaign it came from.
+    pub campaign_id: Option<String>,
     /// Lower-case tags.
     #[serde(deserialize_with = "json_typed")]
     pub tags: Vec<String>,
@@ -257,6 +259,8 @@ pub struct LeadFields {
     pub status: Option<LeadStatus>,
     /// Owner.
     pub owner_id: Option<Option<String>>,
+    /// The campaign it came from.
+    pub campaign_id: Option<Option<String>>,
     /// Tags (the whole list).
     pub tags: Option<Vec<String>>,
     /// Custom fields to set (`null` removes one).
@@ -282,6 +286,7 @@ pub const LEAD_FIELDS: &[&str] = &[
     "source",
     "status",
     "owner_id",
+    "campaign_id",
     "tags",
     "custom_fields",
     "notes",
@@ -338,6 +343,7 @@ impl LeadFields {
                 .string(&mut v, "status", false)
                 .and_then(|raw| v.take(LeadStatus::parse("status", raw))),
             owner_id: fields::link(&mut v, &input, "owner_id", "usr"),
+            campaign_id: fields::link(&mut v, &input, "campaign_id", "cmp"),
             tags: fields::tags(&mut v, &input, "tags"),
             custom_fields: fields::custom_fields(&mut v, &input, "custom_fields"),
             notes: clearable(&mut v, &input, "notes", short(10_000)),
@@ -360,6 +366,7 @@ impl LeadFields {
                 ("company_name", fields.company_name == Some(None)),
                 ("email", fields.email == Some(None)),
                 ("owner_id", fields.owner_id == Some(None)),
+                ("campaign_id", fields.campaign_id == Some(None)),
                 ("budget_minor", fields.budget_minor == Some(None)),
                 ("currency", fields.currency == Some(None)),
             ] {

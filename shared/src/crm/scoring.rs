@@ -858,6 +858,7 @@ mod tests {
             status: LeadStatus::New,
             score: 0,
             owner_id: None,
+            campaign_id: None,
             tags: vec!["warm".into()],
             custom_fields: [("tier".to_owned(), json!("gold"))].into_iter().collect(),
             notes: None,

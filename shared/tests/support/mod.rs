@@ -3,6 +3,9 @@
 
 use futures_executor::block_on;
 use serde_json::json;
+use shared::crm::deal::DealFields;
+use shared::crm::pipeline::{starter, NewPipeline};
+use shared::crm::repository::{deals, pipelines};
 use shared::firm::provision::{self, ProvisionFirm};
 use shared::kernel::sql::Sql;
 use shared::kernel::sqlite::MemoryDb;
@@ -30,4 +33,40 @@ pub fn provision(db: &MemoryDb, slug: &str, zone: &str, now: i64) -> (TenantScop
         TenantScope::for_tests(&plan.owner_claims.firm, None),
         plan.owner_claims.sub.clone(),
     )
+}
+
+/// Provisions firm `slug` in `zone` at `now` with the starter pipeline and an
+/// open deal of 1,000 USD cents; returns its scope, owner and deal id.
+pub fn firm_with_deal(
+    db: &MemoryDb,
+    slug: &str,
+    zone: &str,
+    now: i64,
+) -> (TenantScope, String, String) {
+    let (scope, owner) = provision(db, slug, zone, now);
+    let pipeline = block_on(pipelines::create(
+        db,
+        &scope,
+        NewPipeline::parse(&starter()).unwrap(),
+        at(now),
+    ))
+    .unwrap();
+    let fields = DealFields::parse(
+        &json!({"name": "Audit", "pipeline_id": pipeline.id, "value_minor": 1000}),
+        true,
+    )
+    .unwrap();
+    let (deal, statements) = block_on(deals::plan_insert(
+        db,
+        &scope,
+        &fields,
+        "USD",
+        None,
+        &[],
+        &owner,
+        at(now),
+    ))
+    .unwrap();
+    block_on(db.batch(statements)).unwrap();
+    (scope, owner, deal.id)
 }

@@ -161,6 +161,7 @@ pub async fn convert(
         expected_close: Some(how.expected_close.clone()),
         owner_id: lead.owner_id.clone().or_else(|| Some(actor.to_owned())),
         source: Some(Some(lead.source)),
+        campaign_id: Some(lead.campaign_id.clone()),
         tags: Some(lead.tags.clone()),
         ..DealFields::default()
     };

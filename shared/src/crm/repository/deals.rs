@@ -16,7 +16,7 @@ use crate::kernel::time::Instant;
 use crate::stmt;
 
 pub(crate) const COLUMNS: &str = "id, name, pipeline_id, stage_id, status, account_id, contact_id, lead_id, value_minor, currency,
-    probability, expected_close, closed_at, lost_reason, owner_id, splits, source, tags, stage_entered_at, last_activity_at,
+    probability, expected_close, closed_at, lost_reason, owner_id, campaign_id, splits, source, tags, stage_entered_at, last_activity_at,
     is_stale, client_id, version, created_by, created_at, updated_at";
 
 const TRACKED: &[&str] = &[
@@ -30,6 +30,7 @@ const TRACKED: &[&str] = &[
     "owner_id",
     "splits",
     "source",
+    "campaign_id",
     "tags",
 ];
 
@@ -175,6 +176,9 @@ pub async fn plan_insert(
         }]
     });
     check_people(db, scope, &owner_id, &splits).await?;
+    if let Some(Some(campaign)) = &fields.campaign_id {
+        super::campaigns::check(db, scope, "campaign_id", campaign).await?;
+    }
     let deal = Deal {
         id: new_id("dea", now.millis())?,
         name: fields.name.clone().unwrap_or_default(),
@@ -194,6 +198,7 @@ pub async fn plan_insert(
         closed_at: None,
         lost_reason: None,
         owner_id,
+        campaign_id: fields.campaign_id.clone().flatten(),
         splits,
         source: fields.source.flatten(),
         tags: fields.tags.clone().unwrap_or_default(),
@@ -251,6 +256,7 @@ fn row(d: &Deal) -> super::Row {
         ("closed_at", d.closed_at.into()),
         ("lost_reason", d.lost_reason.clone().into()),
         ("owner_id", d.owner_id.as_str().into()),
+        ("campaign_id", d.campaign_id.clone().into()),
         ("splits", json_text(&d.splits).into()),
         ("source", d.source.map(LeadSource::name).into()),
         ("tags", json_text(&d.tags).into()),
@@ -361,6 +367,12 @@ pub async fn update(
     }
     if let Some(v) = fields.source {
         after.source = v;
+    }
+    if let Some(v) = &fields.campaign_id {
+        after.campaign_id.clone_from(v);
+        if let Some(campaign) = v {
+            super::campaigns::check(db, scope, "campaign_id", campaign).await?;
+        }
     }
     if let Some(v) = &fields.tags {
         after.tags = v.clone();

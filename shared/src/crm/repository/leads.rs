@@ -16,7 +16,7 @@ use crate::kernel::time::Instant;
 use crate::stmt;
 
 pub(crate) const COLUMNS: &str = "id, contact_name, company_name, email, phone, title, industry, website, country, company_size,
-    budget_minor, currency, source, status, score, owner_id, tags, custom_fields, notes, lost_reason, account_id, deal_id,
+    budget_minor, currency, source, status, score, owner_id, campaign_id, tags, custom_fields, notes, lost_reason, account_id, deal_id,
     last_activity_at, version, created_by, created_at, updated_at";
 
 /// Fields a change records in the timeline.
@@ -125,6 +125,7 @@ fn apply(lead: &mut Lead, f: &LeadFields) {
     set(&mut lead.source, &f.source);
     set(&mut lead.status, &f.status);
     set(&mut lead.owner_id, &f.owner_id);
+    set(&mut lead.campaign_id, &f.campaign_id);
     set(&mut lead.tags, &f.tags);
     set(&mut lead.notes, &f.notes);
     if let Some(custom) = &f.custom_fields {
@@ -221,6 +222,7 @@ fn row(l: &Lead) -> super::Row {
         ("status", l.status.name().into()),
         ("score", l.score.into()),
         ("owner_id", l.owner_id.clone().into()),
+        ("campaign_id", l.campaign_id.clone().into()),
         ("tags", json_text(&l.tags).into()),
         ("custom_fields", json_text(&l.custom_fields).into()),
         ("notes", l.notes.clone().into()),
@@ -326,6 +328,9 @@ pub async fn plan_insert_with(
     if let Some(Some(owner)) = &fields.owner_id {
         check_member(db, scope, "owner_id", owner).await?;
     }
+    if let Some(Some(campaign)) = &fields.campaign_id {
+        super::campaigns::check(db, scope, "campaign_id", campaign).await?;
+    }
     let mut lead = Lead {
         id: new_id("led", now.millis())?,
         contact_name: String::new(),
@@ -343,6 +348,7 @@ pub async fn plan_insert_with(
         status: LeadStatus::New,
         score: 0,
         owner_id: None,
+        campaign_id: None,
         tags: Vec::new(),
         custom_fields: Default::default(),
         notes: None,
@@ -482,6 +488,9 @@ pub async fn update(
     fields.check_budget(Some(&before))?;
     if let Some(Some(owner)) = &fields.owner_id {
         check_member(db, scope, "owner_id", owner).await?;
+    }
+    if let Some(Some(campaign)) = &fields.campaign_id {
+        super::campaigns::check(db, scope, "campaign_id", campaign).await?;
     }
     let mut after = before.clone();
     apply(&mut after, fields);

@@ -4,11 +4,14 @@
 pub mod accounts;
 pub mod assignment;
 pub mod automations;
+pub mod campaigns;
+pub mod contracts;
 pub mod convert;
 pub mod deals;
 pub mod forecasts;
 pub mod leads;
 pub mod pipelines;
+pub mod products;
 pub mod proposals;
 pub mod rules;
 pub mod tasks;
@@ -46,18 +49,47 @@ pub(crate) async fn by_id<T: serde::de::DeserializeOwned>(
 
 /// Inserts record `id` of the firm into `table` with `row`, at version 1.
 pub(crate) fn insert_row(table: &str, scope: &TenantScope, id: &str, row: Row) -> Statement {
+    insert_row_under(table, scope, id, row, None)
+}
+
+/// Like [`insert_row`], inserting nothing once the firm has `cap` records in
+/// `table` (for [`insert_capped`]).
+pub(crate) fn insert_row_capped(
+    table: &str,
+    scope: &TenantScope,
+    id: &str,
+    row: Row,
+    cap: i64,
+) -> Statement {
+    insert_row_under(table, scope, id, row, Some(cap))
+}
+
+fn insert_row_under(
+    table: &str,
+    scope: &TenantScope,
+    id: &str,
+    row: Row,
+    cap: Option<i64>,
+) -> Statement {
     let names: Vec<&str> = row.iter().map(|(n, _)| *n).collect();
     let marks: Vec<String> = (3..row.len() + 3).map(|i| format!("?{i}")).collect();
     let mut params: Vec<Value> = vec![id.into(), scope.firm_id().into()];
     params.extend(row.into_iter().map(|(_, v)| v));
-    Statement::new(
-        format!(
-            "INSERT INTO {table} (id, firm_id, {}, version) VALUES (?1, ?2, {}, 1)",
-            names.join(", "),
-            marks.join(", ")
+    let (names, marks) = (names.join(", "), marks.join(", "));
+    let sql = match cap {
+        None => format!(
+            "INSERT INTO {table} (id, firm_id, {names}, version) VALUES (?1, ?2, {marks}, 1)"
         ),
-        params,
-    )
+        Some(cap) => {
+            params.push(cap.into());
+            format!(
+                "INSERT INTO {table} (id, firm_id, {names}, version) SELECT ?1, ?2, {marks}, 1
+                  WHERE (SELECT COUNT(*) FROM {table} WHERE firm_id = ?2) < ?{}",
+                params.len()
+            )
+        }
+    };
+    Statement::new(sql, params)
 }
 
 /// Stores `row` over record `id` of the firm in `table` if it is still at
