@@ -130,10 +130,7 @@ fn product_codes_are_unique_in_a_firm_and_the_list_filters() {
     let Err(DomainError::Validation(list)) = refused else {
         panic!("expected the archived and unknown products refused")
     };
-    let named: Vec<(&str, &str)> = list
-        .iter()
-        .map(|e| (e.field.as_str(), e.rule))
-        .collect();
+    let named: Vec<(&str, &str)> = list.iter().map(|e| (e.field.as_str(), e.rule)).collect();
     assert_eq!(
         named,
         [

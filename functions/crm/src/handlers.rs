@@ -9,23 +9,28 @@ use edge::{config, RequestContext, D1};
 use serde_json::{json, Value};
 use shared::auth::claims::VerifiedClaims;
 use shared::auth::roles::{Access, Area};
-use shared::crm::account::{AccountFields, AccountFilter, NewContact};
+use shared::crm::account::{Account, AccountFields, AccountFilter, NewContact};
 use shared::crm::activity::{ActivityKind, NewActivity, Subject};
 use shared::crm::assignment::AssignmentInput;
 use shared::crm::automation::Step;
+use shared::crm::campaign::{CampaignFields, CampaignFilter};
+use shared::crm::contract::{Contract, ContractFields, Signature};
 use shared::crm::deal::{self, Deal, DealFields, DealFilter, DealMove};
 use shared::crm::forecast::{self, AdjustmentInput, ForecastQuery, MIN_OUTCOMES, MIN_RARER};
-use shared::crm::lead::{self, LeadFields, LeadFilter};
+use shared::crm::lead::{self, Lead, LeadFields, LeadFilter};
 use shared::crm::pipeline::{NewPipeline, Pipeline, PipelinePatch};
-use shared::crm::proposal::{ProposalFields, ProposalStatus};
+use shared::crm::product::{Product, ProductFields, ProductFilter};
+use shared::crm::proposal::{Proposal, ProposalFields, ProposalStatus};
+use shared::crm::repository::campaigns::CampaignView;
 use shared::crm::repository::{
-    accounts, assignment, automations, convert, deals, forecasts, leads, pipelines, proposals,
-    rules, tasks, timeline, transfer,
+    accounts, assignment, automations, campaigns, contracts, convert, deals, forecasts, leads,
+    pipelines, products, proposals, rules, tasks, timeline, transfer,
 };
 use shared::crm::scoring::{RuleInput, Signal};
-use shared::crm::task::TaskFields;
+use shared::crm::task::{DealTask, TaskFields};
 use shared::kernel::etag::parse_if_match;
 use shared::kernel::events;
+use shared::kernel::paging::{Page, PageRequest};
 use shared::kernel::sql::{Sql as _, Statement};
 use shared::kernel::tenant::TenantScope;
 use shared::DomainError;
@@ -44,20 +49,94 @@ pub async fn dispatch(
 ) -> Handled {
     match operation {
         "createPipeline" => create_pipeline(req, env, cx).await,
-        "listPipelines" => list_pipelines(req, env, cx).await,
-        "getPipeline" => get_pipeline(req, env, cx, &params).await,
-        "updatePipeline" => update_pipeline(req, env, cx, &params).await,
+        "listPipelines" => {
+            list_all(req, env, cx, None, async |db, scope, _| {
+                pipelines::list(db, scope).await
+            })
+            .await
+        }
+        "getPipeline" => {
+            read_one(
+                req,
+                env,
+                cx,
+                &params,
+                "pipeline_id",
+                Pipeline::etag,
+                pipelines::get,
+            )
+            .await
+        }
+        "updatePipeline" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "pipeline_id",
+                Pipeline::etag,
+                async |c| {
+                    let patch = PipelinePatch::parse(&c.body)?;
+                    pipelines::update(c.db, c.scope, &c.id, &patch, c.expected, c.now).await
+                },
+            )
+            .await
+        }
         "createAccount" => create_account(req, env, cx).await,
-        "listAccounts" => list_accounts(req, env, cx).await,
-        "getAccount" => get_account(req, env, cx, &params).await,
-        "updateAccount" => update_account(req, env, cx, &params).await,
+        "listAccounts" => {
+            list_page(req, env, cx, async |db, scope, query, page| {
+                accounts::list(db, scope, &AccountFilter::parse(|n| query.get(n))?, page).await
+            })
+            .await
+        }
+        "getAccount" => {
+            read_one(
+                req,
+                env,
+                cx,
+                &params,
+                "account_id",
+                Account::etag,
+                accounts::get,
+            )
+            .await
+        }
+        "updateAccount" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "account_id",
+                Account::etag,
+                async |c| {
+                    let fields = AccountFields::parse(&c.body, false)?;
+                    accounts::update(
+                        c.db,
+                        c.scope,
+                        &c.id,
+                        &fields,
+                        c.expected,
+                        c.claims.user_id(),
+                        c.now,
+                    )
+                    .await
+                },
+            )
+            .await
+        }
         "createContact" => create_contact(req, env, cx).await,
         "listContacts" => list_contacts(req, env, cx).await,
         "createLead" => create_lead(req, env, cx).await,
-        "listLeads" => list_leads(req, env, cx).await,
+        "listLeads" => {
+            list_page(req, env, cx, async |db, scope, query, page| {
+                leads::list(db, scope, &LeadFilter::parse(|n| query.get(n))?, page).await
+            })
+            .await
+        }
         "importLeads" => import_leads(req, env, cx).await,
         "exportLeads" => export_leads(req, env, cx).await,
-        "getLead" => get_lead(req, env, cx, &params).await,
+        "getLead" => read_one(req, env, cx, &params, "lead_id", Lead::etag, leads::get).await,
         "updateLead" => update_lead(req, env, cx, &params).await,
         "loseLead" => lose_lead(req, env, cx, &params).await,
         "convertLead" => convert_lead(req, env, cx, &params).await,
@@ -77,23 +156,209 @@ pub async fn dispatch(
         "logAccountActivity" => log_activity(req, env, cx, &params, Subject::Account).await,
         "getStaleDealReport" => stale_report(req, env, cx).await,
         "createProposal" => create_proposal(req, env, cx, &params).await,
-        "listDealProposals" => list_proposals(req, env, cx, &params).await,
-        "getProposal" => get_proposal(req, env, cx, &params).await,
-        "updateProposal" => update_proposal(req, env, cx, &params).await,
+        "listDealProposals" => {
+            list_all(
+                req,
+                env,
+                cx,
+                Some((&params, "deal_id")),
+                proposals::for_deal,
+            )
+            .await
+        }
+        "getProposal" => {
+            read_one(
+                req,
+                env,
+                cx,
+                &params,
+                "proposal_id",
+                Proposal::etag,
+                proposals::get,
+            )
+            .await
+        }
+        "updateProposal" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "proposal_id",
+                Proposal::etag,
+                async |c| {
+                    let fields = ProposalFields::parse(&c.body, false)?;
+                    proposals::update(c.db, c.scope, &c.id, &fields, c.expected, c.now).await
+                },
+            )
+            .await
+        }
         "sendProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Sent).await,
         "acceptProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Accepted).await,
         "rejectProposal" => decide_proposal(req, env, cx, &params, ProposalStatus::Rejected).await,
         "createDealTask" => create_task(req, env, cx, &params).await,
-        "listDealTasks" => list_tasks(req, env, cx, &params).await,
-        "updateDealTask" => update_task(req, env, cx, &params).await,
-        "listStageAutomations" => list_automations(req, env, cx, &params).await,
+        "listDealTasks" => {
+            list_all(req, env, cx, Some((&params, "deal_id")), tasks::for_deal).await
+        }
+        "updateDealTask" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "task_id",
+                DealTask::etag,
+                async |c| {
+                    let fields = TaskFields::parse(&c.body, false)?;
+                    tasks::update(
+                        c.db,
+                        c.scope,
+                        &c.id,
+                        &fields,
+                        c.expected,
+                        c.claims.user_id(),
+                        c.now,
+                    )
+                    .await
+                },
+            )
+            .await
+        }
+        "listStageAutomations" => {
+            list_all(
+                req,
+                env,
+                cx,
+                Some((&params, "pipeline_id")),
+                automations::for_pipeline,
+            )
+            .await
+        }
         "createStageAutomation" => create_automation(req, env, cx, &params).await,
         "deleteStageAutomation" => delete_automation(req, env, cx, &params).await,
-        "listAssignmentRules" => list_assignment(req, env, cx).await,
+        "listAssignmentRules" => {
+            list_all(req, env, cx, None, async |db, scope, _| {
+                assignment::list(db, scope).await
+            })
+            .await
+        }
         "createAssignmentRule" => create_assignment(req, env, cx).await,
         "replaceAssignmentRule" => replace_assignment(req, env, cx, &params).await,
         "deleteAssignmentRule" => delete_assignment(req, env, cx, &params).await,
-        "listScoringRules" => list_rules(req, env, cx).await,
+        "createContract" => create_contract(req, env, cx, &params).await,
+        "listDealContracts" => {
+            list_all(
+                req,
+                env,
+                cx,
+                Some((&params, "deal_id")),
+                contracts::for_deal,
+            )
+            .await
+        }
+        "getContract" => {
+            read_one(
+                req,
+                env,
+                cx,
+                &params,
+                "contract_id",
+                Contract::etag,
+                contracts::get,
+            )
+            .await
+        }
+        "updateContract" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "contract_id",
+                Contract::etag,
+                async |c| {
+                    let fields = ContractFields::parse(&c.body, false)?;
+                    contracts::update(c.db, c.scope, &c.id, &fields, c.expected, c.now).await
+                },
+            )
+            .await
+        }
+        "signContract" | "holdContract" | "resumeContract" | "completeContract"
+        | "terminateContract" => step_contract(operation, req, env, cx, &params).await,
+        "createProduct" => create_product(req, env, cx).await,
+        "listProducts" => {
+            list_page(req, env, cx, async |db, scope, query, page| {
+                products::list(db, scope, &ProductFilter::parse(|n| query.get(n))?, page).await
+            })
+            .await
+        }
+        "getProduct" => {
+            read_one(
+                req,
+                env,
+                cx,
+                &params,
+                "product_id",
+                Product::etag,
+                products::get,
+            )
+            .await
+        }
+        "updateProduct" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "product_id",
+                Product::etag,
+                async |c| {
+                    let fields = ProductFields::parse(&c.body, false)?;
+                    products::update(c.db, c.scope, &c.id, &fields, c.expected, c.now).await
+                },
+            )
+            .await
+        }
+        "createCampaign" => create_campaign(req, env, cx).await,
+        "listCampaigns" => {
+            list_page(req, env, cx, async |db, scope, query, page| {
+                campaigns::list(db, scope, &CampaignFilter::parse(|n| query.get(n))?, page).await
+            })
+            .await
+        }
+        "getCampaign" => {
+            read_one(
+                req,
+                env,
+                cx,
+                &params,
+                "campaign_id",
+                CampaignView::etag,
+                campaigns::get,
+            )
+            .await
+        }
+        "updateCampaign" => {
+            change_one(
+                req,
+                env,
+                cx,
+                &params,
+                "campaign_id",
+                CampaignView::etag,
+                async |c| {
+                    let fields = CampaignFields::parse(&c.body, false)?;
+                    campaigns::update(c.db, c.scope, &c.id, &fields, c.expected, c.now).await
+                },
+            )
+            .await
+        }
+        "listScoringRules" => {
+            list_all(req, env, cx, None, async |db, scope, _| {
+                rules::list(db, scope).await
+            })
+            .await
+        }
         "createScoringRule" => create_rule(req, env, cx).await,
         "replaceScoringRule" => replace_rule(req, env, cx, &params).await,
         "deleteScoringRule" => delete_rule(req, env, cx, &params).await,
@@ -116,6 +381,99 @@ async fn caller(
     let (claims, scope) = cx.scope(req, env).await?;
     claims.require(Area::Crm, access)?;
     Ok((claims, scope, D1::from_env(env)?))
+}
+
+/// Answers the record named by path parameter `param` (read rights) with its etag.
+async fn read_one<T: serde::Serialize>(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+    param: &str,
+    etag: fn(&T) -> String,
+    get: impl AsyncFnOnce(&D1, &TenantScope, &str) -> Result<T, DomainError>,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let found = get(&db, &scope, &http::path_id(params, param)?).await?;
+    Ok(versioned(&found, &etag(&found), 200, cx))
+}
+
+/// What a change to one record works with: who, which firm and database, the
+/// record's id from the path, the `If-Match` version and the JSON body.
+struct Change<'a> {
+    claims: &'a VerifiedClaims,
+    scope: &'a TenantScope,
+    db: &'a D1,
+    id: String,
+    expected: Option<i64>,
+    body: Value,
+    now: shared::kernel::time::Instant,
+}
+
+/// Changes the record named by path parameter `param` (write rights) and
+/// answers it with its new etag.
+async fn change_one<T: serde::Serialize>(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+    param: &str,
+    etag: fn(&T) -> String,
+    change: impl AsyncFnOnce(&Change<'_>) -> Result<T, DomainError>,
+) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let id = http::path_id(params, param)?;
+    let expected = if_match(&req)?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let changed = change(&Change {
+        claims: &claims,
+        scope: &scope,
+        db: &db,
+        id,
+        expected,
+        body,
+        now: cx.now,
+    })
+    .await?;
+    Ok(versioned(&changed, &etag(&changed), 200, cx))
+}
+
+/// Answers a page of a list (read rights), given the page asked for and the
+/// query's filters.
+async fn list_page<T: serde::Serialize>(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    list: impl AsyncFnOnce(
+        &D1,
+        &TenantScope,
+        &http::Query,
+        &PageRequest,
+    ) -> Result<Page<T>, DomainError>,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let page = http::page_request(&req)?;
+    let query = http::Query::of(&req);
+    let found = list(&db, &scope, &query, &page).await?;
+    Ok(http::json(200, &found, &cx.request_id))
+}
+
+/// Answers every record `list` finds (read rights); with a path parameter
+/// `param`, the records under the one it names.
+async fn list_all<T: serde::Serialize>(
+    req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    under: Option<(&Params, &str)>,
+    list: impl AsyncFnOnce(&D1, &TenantScope, &str) -> Result<Vec<T>, DomainError>,
+) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let parent = match under {
+        Some((params, param)) => http::path_id(params, param)?,
+        None => String::new(),
+    };
+    let all = list(&db, &scope, &parent).await?;
+    Ok(http::unpaged(&all, &cx.request_id))
 }
 
 /// `value` with its `etag` (and the header) as a single answer.
@@ -227,33 +585,6 @@ async fn create_pipeline(req: Request, env: &Env, cx: &RequestContext) -> Handle
     .await
 }
 
-async fn list_pipelines(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let all = pipelines::list(&db, &scope).await?;
-    Ok(http::unpaged(&all, &cx.request_id))
-}
-
-async fn get_pipeline(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let pipeline = pipelines::get(&db, &scope, &http::path_id(params, "pipeline_id")?).await?;
-    Ok(versioned(&pipeline, &pipeline.etag(), 200, cx))
-}
-
-async fn update_pipeline(
-    mut req: Request,
-    env: &Env,
-    cx: &RequestContext,
-    params: &Params,
-) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
-    let id = http::path_id(params, "pipeline_id")?;
-    let expected = if_match(&req)?;
-    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
-    let patch = PipelinePatch::parse(&body)?;
-    let pipeline = pipelines::update(&db, &scope, &id, &patch, expected, cx.now).await?;
-    Ok(versioned(&pipeline, &pipeline.etag(), 200, cx))
-}
-
 // ---- accounts and contacts ----
 
 async fn create_account(req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -267,45 +598,6 @@ async fn create_account(req: Request, env: &Env, cx: &RequestContext) -> Handled
         ))
     })
     .await
-}
-
-async fn list_accounts(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let page = http::page_request(&req)?;
-    let query = http::Query::of(&req);
-    let filter = AccountFilter::parse(|name| query.get(name))?;
-    let list = accounts::list(&db, &scope, &filter, &page).await?;
-    Ok(http::json(200, &list, &cx.request_id))
-}
-
-async fn get_account(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let account = accounts::get(&db, &scope, &http::path_id(params, "account_id")?).await?;
-    Ok(versioned(&account, &account.etag(), 200, cx))
-}
-
-async fn update_account(
-    mut req: Request,
-    env: &Env,
-    cx: &RequestContext,
-    params: &Params,
-) -> Handled {
-    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
-    let id = http::path_id(params, "account_id")?;
-    let expected = if_match(&req)?;
-    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
-    let fields = AccountFields::parse(&body, false)?;
-    let account = accounts::update(
-        &db,
-        &scope,
-        &id,
-        &fields,
-        expected,
-        claims.user_id(),
-        cx.now,
-    )
-    .await?;
-    Ok(versioned(&account, &account.etag(), 200, cx))
 }
 
 async fn create_contact(req: Request, env: &Env, cx: &RequestContext) -> Handled {
@@ -349,15 +641,6 @@ async fn create_lead(req: Request, env: &Env, cx: &RequestContext) -> Handled {
     .await
 }
 
-async fn list_leads(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let page = http::page_request(&req)?;
-    let query = http::Query::of(&req);
-    let filter = LeadFilter::parse(|name| query.get(name))?;
-    let list = leads::list(&db, &scope, &filter, &page).await?;
-    Ok(http::json(200, &list, &cx.request_id))
-}
-
 /// Imports a CSV file of leads (Content-Type text/csv).
 async fn import_leads(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
@@ -388,12 +671,6 @@ async fn export_leads(req: Request, env: &Env, cx: &RequestContext) -> Handled {
         "content-disposition",
         &format!("attachment; filename=\"leads-{day}.csv\""),
     ))
-}
-
-async fn get_lead(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let lead = leads::get(&db, &scope, &http::path_id(params, "lead_id")?).await?;
-    Ok(versioned(&lead, &lead.etag(), 200, cx))
 }
 
 async fn update_lead(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
@@ -695,12 +972,6 @@ async fn log_activity(
 
 // ---- scoring rules ----
 
-async fn list_rules(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let all = rules::list(&db, &scope).await?;
-    Ok(http::unpaged(&all, &cx.request_id))
-}
-
 async fn create_rule(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
     let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
@@ -746,33 +1017,6 @@ async fn create_proposal(
     Ok(versioned(&made, &made.etag(), 201, cx))
 }
 
-async fn list_proposals(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let all = proposals::for_deal(&db, &scope, &http::path_id(params, "deal_id")?).await?;
-    Ok(http::unpaged(&all, &cx.request_id))
-}
-
-async fn get_proposal(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let found = proposals::get(&db, &scope, &http::path_id(params, "proposal_id")?).await?;
-    Ok(versioned(&found, &found.etag(), 200, cx))
-}
-
-async fn update_proposal(
-    mut req: Request,
-    env: &Env,
-    cx: &RequestContext,
-    params: &Params,
-) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;
-    let id = http::path_id(params, "proposal_id")?;
-    let expected = if_match(&req)?;
-    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
-    let fields = ProposalFields::parse(&body, false)?;
-    let changed = proposals::update(&db, &scope, &id, &fields, expected, cx.now).await?;
-    Ok(versioned(&changed, &changed.etag(), 200, cx))
-}
-
 /// Sends, accepts or rejects (with a reason) a proposal.
 async fn decide_proposal(
     mut req: Request,
@@ -804,6 +1048,75 @@ async fn decide_proposal(
     Ok(versioned(&moved, &moved.etag(), 200, cx))
 }
 
+// ---- contracts, products and campaigns ----
+
+async fn create_contract(
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let deal_id = http::path_id(params, "deal_id")?;
+    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+    let fields = ContractFields::parse(&body, true)?;
+    let made = contracts::create(&db, &scope, &deal_id, &fields, claims.user_id(), cx.now).await?;
+    Ok(versioned(&made, &made.etag(), 201, cx))
+}
+
+/// Signs, holds, resumes, completes or terminates (with a reason) a contract.
+async fn step_contract(
+    operation: &str,
+    mut req: Request,
+    env: &Env,
+    cx: &RequestContext,
+    params: &Params,
+) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let id = http::path_id(params, "contract_id")?;
+    let today = shared::crm::repository::firm_today(&db, &scope, cx.now).await?;
+    let step = match operation {
+        "signContract" => {
+            let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+            contracts::Step::Sign(Signature::parse(&body, today)?)
+        }
+        "terminateContract" => {
+            let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
+            contracts::Step::Terminate(lead::parse_reason(&body)?)
+        }
+        "holdContract" => contracts::Step::Hold,
+        "resumeContract" => contracts::Step::Resume,
+        _ => contracts::Step::Complete,
+    };
+    let moved = contracts::step(&db, &scope, &id, &step, today, claims.user_id(), cx.now).await?;
+    Ok(versioned(&moved, &moved.etag(), 200, cx))
+}
+
+async fn create_product(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    create(req, env, cx, async |c: &Creator<'_>, body: &Value| {
+        let fields = ProductFields::parse(body, true)?;
+        let (product, statements) = products::plan_create(c.db, c.scope, &fields, c.now).await?;
+        Ok(Planned {
+            explain: products::code_taken,
+            ..Planned::new(with_etag(&product, product.etag()), statements)
+        })
+    })
+    .await
+}
+
+async fn create_campaign(req: Request, env: &Env, cx: &RequestContext) -> Handled {
+    create(req, env, cx, async |c: &Creator<'_>, body: &Value| {
+        let fields = CampaignFields::parse(body, true)?;
+        let (campaign, statements) =
+            campaigns::plan_create(c.db, c.scope, &fields, c.claims.user_id(), c.now).await?;
+        Ok(Planned::new(
+            with_etag(&campaign, campaign.etag()),
+            statements,
+        ))
+    })
+    .await
+}
+
 // ---- tasks and stage automations ----
 
 async fn create_task(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
@@ -813,43 +1126,6 @@ async fn create_task(mut req: Request, env: &Env, cx: &RequestContext, params: &
     let fields = TaskFields::parse(&body, true)?;
     let task = tasks::create(&db, &scope, &deal_id, &fields, claims.user_id(), cx.now).await?;
     Ok(versioned(&task, &task.etag(), 201, cx))
-}
-
-async fn list_tasks(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let all = tasks::for_deal(&db, &scope, &http::path_id(params, "deal_id")?).await?;
-    Ok(http::unpaged(&all, &cx.request_id))
-}
-
-async fn update_task(mut req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
-    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
-    let id = http::path_id(params, "task_id")?;
-    let expected = if_match(&req)?;
-    let (_, body) = read_json(&mut req, config::body_limit(env)).await?;
-    let fields = TaskFields::parse(&body, false)?;
-    let task = tasks::update(
-        &db,
-        &scope,
-        &id,
-        &fields,
-        expected,
-        claims.user_id(),
-        cx.now,
-    )
-    .await?;
-    Ok(versioned(&task, &task.etag(), 200, cx))
-}
-
-async fn list_automations(
-    req: Request,
-    env: &Env,
-    cx: &RequestContext,
-    params: &Params,
-) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let all =
-        automations::for_pipeline(&db, &scope, &http::path_id(params, "pipeline_id")?).await?;
-    Ok(http::unpaged(&all, &cx.request_id))
 }
 
 async fn create_automation(
@@ -878,12 +1154,6 @@ async fn delete_automation(
 }
 
 // ---- assignment rules ----
-
-async fn list_assignment(req: Request, env: &Env, cx: &RequestContext) -> Handled {
-    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
-    let all = assignment::list(&db, &scope).await?;
-    Ok(http::unpaged(&all, &cx.request_id))
-}
 
 async fn create_assignment(mut req: Request, env: &Env, cx: &RequestContext) -> Handled {
     let (_, scope, db) = caller(&req, env, cx, Access::Write).await?;

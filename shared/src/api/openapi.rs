@@ -154,6 +154,19 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "updateProposal" => (Some("ProposalPatch"), Some("Proposal")),
         "getProposal" | "sendProposal" | "acceptProposal" => (None, Some("Proposal")),
         "rejectProposal" => (Some("Reason"), Some("Proposal")),
+        "createContract" => (Some("NewContract"), Some("Contract")),
+        "updateContract" => (Some("ContractPatch"), Some("Contract")),
+        "getContract" | "holdContract" | "resumeContract" | "completeContract" => {
+            (None, Some("Contract"))
+        }
+        "signContract" => (Some("ContractSignature"), Some("Contract")),
+        "terminateContract" => (Some("Reason"), Some("Contract")),
+        "createProduct" => (Some("NewProduct"), Some("Product")),
+        "updateProduct" => (Some("ProductPatch"), Some("Product")),
+        "getProduct" => (None, Some("Product")),
+        "createCampaign" => (Some("NewCampaign"), Some("Campaign")),
+        "updateCampaign" => (Some("CampaignPatch"), Some("Campaign")),
+        "getCampaign" => (None, Some("Campaign")),
         "getForecast" => (None, Some("Forecast")),
         "getForecastAccuracy" => (None, Some("ForecastAccuracy")),
         "putForecastAdjustment" => (Some("ForecastAdjustmentInput"), Some("ForecastAdjustment")),
@@ -193,6 +206,9 @@ fn page_of(operation: &str) -> Option<&'static str> {
         "listAssignmentRules" => "AssignmentRule",
         "listDealProposals" => "Proposal",
         "listDealTasks" => "DealTask",
+        "listDealContracts" => "Contract",
+        "listProducts" => "Product",
+        "listCampaigns" => "Campaign",
         "listStageAutomations" => "StageAutomation",
         "getStaleDealReport" => "StaleDealGroup",
         _ => return None,
@@ -313,6 +329,20 @@ fn query(operation: &str) -> &'static [(&'static str, &'static str)] {
             ("tag", "TagText"),
             ("min_score", "Score"),
             ("q", "SearchText"),
+        ],
+        "listProducts" => &[
+            PAGE[0],
+            PAGE[1],
+            ("status", "ProductStatus"),
+            ("kind", "ProductKind"),
+            ("category", "SearchText"),
+            ("q", "SearchText"),
+        ],
+        "listCampaigns" => &[
+            PAGE[0],
+            PAGE[1],
+            ("status", "CampaignStatus"),
+            ("kind", "CampaignKind"),
         ],
         "listDeals" => &[
             PAGE[0],
@@ -577,9 +607,63 @@ fn generated_schemas() -> Map<String, Value> {
 /// The CRM's closed sets, from the Rust types its parsers check against.
 fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
     use crate::crm::{
-        account::Lifecycle, activity, assignment::Method, deal::DealStatus, forecast::Period, lead,
-        pipeline::StageKind, proposal::ProposalStatus, scoring, task,
+        account::Lifecycle, activity, assignment::Method, campaign, contract, deal::DealStatus,
+        forecast::Period, lead, pipeline::StageKind, product, proposal::ProposalStatus, scoring,
+        task,
     };
+    for (name, values) in [
+        (
+            "ProductKind",
+            product::ProductKind::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "ProductStatus",
+            product::ProductStatus::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+        (
+            "BillingInterval",
+            product::BillingInterval::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+        (
+            "CampaignKind",
+            campaign::CampaignKind::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+        (
+            "CampaignStatus",
+            campaign::CampaignStatus::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+        (
+            "ContractStatus",
+            contract::ContractStatus::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+        (
+            "PaymentTerms",
+            contract::PaymentTerms::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+    ] {
+        put(name, string_enum(values));
+    }
     put(
         "TaskPriority",
         string_enum(task::TaskPriority::ALL.iter().map(|v| v.name())),

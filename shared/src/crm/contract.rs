@@ -47,16 +47,12 @@ crate::wire_enum!(
         /// On the invoice's day.
         DueOnReceipt = "due_on_receipt",
         /// 15 days after the invoice.
-        #[serde(rename = "net_15")]
         Net15 = "net_15",
         /// 30 days after.
-        #[serde(rename = "net_30")]
         Net30 = "net_30",
         /// 45 days after.
-        #[serde(rename = "net_45")]
         Net45 = "net_45",
         /// 60 days after.
-        #[serde(rename = "net_60")]
         Net60 = "net_60",
         /// As milestones are reached.
         Milestone = "milestone",

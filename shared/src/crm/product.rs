@@ -16,7 +16,7 @@ crate::wire_enum!(
         /// Work done for the client (an audit, an hour of advice).
         Service = "service",
         /// A thing delivered.
-        Good = "product",
+        Product = "product",
         /// Billed again every interval.
         Subscription = "subscription",
         /// Several of the others sold together.
@@ -201,7 +201,9 @@ impl ProductFields {
     }
 
     /// The product these fields make of `before` (a new one when `None`), checked
-    /// as a whole: a subscription has a billing interval and nothing else does.
+    /// as a whole: a subscription has a billing interval and nothing else does. A
+    /// new product that breaks the rule is a 422; a change that would leave the
+    /// stored product breaking it a 409.
     pub fn apply(&self, before: Option<&Product>, id: &str, now: i64) -> DomainResult<Product> {
         let mut p = match before {
             Some(p) => p.clone(),
@@ -254,15 +256,17 @@ impl ProductFields {
             p.tags.clone_from(v);
         }
         p.updated_at = now;
+        let refuse = |rule: &'static str, message: &str| match before {
+            None => DomainError::invalid("billing_interval", rule, message),
+            Some(_) => DomainError::conflict("billing_interval", message),
+        };
         match (p.kind, p.billing_interval) {
-            (ProductKind::Subscription, None) => Err(DomainError::invalid(
-                "billing_interval",
+            (ProductKind::Subscription, None) => Err(refuse(
                 "required",
                 "a subscription needs billing_interval: month, quarter or year",
             )),
             (ProductKind::Subscription, Some(_)) | (_, None) => Ok(p),
-            (_, Some(_)) => Err(DomainError::invalid(
-                "billing_interval",
+            (_, Some(_)) => Err(refuse(
                 "unexpected",
                 "only a subscription has a billing_interval",
             )),
@@ -355,10 +359,13 @@ mod tests {
         assert_eq!(made.billing_interval, Some(BillingInterval::Month));
         // Turning it into a service keeps no interval by accident.
         let service = ProductFields::parse(&json!({"kind": "service"}), false).unwrap();
-        assert_eq!(
-            rule_of(service.apply(Some(&made), "prd_2", 6)).1,
-            "unexpected"
-        );
+        assert!(matches!(
+            service.apply(Some(&made), "prd_2", 6),
+            Err(DomainError::Conflict {
+                field: Some("billing_interval"),
+                ..
+            })
+        ));
         let both =
             ProductFields::parse(&json!({"kind": "service", "billing_interval": null}), false)
                 .unwrap();

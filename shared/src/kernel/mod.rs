@@ -21,15 +21,15 @@ pub mod validate;
 pub mod vault;
 
 /// Declares a closed set of wire names (statuses, classes) as an enum with `ALL`,
-/// `name()` and a `parse()` that answers a 422 naming the field and the choices.
+/// `name()` and a `parse()` that answers a 422 naming the field and the choices;
+/// serde reads and writes the same wire names.
 #[macro_export]
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* $variant),+
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
         }
 
         impl $name {

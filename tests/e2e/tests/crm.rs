@@ -1506,3 +1506,307 @@ fn entering_a_stage_runs_its_automations_with_the_move() {
         5
     );
 }
+
+#[test]
+fn a_catalogue_a_campaign_and_a_contract_from_proposal_to_signature() {
+    let firm = TestFirm::provision();
+    let other = TestFirm::provision();
+    let pipe = pipeline(&firm);
+    let won_stage = s(&pipe["stages"][3]["id"]);
+    // The catalogue: a subscription needs its interval; a code is the firm's once.
+    let bad = post(
+        &firm.token,
+        "/v1/crm/products",
+        json!({"code": "BOOKS", "name": "Bookkeeping", "kind": "subscription",
+               "unit_price_minor": 30000, "currency": "EUR"}),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert_eq!(bad.json()["errors"][0]["field"], "billing_interval");
+    let books = ok(
+        post(
+            &firm.token,
+            "/v1/crm/products",
+            json!({"code": "BOOKS", "name": "Bookkeeping", "kind": "subscription", "billing_interval": "month",
+                   "unit_price_minor": 30000, "currency": "EUR", "category": "Accounts"}),
+        ),
+        201,
+    );
+    let again = post(
+        &firm.token,
+        "/v1/crm/products",
+        json!({"code": "BOOKS", "name": "Other", "kind": "service", "unit_price_minor": 1, "currency": "EUR"}),
+    );
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(again.json()["errors"][0]["field"], "code");
+    let listed = ok(
+        call("GET", "/v1/crm/products?kind=subscription&q=book")
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let product_path = format!("/v1/crm/products/{}", s(&books["id"]));
+    let stale = call("PATCH", &product_path)
+        .token(&firm.token)
+        .header("if-match", "\"7\"")
+        .json(&json!({"status": "archived"}))
+        .send();
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    let archived = call("PATCH", &product_path)
+        .token(&firm.token)
+        .header("if-match", &s(&books["etag"]))
+        .json(&json!({"status": "archived"}))
+        .send();
+    assert_eq!(ok(archived, 200)["status"], "archived");
+
+    // A campaign: the lead it brings converts, and its deal is won.
+    let campaign = ok(
+        post(
+            &firm.token,
+            "/v1/crm/campaigns",
+            json!({"name": "Spring webinar", "kind": "webinar", "start_on": "2027-03-01", "end_on": "2027-03-31",
+                   "currency": "EUR", "budget_minor": 500000, "actual_cost_minor": 200000, "target_leads": 10}),
+        ),
+        201,
+    );
+    let campaign_id = s(&campaign["id"]);
+    let backwards = post(
+        &firm.token,
+        "/v1/crm/campaigns",
+        json!({"name": "x", "kind": "event", "start_on": "2027-03-02", "end_on": "2027-03-01",
+               "currency": "EUR", "budget_minor": 0}),
+    );
+    assert_eq!(backwards.status, 422, "{}", backwards.text);
+    assert_eq!(backwards.json()["errors"][0]["field"], "end_on");
+    let captured = lead(
+        &firm,
+        json!({"contact_name": "Ada", "company_name": "Engines Ltd", "campaign_id": campaign_id,
+               "budget_minor": 800000, "currency": "EUR"}),
+    );
+    assert_eq!(captured["campaign_id"], json!(campaign_id));
+    let lead_path = format!("/v1/crm/leads/{}", s(&captured["id"]));
+    ok(
+        call("PATCH", &lead_path)
+            .token(&firm.token)
+            .json(&json!({"status": "qualified"}))
+            .send(),
+        200,
+    );
+    let made = ok(
+        post(&firm.token, &format!("{lead_path}/convert"), json!({})),
+        201,
+    );
+    let deal_id = s(&made["deal"]["id"]);
+    assert_eq!(made["deal"]["campaign_id"], json!(campaign_id));
+    let strange = post(
+        &firm.token,
+        "/v1/crm/leads",
+        json!({"contact_name": "Eve", "campaign_id": "cmp_01ARZ3NDEKTSV4RRFFQ69G5FAV"}),
+    );
+    assert_eq!(strange.status, 409, "{}", strange.text);
+    assert_eq!(strange.json()["errors"][0]["field"], "campaign_id");
+
+    // A proposal accepted, then its contract: drafted, signed, fixed but for notes.
+    let proposal = ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/deals/{deal_id}/proposals"),
+            json!({"title": "Audit 2027", "valid_until": "2099-01-31",
+                   "lines": [{"description": "Audit", "quantity": 1, "unit_price_minor": 800000}]}),
+        ),
+        201,
+    );
+    let proposal_id = s(&proposal["id"]);
+    let contracts_path = format!("/v1/crm/deals/{deal_id}/contracts");
+    let early = post(
+        &firm.token,
+        &contracts_path,
+        json!({"proposal_id": proposal_id, "start_on": "2027-04-01", "end_on": "2028-03-31"}),
+    );
+    assert_eq!(
+        early.status, 409,
+        "a draft proposal makes no contract: {}",
+        early.text
+    );
+    for step in ["send", "accept"] {
+        ok(
+            post(
+                &firm.token,
+                &format!("/v1/crm/proposals/{proposal_id}/{step}"),
+                json!({}),
+            ),
+            200,
+        );
+    }
+    let no_term = post(
+        &firm.token,
+        &contracts_path,
+        json!({"proposal_id": proposal_id}),
+    );
+    assert_eq!(no_term.status, 422, "{}", no_term.text);
+    let contract = ok(
+        post(
+            &firm.token,
+            &contracts_path,
+            json!({"proposal_id": proposal_id, "start_on": "2027-04-01", "end_on": "2028-03-31",
+                   "payment_terms": "net_15"}),
+        ),
+        201,
+    );
+    assert_eq!(
+        (
+            contract["number"].clone(),
+            contract["title"].clone(),
+            contract["total_minor"].clone(),
+            contract["status"].clone()
+        ),
+        (
+            json!("C-0001"),
+            json!("Audit 2027"),
+            json!(800000),
+            json!("draft")
+        )
+    );
+    let contract_path = format!("/v1/crm/contracts/{}", s(&contract["id"]));
+    let unsigned = post(&firm.token, &format!("{contract_path}/sign"), json!({}));
+    assert_eq!(unsigned.status, 422, "{}", unsigned.text);
+    assert_eq!(unsigned.json()["errors"][0]["field"], "signed_by");
+    let signed = ok(
+        post(
+            &firm.token,
+            &format!("{contract_path}/sign"),
+            json!({"signed_by": "Ada Lovelace", "signed_on": "2026-12-01"}),
+        ),
+        200,
+    );
+    assert_eq!(
+        (signed["status"].clone(), signed["signed_on"].clone()),
+        (json!("active"), json!("2026-12-01"))
+    );
+    let terms = call("PATCH", &contract_path)
+        .token(&firm.token)
+        .json(&json!({"total_minor": 1}))
+        .send();
+    assert_eq!(terms.status, 409, "{}", terms.text);
+    let noted = call("PATCH", &contract_path)
+        .token(&firm.token)
+        .json(&json!({"notes": "Kick-off on 3 April"}))
+        .send();
+    assert_eq!(ok(noted, 200)["notes"], "Kick-off on 3 April");
+    let unreasoned = post(
+        &firm.token,
+        &format!("{contract_path}/terminate"),
+        json!({}),
+    );
+    assert_eq!(unreasoned.status, 422, "{}", unreasoned.text);
+    ok(
+        post(&firm.token, &format!("{contract_path}/hold"), json!({})),
+        200,
+    );
+    ok(
+        post(&firm.token, &format!("{contract_path}/resume"), json!({})),
+        200,
+    );
+    let listed = ok(call("GET", &contracts_path).token(&firm.token).send(), 200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let timeline = ok(
+        call(
+            "GET",
+            &format!("/v1/crm/deals/{deal_id}/activities?kind=contract"),
+        )
+        .token(&firm.token)
+        .send(),
+        200,
+    );
+    assert_eq!(timeline["items"].as_array().unwrap().len(), 4, "{timeline}");
+
+    // The deal is won: the campaign counts it, against its cost.
+    ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/deals/{deal_id}/move"),
+            json!({"stage_id": won_stage}),
+        ),
+        200,
+    );
+    let results = ok(
+        call("GET", &format!("/v1/crm/campaigns/{campaign_id}"))
+            .token(&firm.token)
+            .send(),
+        200,
+    )["results"]
+        .clone();
+    assert_eq!(
+        (
+            results["leads"].clone(),
+            results["converted_leads"].clone(),
+            results["deals_won"].clone(),
+            results["won_minor"].clone(),
+            results["roi_percent"].clone()
+        ),
+        (json!(1), json!(1), json!(1), json!(800000), json!(300.0))
+    );
+
+    // Roles: staff and read-only members read, only writers write.
+    for role in ["staff", "readonly"] {
+        let token = firm.token_as(role);
+        assert_eq!(call("GET", &contract_path).token(&token).send().status, 200);
+        for (path, body) in [
+            (
+                "/v1/crm/products".to_owned(),
+                json!({"code": "X", "name": "X", "kind": "service", "unit_price_minor": 1, "currency": "EUR"}),
+            ),
+            (format!("{contract_path}/complete"), json!({})),
+            (
+                format!("/v1/crm/campaigns/{campaign_id}"),
+                json!({"status": "active"}),
+            ),
+        ] {
+            let method = if path.contains("/campaigns/") {
+                "PATCH"
+            } else {
+                "POST"
+            };
+            let reply = call(method, &path).token(&token).json(&body).send();
+            assert_eq!(reply.status, 403, "{role} {method} {path}: {}", reply.text);
+        }
+    }
+    // Another firm finds none of it, changes none of it, and lists nothing.
+    for (method, path, body) in [
+        ("GET", product_path.clone(), None),
+        ("PATCH", product_path.clone(), Some(json!({"name": "Ours"}))),
+        ("GET", format!("/v1/crm/campaigns/{campaign_id}"), None),
+        (
+            "PATCH",
+            format!("/v1/crm/campaigns/{campaign_id}"),
+            Some(json!({"name": "Ours"})),
+        ),
+        ("GET", contract_path.clone(), None),
+        ("PATCH", contract_path.clone(), Some(json!({"notes": "x"}))),
+        ("POST", format!("{contract_path}/complete"), Some(json!({}))),
+        ("GET", contracts_path.clone(), None),
+        (
+            "POST",
+            contracts_path.clone(),
+            Some(
+                json!({"title": "x", "total_minor": 1, "start_on": "2027-01-01", "end_on": "2027-01-02"}),
+            ),
+        ),
+    ] {
+        let mut c = call(method, &path).token(&other.token);
+        if let Some(body) = &body {
+            c = c.json(body);
+        }
+        let reply = c.send();
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+    }
+    for list in ["/v1/crm/products", "/v1/crm/campaigns"] {
+        assert_eq!(
+            ok(call("GET", list).token(&other.token).send(), 200)["items"],
+            json!([]),
+            "{list}"
+        );
+    }
+    let still = ok(call("GET", &contract_path).token(&firm.token).send(), 200);
+    assert_eq!(still["status"], "active");
+}

@@ -94,8 +94,14 @@ pub async fn get(db: &impl Sql, scope: &TenantScope, id: &str) -> DomainResult<C
         .ok_or(DomainError::NotFound("campaign"))
 }
 
-/// A 422 naming `field` unless `id` is one of the firm's campaigns.
-pub async fn check(db: &impl Sql, scope: &TenantScope, field: &str, id: &str) -> DomainResult<()> {
+/// A 409 naming `field` unless `id` is one of the firm's campaigns (as for a
+/// member who is not one).
+pub async fn check(
+    db: &impl Sql,
+    scope: &TenantScope,
+    field: &'static str,
+    id: &str,
+) -> DomainResult<()> {
     let found = db
         .query(Statement::new(
             format!("SELECT id FROM {TABLE} WHERE firm_id = ?1 AND id = ?2"),
@@ -103,10 +109,9 @@ pub async fn check(db: &impl Sql, scope: &TenantScope, field: &str, id: &str) ->
         ))
         .await?;
     if found.is_empty() {
-        return Err(DomainError::invalid(
+        return Err(DomainError::conflict(
             field,
-            "unknown",
-            format!("{field} names no campaign of the firm"),
+            format!("{field} must name a campaign of the firm"),
         ));
     }
     Ok(())
@@ -196,14 +201,16 @@ fn apply(c: &mut Campaign, f: &CampaignFields, now: Instant) -> DomainResult<()>
     Ok(())
 }
 
-/// Starts planning a campaign (at most 2,000 a firm).
-pub async fn create(
+/// The campaign `fields` start planning and the statement that stores it (a
+/// firm at its 2,000 campaigns is a 409).
+pub async fn plan_create(
     db: &impl Sql,
     scope: &TenantScope,
     fields: &CampaignFields,
     actor: &str,
     now: Instant,
-) -> DomainResult<CampaignView> {
+) -> DomainResult<(CampaignView, Vec<Statement>)> {
+    super::under_cap(db, scope, TABLE, MAX_CAMPAIGNS, "campaigns").await?;
     if let Some(Some(owner)) = &fields.owner_id {
         super::leads::check_member(db, scope, "owner_id", owner).await?;
     }
@@ -233,14 +240,28 @@ pub async fn create(
         ("created_by", actor.into()),
         ("created_at", now.millis().into()),
     ]);
-    super::insert_capped(
-        db,
-        super::insert_row_capped(TABLE, scope, &id, values, MAX_CAMPAIGNS),
-        "name",
-        format!("a firm has at most {MAX_CAMPAIGNS} campaigns"),
-    )
-    .await?;
-    get(db, scope, &id).await
+    let insert = super::insert_row(TABLE, scope, &id, values);
+    let results = results(&c, Counts::default());
+    Ok((
+        CampaignView {
+            campaign: c,
+            results,
+        },
+        vec![insert],
+    ))
+}
+
+/// Starts planning a campaign.
+pub async fn create(
+    db: &impl Sql,
+    scope: &TenantScope,
+    fields: &CampaignFields,
+    actor: &str,
+    now: Instant,
+) -> DomainResult<CampaignView> {
+    let (view, statements) = plan_create(db, scope, fields, actor, now).await?;
+    db.batch(statements).await?;
+    Ok(view)
 }
 
 /// Changes a campaign at `expected` version (any when `None`); its status moves

@@ -114,10 +114,9 @@ pub async fn create(
         let proposal = match super::proposals::get(db, scope, pid).await {
             Ok(p) if p.deal_id == deal.id => p,
             Ok(_) | Err(DomainError::NotFound(_)) => {
-                return Err(DomainError::invalid(
+                return Err(DomainError::conflict(
                     "proposal_id",
-                    "unknown",
-                    "proposal_id names no proposal of this deal",
+                    "proposal_id must name a proposal of this deal",
                 ))
             }
             Err(e) => return Err(e),

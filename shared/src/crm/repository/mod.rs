@@ -49,47 +49,18 @@ pub(crate) async fn by_id<T: serde::de::DeserializeOwned>(
 
 /// Inserts record `id` of the firm into `table` with `row`, at version 1.
 pub(crate) fn insert_row(table: &str, scope: &TenantScope, id: &str, row: Row) -> Statement {
-    insert_row_under(table, scope, id, row, None)
-}
-
-/// Like [`insert_row`], inserting nothing once the firm has `cap` records in
-/// `table` (for [`insert_capped`]).
-pub(crate) fn insert_row_capped(
-    table: &str,
-    scope: &TenantScope,
-    id: &str,
-    row: Row,
-    cap: i64,
-) -> Statement {
-    insert_row_under(table, scope, id, row, Some(cap))
-}
-
-fn insert_row_under(
-    table: &str,
-    scope: &TenantScope,
-    id: &str,
-    row: Row,
-    cap: Option<i64>,
-) -> Statement {
     let names: Vec<&str> = row.iter().map(|(n, _)| *n).collect();
     let marks: Vec<String> = (3..row.len() + 3).map(|i| format!("?{i}")).collect();
     let mut params: Vec<Value> = vec![id.into(), scope.firm_id().into()];
     params.extend(row.into_iter().map(|(_, v)| v));
-    let (names, marks) = (names.join(", "), marks.join(", "));
-    let sql = match cap {
-        None => format!(
-            "INSERT INTO {table} (id, firm_id, {names}, version) VALUES (?1, ?2, {marks}, 1)"
+    Statement::new(
+        format!(
+            "INSERT INTO {table} (id, firm_id, {}, version) VALUES (?1, ?2, {}, 1)",
+            names.join(", "),
+            marks.join(", ")
         ),
-        Some(cap) => {
-            params.push(cap.into());
-            format!(
-                "INSERT INTO {table} (id, firm_id, {names}, version) SELECT ?1, ?2, {marks}, 1
-                  WHERE (SELECT COUNT(*) FROM {table} WHERE firm_id = ?2) < ?{}",
-                params.len()
-            )
-        }
-    };
-    Statement::new(sql, params)
+        params,
+    )
 }
 
 /// Stores `row` over record `id` of the firm in `table` if it is still at
@@ -265,6 +236,35 @@ pub async fn firm_today(
 pub fn day_in(zone: &str, now: crate::kernel::time::Instant) -> chrono::NaiveDate {
     let zone = zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
     now.to_chrono().with_timezone(&zone).date_naive()
+}
+
+/// A 409 once the firm has `cap` records in `table` (`what`, plural, names them).
+pub(crate) async fn under_cap(
+    db: &impl Sql,
+    scope: &TenantScope,
+    table: &str,
+    cap: i64,
+    what: &str,
+) -> DomainResult<()> {
+    let rows = db
+        .query(Statement::new(
+            format!("SELECT COUNT(*) AS n FROM {table} WHERE firm_id = ?1"),
+            vec![scope.firm_id().into()],
+        ))
+        .await?;
+    let n = rows
+        .first()
+        .and_then(|r| r.get("n"))
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0);
+    #[allow(clippy::cast_precision_loss)] // caps are small
+    if n >= cap as f64 {
+        return Err(DomainError::conflict(
+            "body",
+            format!("a firm has at most {cap} {what}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs an insert whose `WHERE` holds the firm's (or the parent's) count under its

@@ -5,7 +5,7 @@ use crate::crm::product::{Product, ProductFields, ProductFilter, MAX_PRODUCTS};
 use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::id::new_id;
 use crate::kernel::paging::{Page, PageRequest};
-use crate::kernel::sql::{query_as, violates_unique, Sql};
+use crate::kernel::sql::{query_as, violates_unique, Sql, Statement};
 use crate::kernel::tenant::TenantScope;
 use crate::kernel::time::Instant;
 
@@ -58,8 +58,8 @@ fn row(p: &Product) -> super::Row {
     ]
 }
 
-/// A repeated code is a 409 naming `code`.
-fn code_taken(e: DomainError) -> DomainError {
+/// A repeated code is a 409 naming `code` (the other errors pass through).
+pub fn code_taken(e: DomainError) -> DomainError {
     if violates_unique(&e, "crm_products.code") {
         DomainError::conflict("code", "another product of the firm has this code")
     } else {
@@ -67,26 +67,33 @@ fn code_taken(e: DomainError) -> DomainError {
     }
 }
 
-/// Adds a product (at most 5,000 a firm).
+/// The product `fields` make and the statement that stores it; a firm at its
+/// 5,000 products is a 409. A repeated code fails the statement: map the error
+/// with [`code_taken`].
+pub async fn plan_create(
+    db: &impl Sql,
+    scope: &TenantScope,
+    fields: &ProductFields,
+    now: Instant,
+) -> DomainResult<(Product, Vec<Statement>)> {
+    super::under_cap(db, scope, TABLE, MAX_PRODUCTS, "products").await?;
+    let id = new_id("prd", now.millis())?;
+    let product = fields.apply(None, &id, now.millis())?;
+    let mut values = row(&product);
+    values.push(("created_at", now.millis().into()));
+    Ok((product, vec![super::insert_row(TABLE, scope, &id, values)]))
+}
+
+/// Adds a product.
 pub async fn create(
     db: &impl Sql,
     scope: &TenantScope,
     fields: &ProductFields,
     now: Instant,
 ) -> DomainResult<Product> {
-    let id = new_id("prd", now.millis())?;
-    let product = fields.apply(None, &id, now.millis())?;
-    let mut values = row(&product);
-    values.push(("created_at", now.millis().into()));
-    super::insert_capped(
-        db,
-        super::insert_row_capped(TABLE, scope, &id, values, MAX_PRODUCTS),
-        "code",
-        format!("a firm has at most {MAX_PRODUCTS} products"),
-    )
-    .await
-    .map_err(code_taken)?;
-    get(db, scope, &id).await
+    let (product, statements) = plan_create(db, scope, fields, now).await?;
+    db.batch(statements).await.map_err(code_taken)?;
+    Ok(product)
 }
 
 /// Changes a product at `expected` version (any when `None`).
