@@ -819,6 +819,8 @@ test("crm_setup_rules_and_automations_then_a_deal_s_tasks_proposals_and_a_lead_i
     { name: "Qualified", probability: 10 }, { name: "Proposal", probability: 50 },
     { name: "Won", kind: "won" }, { name: "Lost", kind: "lost" }] }, firm.token), "pipeline");
   const deal = ok(await api("POST", "/v1/crm/deals", { name: "Annual audit", value_minor: 900000, pipeline_id: pipeline.id }, firm.token), "deal");
+  const product = ok(await api("POST", "/v1/crm/products", { code: "TAX", name: "Tax return", kind: "service",
+    unit_price_minor: 30000, currency: "EUR" }, firm.token), "product");
   const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
   await signIn(page, firm.email);
   await page.click("nav.side a[href='/crm/setup']");
@@ -877,13 +879,17 @@ test("crm_setup_rules_and_automations_then_a_deal_s_tasks_proposals_and_a_lead_i
   await expectText(page.locator("#line-0-price-error"), /decimals/, "the ambiguous price");
   if ((await page.inputValue("#line-0-description")) !== "Statutory audit") throw new Error("a line's description was lost");
   await page.fill("#line-0-price", "1200.50");
+  // The second line comes from the catalogue: its name and price are the product's.
   await page.click("text=Add a line");
-  await page.fill("#line-1-description", "Tax return");
+  await page.selectOption("#line-1-product", product.id);
   await page.fill("#line-1-quantity", "2");
-  await page.fill("#line-1-price", "300");
   await page.click("form:has(#proposal-title) button[type=submit]");
   const proposals = page.locator("section[aria-labelledby=proposals-title] table tbody");
   await expectText(proposals, /Audit 2027.*Draft.*1[,. ]?800\.50|Audit 2027.*Draft.*1[  .]?800,50/s, "the proposal and its total");
+  const drafted = ok(await api("GET", `/v1/crm/deals/${deal.id}/proposals`, null, firm.token), "proposals").items[0];
+  if (drafted.lines[1].description !== "Tax return" || drafted.lines[1].product_id !== product.id) {
+    throw new Error(`the catalogue line: ${JSON.stringify(drafted.lines[1])}`);
+  }
   if ((await page.inputValue("#line-0-description")) !== "" || await page.locator("#line-1-description").count()) {
     throw new Error("the new-proposal form kept the lines of the proposal just made");
   }

@@ -49,6 +49,9 @@ pub const MAX_QUANTITY: i64 = 1_000_000;
 /// One line of a proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
+    /// The catalogue's product it was priced from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
     /// What is offered.
     pub description: String,
     /// How many, up to three decimals (`"1.5"` hours), as text so it stays exact.
@@ -115,8 +118,9 @@ impl Proposal {
 pub struct ProposalFields {
     /// 1–200 characters.
     pub title: Option<String>,
-    /// 1–100 lines, priced.
-    pub lines: Option<Vec<Line>>,
+    /// 1–100 lines, priced by [`price`] (a line naming a product may leave its
+    /// description and price to the catalogue).
+    pub lines: Option<Vec<LineDraft>>,
     /// A calendar day.
     pub valid_until: Option<NaiveDate>,
     /// `Some(None)` clears them.
@@ -160,7 +164,98 @@ impl ProposalFields {
     }
 }
 
-fn lines(v: &mut Validator, list: &[serde_json::Value]) -> Option<Vec<Line>> {
+/// A line as written: a product of the catalogue and/or a description and a
+/// price of one (what is written wins over the catalogue), and a quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineDraft {
+    /// `prd_…` of the firm's catalogue.
+    pub product_id: Option<String>,
+    /// 1–300 characters (the product's name when absent).
+    pub description: Option<String>,
+    /// Above 0, at most 1,000,000, three decimals at most.
+    pub quantity: Decimal,
+    /// Minor units (the product's price when absent).
+    pub unit_price_minor: Option<i64>,
+}
+
+/// What a line draft names of the catalogue: the product's name, price and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Priced {
+    /// Its name.
+    pub name: String,
+    /// Its price of one.
+    pub unit_price_minor: i64,
+    /// Its currency.
+    pub currency: String,
+}
+
+/// The lines `drafts` make in `currency`, a product's name and price filling
+/// what a line left out (`catalogue` gives each named product). A product priced
+/// in another currency, or lines that come to more than 2^53 − 1, are a 422
+/// naming the line.
+pub fn price(
+    drafts: &[LineDraft],
+    catalogue: &std::collections::HashMap<String, Priced>,
+    currency: &str,
+) -> DomainResult<Vec<Line>> {
+    let mut v = Validator::new();
+    let mut out = Vec::with_capacity(drafts.len());
+    for (i, d) in drafts.iter().enumerate() {
+        let path = format!("lines[{i}]");
+        let product = d.product_id.as_ref().and_then(|id| catalogue.get(id));
+        if let (Some(p), None) = (product, d.unit_price_minor) {
+            if p.currency != currency {
+                v.add(
+                    format!("{path}.product_id"),
+                    "currency",
+                    format!(
+                        "{path}.product_id is priced in {}, the deal in {currency}: give unit_price_minor",
+                        p.currency
+                    ),
+                );
+                continue;
+            }
+        }
+        let description = d
+            .description
+            .clone()
+            .or_else(|| product.map(|p| p.name.clone()));
+        let price = d
+            .unit_price_minor
+            .or_else(|| product.map(|p| p.unit_price_minor));
+        let (Some(description), Some(price)) = (description, price) else {
+            v.add(
+                format!("{path}.product_id"),
+                "unknown",
+                format!("{path}.product_id names no product to take the line from"),
+            );
+            continue;
+        };
+        let amount = (d.quantity * Decimal::from(price))
+            .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        match i64::try_from(amount).ok().filter(|a| *a <= MAX_SAFE_MINOR) {
+            Some(amount_minor) => out.push(Line {
+                product_id: d.product_id.clone(),
+                description,
+                quantity: d.quantity.normalize().to_string(),
+                unit_price_minor: price,
+                amount_minor,
+            }),
+            None => v.add(path.clone(), "range", format!("{path} comes to too much")),
+        }
+    }
+    let total = out
+        .iter()
+        .try_fold(0i64, |sum, l| sum.checked_add(l.amount_minor))
+        .filter(|t| *t <= MAX_SAFE_MINOR);
+    if total.is_none() {
+        v.add("lines", "range", "the lines come to too much");
+    }
+    v.finish()?;
+    Ok(out)
+}
+
+fn lines(v: &mut Validator, list: &[serde_json::Value]) -> Option<Vec<LineDraft>> {
     if list.is_empty() || list.len() > MAX_LINES {
         v.add(
             "lines",
@@ -177,7 +272,9 @@ fn lines(v: &mut Validator, list: &[serde_json::Value]) -> Option<Vec<Line>> {
             continue;
         };
         for key in obj.keys() {
-            if !["description", "quantity", "unit_price_minor"].contains(&key.as_str()) {
+            if !["product_id", "description", "quantity", "unit_price_minor"]
+                .contains(&key.as_str())
+            {
                 v.add(
                     format!("{path}.{key}"),
                     "unknown",
@@ -185,9 +282,32 @@ fn lines(v: &mut Validator, list: &[serde_json::Value]) -> Option<Vec<Line>> {
                 );
             }
         }
+        let product_id = match obj.get("product_id") {
+            None => None,
+            Some(raw) => match raw
+                .as_str()
+                .map(|id| crate::kernel::id::parse(&format!("{path}.product_id"), "prd", id))
+            {
+                Some(Ok(id)) => Some(id),
+                Some(Err(e)) => {
+                    v.take::<()>(Err(e));
+                    None
+                }
+                None => {
+                    v.add(
+                        format!("{path}.product_id"),
+                        "type",
+                        format!("{path}.product_id must be a product id"),
+                    );
+                    None
+                }
+            },
+        };
+        // A line of the catalogue may leave its description and price to it.
+        let own = !obj.contains_key("product_id");
         let description = match obj.get("description").and_then(serde_json::Value::as_str) {
             Some(s) => v.take(text(&format!("{path}.description"), s, 1, 300)),
-            None => {
+            None if own || obj.contains_key("description") => {
                 v.add(
                     format!("{path}.description"),
                     "required",
@@ -195,43 +315,32 @@ fn lines(v: &mut Validator, list: &[serde_json::Value]) -> Option<Vec<Line>> {
                 );
                 None
             }
+            None => None,
         };
         let quantity = quantity(v, &format!("{path}.quantity"), obj.get("quantity"));
         let price_path = format!("{path}.unit_price_minor");
-        let price = match obj
-            .get("unit_price_minor")
-            .and_then(serde_json::Value::as_i64)
-        {
-            Some(p) if (0..=MAX_SAFE_MINOR).contains(&p) => Some(p),
-            _ => {
-                v.add(
-                    price_path.clone(),
-                    "range",
-                    format!("{price_path} must be a whole number of minor units from 0 to {MAX_SAFE_MINOR}"),
-                );
-                None
-            }
+        let price = match obj.get("unit_price_minor") {
+            None if !own => None,
+            raw => match raw.and_then(serde_json::Value::as_i64) {
+                Some(p) if (0..=MAX_SAFE_MINOR).contains(&p) => Some(p),
+                _ => {
+                    v.add(
+                        price_path.clone(),
+                        "range",
+                        format!("{price_path} must be a whole number of minor units from 0 to {MAX_SAFE_MINOR}"),
+                    );
+                    None
+                }
+            },
         };
-        if let (Some(description), Some(quantity), Some(price)) = (description, quantity, price) {
-            let amount = (quantity * Decimal::from(price))
-                .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
-            match i64::try_from(amount).ok().filter(|a| *a <= MAX_SAFE_MINOR) {
-                Some(amount_minor) => out.push(Line {
-                    description,
-                    quantity: quantity.normalize().to_string(),
-                    unit_price_minor: price,
-                    amount_minor,
-                }),
-                None => v.add(path.clone(), "range", format!("{path} comes to too much")),
-            }
+        if let Some(quantity) = quantity {
+            out.push(LineDraft {
+                product_id,
+                description,
+                quantity,
+                unit_price_minor: price,
+            });
         }
-    }
-    let total = out
-        .iter()
-        .try_fold(0i64, |sum, l| sum.checked_add(l.amount_minor))
-        .filter(|t| *t <= MAX_SAFE_MINOR);
-    if total.is_none() {
-        v.add("lines", "range", "the lines come to too much");
     }
     (out.len() == list.len()).then_some(out)
 }
@@ -281,11 +390,46 @@ mod tests {
             true,
         )
         .unwrap();
-        let lines = fields.lines.unwrap();
+        let lines = price(&fields.lines.unwrap(), &Default::default(), "EUR").unwrap();
         assert_eq!(lines[0].amount_minor, 187_500);
         assert_eq!(lines[0].quantity, "12.5");
         assert_eq!(lines[2].amount_minor, 2, "1.665 rounds half to even");
         assert_eq!(total(&lines), 187_500 + 99_999 + 2);
+    }
+
+    #[test]
+    fn a_catalogue_line_takes_the_product_s_name_and_price_unless_written() {
+        let fields = ProposalFields::parse(
+            &json!({"title": "Books", "valid_until": "2027-02-28", "lines": [
+                {"product_id": "prd_01ARZ3NDEKTSV4RRFFQ69G5FAV", "quantity": 12},
+                {"product_id": "prd_01ARZ3NDEKTSV4RRFFQ69G5FAV", "quantity": 1, "description": "Year end", "unit_price_minor": 5}]}),
+            true,
+        )
+        .unwrap();
+        let drafts = fields.lines.unwrap();
+        let mut catalogue = std::collections::HashMap::new();
+        catalogue.insert(
+            "prd_01ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
+            Priced {
+                name: "Bookkeeping".into(),
+                unit_price_minor: 30_000,
+                currency: "EUR".into(),
+            },
+        );
+        let lines = price(&drafts, &catalogue, "EUR").unwrap();
+        assert_eq!(
+            (lines[0].description.as_str(), lines[0].amount_minor),
+            ("Bookkeeping", 360_000)
+        );
+        assert_eq!(
+            (lines[1].description.as_str(), lines[1].amount_minor),
+            ("Year end", 5)
+        );
+        // In another currency the catalogue's price does not apply; a written one does.
+        let refused = price(&drafts, &catalogue, "USD");
+        assert!(
+            matches!(refused, Err(DomainError::Validation(l)) if l.len() == 1 && l[0].field == "lines[0].product_id")
+        );
     }
 
     #[test]

@@ -1606,15 +1606,40 @@ fn a_catalogue_a_campaign_and_a_contract_from_proposal_to_signature() {
     assert_eq!(strange.status, 409, "{}", strange.text);
     assert_eq!(strange.json()["errors"][0]["field"], "campaign_id");
 
-    // A proposal accepted, then its contract: drafted, signed, fixed but for notes.
+    // A proposal priced from the catalogue: an archived product is offered no more.
+    let audit = ok(
+        post(
+            &firm.token,
+            "/v1/crm/products",
+            json!({"code": "AUDIT", "name": "Statutory audit", "kind": "service",
+                   "unit_price_minor": 400000, "currency": "EUR"}),
+        ),
+        201,
+    );
+    let proposals_path = format!("/v1/crm/deals/{deal_id}/proposals");
+    let retired = post(
+        &firm.token,
+        &proposals_path,
+        json!({"title": "Books", "valid_until": "2099-01-31",
+               "lines": [{"product_id": books["id"], "quantity": 12}]}),
+    );
+    assert_eq!(retired.status, 422, "{}", retired.text);
+    assert_eq!(retired.json()["errors"][0]["field"], "lines[0].product_id");
     let proposal = ok(
         post(
             &firm.token,
-            &format!("/v1/crm/deals/{deal_id}/proposals"),
+            &proposals_path,
             json!({"title": "Audit 2027", "valid_until": "2099-01-31",
-                   "lines": [{"description": "Audit", "quantity": 1, "unit_price_minor": 800000}]}),
+                   "lines": [{"product_id": audit["id"], "quantity": 2}]}),
         ),
         201,
+    );
+    assert_eq!(
+        (
+            proposal["lines"][0]["description"].clone(),
+            proposal["total_minor"].clone()
+        ),
+        (json!("Statutory audit"), json!(800000))
     );
     let proposal_id = s(&proposal["id"]);
     let contracts_path = format!("/v1/crm/deals/{deal_id}/contracts");

@@ -13,7 +13,9 @@ use shared::kernel::money::{Currency, Money};
 use super::{fresh_key, locale, may_write, money};
 use crate::api::{self, text, Problem};
 use crate::messages::t;
-use crate::ui::{items, loaded, send_form, table_of, FormError, Status, Submit, TextField};
+use crate::ui::{
+    items, loaded, send_form, table_of, FormError, SelectField, Status, Submit, TextField,
+};
 
 fn status_label(status: &str) -> &'static str {
     match status {
@@ -31,6 +33,7 @@ fn status_label(status: &str) -> &'static str {
 struct LineRow {
     index: usize,
     key: u64,
+    product: RwSignal<String>,
     description: RwSignal<String>,
     quantity: RwSignal<String>,
     price: RwSignal<String>,
@@ -41,6 +44,7 @@ impl LineRow {
         Self {
             index,
             key: js_sys::Math::random().to_bits(),
+            product: RwSignal::new(String::new()),
             description: RwSignal::new(String::new()),
             quantity: RwSignal::new("1".to_owned()),
             price: RwSignal::new(String::new()),
@@ -62,7 +66,25 @@ fn proposal_body(
     let mut lines = Vec::with_capacity(rows.len());
     let mut refused = Vec::new();
     for (i, row) in rows.iter().enumerate() {
+        let product = row.product.get_untracked();
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "quantity".to_owned(),
+            json!(row.quantity.get_untracked().trim()),
+        );
+        let description = row.description.get_untracked();
+        if !product.is_empty() {
+            line.insert("product_id".to_owned(), json!(product));
+        }
+        // A catalogue line may leave its description and price to the product.
+        if product.is_empty() || !description.trim().is_empty() {
+            line.insert("description".to_owned(), json!(description.trim()));
+        }
         let price = row.price.get_untracked();
+        if !product.is_empty() && price.trim().is_empty() {
+            lines.push(serde_json::Value::Object(line));
+            continue;
+        }
         let minor = match Money::parse_major(t("crm.unit_price"), &price, currency) {
             Ok(m) => m.minor,
             Err(e) => {
@@ -78,11 +100,8 @@ fn proposal_body(
                 0
             }
         };
-        lines.push(json!({
-            "description": row.description.get_untracked().trim(),
-            "quantity": row.quantity.get_untracked().trim(),
-            "unit_price_minor": minor,
-        }));
+        line.insert("unit_price_minor".to_owned(), json!(minor));
+        lines.push(serde_json::Value::Object(line));
     }
     let mut body =
         json!({"title": title.trim(), "valid_until": valid_until.trim(), "lines": lines});
@@ -237,6 +256,8 @@ fn NewProposal(
     let pending = RwSignal::new(false);
     let status = RwSignal::new(String::new());
     let key = RwSignal::new(fresh_key());
+    let catalogue =
+        LocalResource::new(|| api::call("GET", "/v1/crm/products?status=active&limit=100", None));
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let body = match proposal_body(
@@ -291,6 +312,16 @@ fn NewProposal(
                     <legend>{t("crm.lines")} " (" {move || currency.get()} ")"</legend>
                     <For each=move || rows.get() key=|r| r.key let:row>
                         <div class="line-row">
+                            {move || {
+                                let locale = locale();
+                                let mut options = vec![(String::new(), t("crm.no_product").to_owned())];
+                                options.extend(catalogue.get().and_then(Result::ok).map(|a| items(&a)).unwrap_or_default().into_iter().map(|p| {
+                                    let label = format!("{} — {} ({})", text(&p, "code"), text(&p, "name"), money(&locale, &p, "unit_price_minor", "currency"));
+                                    (text(&p, "id"), label)
+                                }));
+                                view! { <SelectField label=t("crm.from_catalogue") id=format!("line-{}-product", row.index)
+                                    field=format!("lines[{}].product_id", row.index) value=row.product problem=problem options=options/> }
+                            }}
                             <TextField label=t("crm.line_description") id=format!("line-{}-description", row.index)
                                 field=format!("lines[{}].description", row.index) value=row.description problem=problem/>
                             <TextField label=t("crm.quantity") id=format!("line-{}-quantity", row.index)

@@ -52,6 +52,35 @@ fn lines_json(lines: &[proposal::Line]) -> String {
     serde_json::to_string(lines).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// The lines `drafts` make in `currency`, with the active products they name
+/// from the firm's catalogue.
+async fn priced(
+    db: &impl Sql,
+    scope: &TenantScope,
+    drafts: &[proposal::LineDraft],
+    currency: &str,
+) -> DomainResult<Vec<proposal::Line>> {
+    let named: Vec<(usize, String)> = drafts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| Some((i, d.product_id.clone()?)))
+        .collect();
+    let found =
+        super::products::offered(db, scope, &named, |i| format!("lines[{i}].product_id")).await?;
+    let catalogue = found
+        .into_iter()
+        .map(|(_, p)| {
+            let priced = proposal::Priced {
+                name: p.name,
+                unit_price_minor: p.unit_price_minor,
+                currency: p.currency,
+            };
+            (p.id, priced)
+        })
+        .collect();
+    proposal::price(drafts, &catalogue, currency)
+}
+
 /// Writes a draft on open deal `deal_id`, in the deal's currency.
 pub async fn create(
     db: &impl Sql,
@@ -68,7 +97,13 @@ pub async fn create(
             "the deal is closed: reopen it to propose again",
         ));
     }
-    let lines = fields.lines.clone().unwrap_or_default();
+    let lines = priced(
+        db,
+        scope,
+        fields.lines.as_deref().unwrap_or_default(),
+        &deal.currency,
+    )
+    .await?;
     let valid_until = fields
         .valid_until
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -121,7 +156,10 @@ pub async fn update(
             ),
         ));
     }
-    let lines = fields.lines.clone().unwrap_or(current.lines.clone());
+    let lines = match &fields.lines {
+        Some(drafts) => priced(db, scope, drafts, &current.currency).await?,
+        None => current.lines.clone(),
+    };
     let valid_until = fields.valid_until.map_or(current.valid_until.clone(), |d| {
         d.format("%Y-%m-%d").to_string()
     });
