@@ -76,6 +76,17 @@ people = [
     ("John Backus", "Formula Consulting", "Analyst", "consulting", 12, "cold_outreach", "US"),
     ("Radia Perlman", "Spanning Tree Inc", "Partner", "networks", 150, "event", "US"),
 ]
+# The catalogue and a campaign the "campaign" leads came from.
+for code, name, kind, price, extra in [
+        ("AUDIT", "Statutory audit", "service", 900_000, {}),
+        ("TAX", "Corporate tax return", "service", 250_000, {}),
+        ("BOOKS", "Monthly bookkeeping", "subscription", 120_000, {"billing_interval": "month"})]:
+    api("POST", "/v1/crm/products", {"code": code, "name": name, "kind": kind,
+                                      "unit_price_minor": price, "currency": "USD", **extra})
+campaign = api("POST", "/v1/crm/campaigns", {
+    "name": "Year-end tax webinar", "kind": "webinar", "start_on": "2026-11-01", "end_on": "2026-12-15",
+    "currency": "USD", "budget_minor": 500_000, "actual_cost_minor": 320_000, "target_leads": 10})
+api("PATCH", f"/v1/crm/campaigns/{campaign['id']}", {"status": "active"})
 leads = []
 for i, (name, company, title, industry, size, source, country) in enumerate(people):
     first = name.split()[0].lower()
@@ -83,7 +94,8 @@ for i, (name, company, title, industry, size, source, country) in enumerate(peop
         "contact_name": name, "company_name": company, "title": title, "industry": industry,
         "company_size": size, "source": source, "country": country,
         "email": f"{first}@{company.split()[0].lower().strip('&')}.example",
-        "budget_minor": (i + 3) * 1_500_000, "currency": "USD", "tags": ["demo"]})
+        "budget_minor": (i + 3) * 1_500_000, "currency": "USD", "tags": ["demo"],
+        **({"campaign_id": campaign["id"]} if source == "campaign" else {})})
     leads.append(lead)
 for lead in leads[:5]:
     api("POST", f"/v1/crm/leads/{lead['id']}/signals",

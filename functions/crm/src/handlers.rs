@@ -23,8 +23,8 @@ use shared::crm::product::{Product, ProductFields, ProductFilter};
 use shared::crm::proposal::{Proposal, ProposalFields, ProposalStatus};
 use shared::crm::repository::campaigns::CampaignView;
 use shared::crm::repository::{
-    accounts, assignment, automations, campaigns, contracts, convert, deals, forecasts, leads,
-    pipelines, products, proposals, rules, tasks, timeline, transfer,
+    accounts, assignment, automations, campaigns, contracts, convert, deals, enrichment, forecasts,
+    leads, pipelines, products, proposals, rules, tasks, timeline, transfer,
 };
 use shared::crm::scoring::{RuleInput, Signal};
 use shared::crm::task::{DealTask, TaskFields};
@@ -142,6 +142,8 @@ pub async fn dispatch(
         "convertLead" => convert_lead(req, env, cx, &params).await,
         "recordLeadSignal" => record_signal(req, env, cx, &params).await,
         "getLeadScore" => lead_score(req, env, cx, &params).await,
+        "enrichLead" => enrich_lead(req, env, cx, &params).await,
+        "getLeadEnrichment" => lead_enrichment(req, env, cx, &params).await,
         "createDeal" => create_deal(req, env, cx).await,
         "listDeals" => list_deals(req, env, cx).await,
         "getDeal" => get_deal(req, env, cx, &params).await,
@@ -1046,6 +1048,28 @@ async fn decide_proposal(
     )
     .await?;
     Ok(versioned(&moved, &moved.etag(), 200, cx))
+}
+
+/// Queues a lookup of the lead at the enrichment provider (202; a lookup already
+/// waiting is answered instead of a second one).
+async fn enrich_lead(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (claims, scope, db) = caller(&req, env, cx, Access::Write).await?;
+    let lead_id = http::path_id(params, "lead_id")?;
+    let (made, dispatch) =
+        enrichment::request(&db, &scope, &lead_id, claims.user_id(), cx.now).await?;
+    if let Some(d) = dispatch {
+        edge::jobs::start(env, &[d], cx.now, &cx.request_id).await;
+    }
+    Ok(http::json(202, &made, &cx.request_id))
+}
+
+/// The lead's newest lookup (404 when it was never looked up).
+async fn lead_enrichment(req: Request, env: &Env, cx: &RequestContext, params: &Params) -> Handled {
+    let (_, scope, db) = caller(&req, env, cx, Access::Read).await?;
+    let found = enrichment::latest(&db, &scope, &http::path_id(params, "lead_id")?)
+        .await?
+        .ok_or(DomainError::NotFound("enrichment"))?;
+    Ok(http::json(200, &found, &cx.request_id))
 }
 
 // ---- contracts, products and campaigns ----

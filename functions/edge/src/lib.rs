@@ -44,11 +44,25 @@ pub fn now() -> Instant {
 /// hands it each event over the service binding (see [`events::serve_delivery`]).
 /// A worker the platform clock ticks adds `tick: handler` after its events (an
 /// async `fn(&Env, Instant, &str request id) -> Result<serde_json::Value,
-/// DomainError>`, see [`events::serve_tick`]). A worker with other internal paths
+/// DomainError>`, see [`events::serve_tick`]), and one that runs jobs `jobs:
+/// handler` after its tick (an async `fn(&Env, JobRequest) -> Result<Value,
+/// JobFailure>`, see [`jobs::serve_job`]). A worker with other internal paths
 /// adds `internal: handler` instead (an async `fn(Request, &Env, &RequestContext)
 /// -> Result<Response, DomainError>`).
 #[macro_export]
 macro_rules! module_worker {
+    ($module:expr, $dispatch:path, events: $consume:path, tick: $tick:path, jobs: $jobs:path) => {
+        $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
+            let name = $module.unwrap_or("module").to_ascii_lowercase();
+            if req.path() == $crate::events::DELIVERY_PATH {
+                $crate::events::serve_delivery(req, env, cx, &name, $consume).await
+            } else if req.path() == $crate::jobs::JOB_PATH {
+                $crate::jobs::serve_job(req, cx, &name, |job| $jobs(env, job)).await
+            } else {
+                $crate::events::serve_tick(&req, cx, &name, |now| $tick(env, now, &cx.request_id)).await
+            }
+        });
+    };
     ($module:expr, $dispatch:path, events: $consume:path, tick: $tick:path) => {
         $crate::module_worker!(@fetch $module, $dispatch, |req, env, cx| {
             let name = $module.unwrap_or("module").to_ascii_lowercase();

@@ -21,9 +21,6 @@ use worker::{Env, Request, Response};
 type Handled = Result<Response, DomainError>;
 type Params = [(&'static str, String)];
 
-/// Where a module that runs jobs receives them (POST; see `hand_over`).
-pub const JOB_PATH: &str = "/_internal/jobs";
-
 /// Runs the handler of `operation`.
 pub async fn dispatch(
     operation: &str,

@@ -282,7 +282,7 @@ async fn hand_over(env: &Env, module: &str, claimed: &Claimed) -> Outcome {
     init.with_method(worker::Method::Post)
         .with_headers(headers)
         .with_body(Some(body.to_string().into()));
-    let url = format!("https://internal{}", handlers::JOB_PATH);
+    let url = format!("https://internal{}", edge::jobs::JOB_PATH);
     let request = match worker::Request::new_with_init(&url, &init) {
         Ok(r) => r,
         Err(e) => return failed(ErrorClass::Transient, None, format!("request: {e}"), None),

@@ -232,6 +232,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/crm/leads/{lead_id}/convert", CRM, "convertLead", "Convert a qualified lead into an account (new or named), a contact and an open deal", Auth::Bearer, 201),
     route("POST", "/v1/crm/leads/{lead_id}/signals", CRM, "recordLeadSignal", "Report something the lead did (an e-mail opened, a page visited …); the rules it sets off adjust the score", Auth::Bearer, 200),
     route("GET", "/v1/crm/leads/{lead_id}/score", CRM, "getLeadScore", "Why the lead scores what it does: every adjustment, its rule and reason, and whether it still counts", Auth::Bearer, 200),
+    route("POST", "/v1/crm/leads/{lead_id}/enrich", CRM, "enrichLead", "Look the lead up at the enrichment provider (a job, retried): what it knows fills the fields no person typed (202; a lookup already waiting is answered)", Auth::Bearer, 202),
+    route("GET", "/v1/crm/leads/{lead_id}/enrichment", CRM, "getLeadEnrichment", "The lead's newest lookup: waiting, found (with the fields it filled and those a person's value kept), not found or failed", Auth::Bearer, 200),
     route("GET", "/v1/crm/leads/{lead_id}/activities", CRM, "listLeadActivities", "A lead's timeline, newest first (filter with kind)", Auth::Bearer, 200),
     route("POST", "/v1/crm/leads/{lead_id}/activities", CRM, "logLeadActivity", "Log a call, e-mail, meeting, note or task on a lead", Auth::Bearer, 201),
     idempotent(route("POST", "/v1/crm/deals", CRM, "createDeal", "Open a deal in a pipeline's first open stage (or the one named)", Auth::Bearer, 201)),

@@ -164,6 +164,7 @@ fn bodies(operation: &str) -> (Option<&'static str>, Option<&'static str>) {
         "createProduct" => (Some("NewProduct"), Some("Product")),
         "updateProduct" => (Some("ProductPatch"), Some("Product")),
         "getProduct" => (None, Some("Product")),
+        "enrichLead" | "getLeadEnrichment" => (None, Some("Enrichment")),
         "createCampaign" => (Some("NewCampaign"), Some("Campaign")),
         "updateCampaign" => (Some("CampaignPatch"), Some("Campaign")),
         "getCampaign" => (None, Some("Campaign")),
@@ -608,8 +609,8 @@ fn generated_schemas() -> Map<String, Value> {
 fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
     use crate::crm::{
         account::Lifecycle, activity, assignment::Method, campaign, contract, deal::DealStatus,
-        forecast::Period, lead, pipeline::StageKind, product, proposal::ProposalStatus, scoring,
-        task,
+        enrichment, forecast::Period, lead, pipeline::StageKind, product, proposal::ProposalStatus,
+        scoring, task,
     };
     for (name, values) in [
         (
@@ -657,6 +658,13 @@ fn crm_schemas(put: &mut impl FnMut(&str, Value)) {
         (
             "PaymentTerms",
             contract::PaymentTerms::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect(),
+        ),
+        (
+            "EnrichmentStatus",
+            enrichment::EnrichmentStatus::ALL
                 .iter()
                 .map(|v| v.name())
                 .collect(),

@@ -23,6 +23,7 @@ pub mod campaign;
 pub mod contract;
 pub mod csv;
 pub mod deal;
+pub mod enrichment;
 pub mod events;
 pub mod fields;
 pub mod forecast;

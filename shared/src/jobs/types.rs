@@ -60,14 +60,40 @@ pub struct JobType<'a> {
 pub const PURGE_HISTORY: &str = "jobs.purge_history";
 
 /// Every job type of the platform.
-pub const JOB_TYPES: &[JobType<'static>] = &[JobType {
-    name: PURGE_HISTORY,
-    category: Category::Maintenance,
-    module: "jobs",
-    manual: true,
-    description: "Deletes the firm's finished jobs and attempts after 30 days and closed dead letters after 90",
-    policy: DEFAULT_POLICY,
-}];
+pub const JOB_TYPES: &[JobType<'static>] = &[
+    JobType {
+        name: PURGE_HISTORY,
+        category: Category::Maintenance,
+        module: "jobs",
+        manual: true,
+        description: "Deletes the firm's finished jobs and attempts after 30 days and closed dead letters after 90",
+        policy: DEFAULT_POLICY,
+    },
+    JobType {
+        name: crate::crm::enrichment::JOB_TYPE,
+        category: Category::Ingestion,
+        module: "crm",
+        manual: false,
+        description: "Looks a lead up at the enrichment provider and fills what it knows into the fields no person typed",
+        // A provider still looking (202) or slowing us down (429) says when to
+        // come back; six tries over about ten minutes.
+        policy: Policy {
+            schedule: Schedule::Exponential {
+                initial: 5,
+                coefficient: 2,
+                cap: 300,
+                jitter: 0.2,
+                max_attempts: 6,
+            },
+            run_timeout_ms: 30_000,
+            retry_on: &[
+                ErrorClass::Transient,
+                ErrorClass::Retryable,
+                ErrorClass::RateLimited,
+            ],
+        },
+    },
+];
 
 /// The registered type called `name`, in the platform's table or a deployment's extras.
 pub fn find<'a>(extra: &'a [JobType<'a>], name: &str) -> Option<&'a JobType<'a>> {

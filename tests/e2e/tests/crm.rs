@@ -1835,3 +1835,174 @@ fn a_catalogue_a_campaign_and_a_contract_from_proposal_to_signature() {
     let still = ok(call("GET", &contract_path).token(&firm.token).send(), 200);
     assert_eq!(still["status"], "active");
 }
+
+/// The provider simulator's log of lookups (query and status), oldest first.
+fn provider_lookups() -> Vec<Value> {
+    let base = std::env::var("FIRMAMENT_ENRICHMENT_URL").expect("FIRMAMENT_ENRICHMENT_URL");
+    let text = ureq::get(&format!("{base}/_sim/lookups"))
+        .call()
+        .map(|r| r.into_string().unwrap_or_default())
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// Asks for a lead's lookup and waits until it ends.
+fn enriched(firm: &TestFirm, lead_id: &str) -> Value {
+    let asked = ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/leads/{lead_id}/enrich"),
+            json!({}),
+        ),
+        202,
+    );
+    assert_eq!(asked["status"], "pending", "{asked}");
+    firmament_e2e::eventually(std::time::Duration::from_secs(60), || {
+        let e = ok(
+            call("GET", &format!("/v1/crm/leads/{lead_id}/enrichment"))
+                .token(&firm.token)
+                .send(),
+            200,
+        );
+        (e["status"] != "pending").then_some(e)
+    })
+    .unwrap_or_else(|| panic!("the lookup of {lead_id} never ended"))
+}
+
+#[test]
+fn a_lead_is_enriched_by_a_retried_job_and_what_a_person_typed_stays() {
+    let firm = TestFirm::provision();
+    let email = format!("{}@engines.example", unique("ada"));
+    let ada = lead(
+        &firm,
+        json!({"contact_name": "Ada", "email": email, "title": "Founder"}),
+    );
+    let ada_id = s(&ada["id"]);
+    let first = ok(
+        post(
+            &firm.token,
+            &format!("/v1/crm/leads/{ada_id}/enrich"),
+            json!({}),
+        ),
+        202,
+    );
+    // Asked again while it waits: the same lookup, no second job.
+    let again = post(
+        &firm.token,
+        &format!("/v1/crm/leads/{ada_id}/enrich"),
+        json!({}),
+    );
+    if again.status == 202 && again.json()["status"] == "pending" {
+        assert_eq!(again.json()["id"], first["id"]);
+    }
+    let done = firmament_e2e::eventually(std::time::Duration::from_secs(60), || {
+        let e = ok(
+            call("GET", &format!("/v1/crm/leads/{ada_id}/enrichment"))
+                .token(&firm.token)
+                .send(),
+            200,
+        );
+        (e["status"] != "pending").then_some(e)
+    })
+    .expect("the lookup ends");
+    assert_eq!(done["status"], "found", "{done}");
+    assert_eq!(done["applied"]["industry"], "Machinery");
+    assert_eq!(done["kept"], json!(["title"]), "{done}");
+    let now = ok(
+        call("GET", &format!("/v1/crm/leads/{ada_id}"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert_eq!(
+        (
+            now["title"].clone(),
+            now["company_name"].clone(),
+            now["industry"].clone(),
+            now["company_size"].clone(),
+            now["country"].clone()
+        ),
+        (
+            json!("Founder"),
+            json!("Analytical Engines Ltd"),
+            json!("Machinery"),
+            json!(120),
+            json!("GB")
+        )
+    );
+    let timeline = ok(
+        call("GET", &format!("/v1/crm/leads/{ada_id}/activities"))
+            .token(&firm.token)
+            .send(),
+        200,
+    );
+    assert!(
+        timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["changes"].get("industry").is_some()),
+        "the change is on the timeline: {timeline}"
+    );
+
+    // A provider that first says "slow down" is asked again, and answers.
+    let busy_email = format!("{}@busy.example", unique("bo"));
+    let busy = lead(&firm, json!({"contact_name": "Bo", "email": busy_email}));
+    let result = enriched(&firm, &s(&busy["id"]));
+    assert_eq!(result["status"], "found", "{result}");
+    let statuses: Vec<Value> = provider_lookups()
+        .into_iter()
+        .filter(|l| l["email"] == json!(busy_email))
+        .map(|l| l["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(429), json!(200)]);
+    // An unknown company is not found; a lead with nothing to look up by is refused.
+    let stranger = lead(
+        &firm,
+        json!({"contact_name": "Cy", "email": format!("{}@nowhere.example", unique("cy"))}),
+    );
+    assert_eq!(enriched(&firm, &s(&stranger["id"]))["status"], "not_found");
+    let bare = lead(&firm, json!({"contact_name": "Di"}));
+    let refused = post(
+        &firm.token,
+        &format!("/v1/crm/leads/{}/enrich", s(&bare["id"])),
+        json!({}),
+    );
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    let never = call(
+        "GET",
+        &format!("/v1/crm/leads/{}/enrichment", s(&bare["id"])),
+    )
+    .token(&firm.token)
+    .send();
+    assert_eq!(never.status, 404, "{}", never.text);
+    // Readers read it; only writers ask; another firm finds nothing.
+    let reader = firm.token_as("readonly");
+    assert_eq!(
+        call("GET", &format!("/v1/crm/leads/{ada_id}/enrichment"))
+            .token(&reader)
+            .send()
+            .status,
+        200
+    );
+    assert_eq!(
+        post(
+            &reader,
+            &format!("/v1/crm/leads/{ada_id}/enrich"),
+            json!({})
+        )
+        .status,
+        403
+    );
+    let other = TestFirm::provision();
+    for (method, path) in [
+        ("GET", format!("/v1/crm/leads/{ada_id}/enrichment")),
+        ("POST", format!("/v1/crm/leads/{ada_id}/enrich")),
+    ] {
+        let reply = call(method, &path)
+            .token(&other.token)
+            .json(&json!({}))
+            .send();
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+    }
+}

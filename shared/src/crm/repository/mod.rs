@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod contracts;
 pub mod convert;
 pub mod deals;
+pub mod enrichment;
 pub mod forecasts;
 pub mod leads;
 pub mod pipelines;
