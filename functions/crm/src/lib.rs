@@ -138,12 +138,7 @@ async fn ask_provider(env: &Env, lookup: &Lookup) -> enrichment::Answer {
     match worker::Fetch::Request(request).send().await {
         Ok(mut response) => {
             let status = response.status_code();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse::<i64>().ok());
+            let retry_after = edge::http::retry_after_secs(&response);
             let body = response.text().await.unwrap_or_default();
             enrichment::read_answer(status, retry_after, &body)
         }

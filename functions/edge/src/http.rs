@@ -356,3 +356,13 @@ pub fn page_request(req: &Request) -> Result<shared::kernel::paging::PageRequest
         query_param(req, "cursor").as_deref(),
     )
 }
+
+/// An answer's `Retry-After` in whole seconds (the HTTP-date form is not read).
+pub fn retry_after_secs(answer: &Response) -> Option<i64> {
+    answer
+        .headers()
+        .get("retry-after")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}

@@ -294,12 +294,7 @@ async fn hand_over(env: &Env, module: &str, claimed: &Claimed) -> Outcome {
         }
         Ok(mut answer) => {
             let status = answer.status_code();
-            let retry_after = answer
-                .headers()
-                .get("retry-after")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse::<i64>().ok());
+            let retry_after = edge::http::retry_after_secs(&answer);
             let text: String = answer
                 .text()
                 .await
