@@ -91,6 +91,17 @@ impl Problem {
         }
     }
 
+    /// What a rule of `shared/` refused, said beside the form's `field` (one input
+    /// that stands for the field the rule names: a price typed in major units
+    /// for `unit_price_minor`, a signer for `signed_by`).
+    pub fn checked_at(field: &str, error: shared::DomainError) -> Self {
+        let mut p = Self::checked(vec![error]);
+        for f in &mut p.fields {
+            field.clone_into(&mut f.0);
+        }
+        p
+    }
+
     /// A refusal of one field found in the browser.
     pub fn refused(field: &str, message: &str) -> Self {
         Self {

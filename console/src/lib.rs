@@ -71,6 +71,7 @@ fn StaffRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
             <Route path=path!("crm/deals/:id") view=crm::DealDetail/>
             <Route path=path!("crm/forecast") view=crm::Forecast/>
             <Route path=path!("crm/setup") view=crm::Setup/>
+            <Route path=path!("crm/catalogue") view=crm::Catalogue/>
             <Route path=path!("settings") view=settings::Settings/>
             <Route path=path!("members") view=members::Members/>
             <Route path=path!("account") view=account::Account/>
@@ -124,6 +125,7 @@ const NAV: &[(&str, &str, Area, Access)] = &[
     ("/crm/leads", "nav.leads", Area::Crm, Access::Read),
     ("/crm/pipeline", "nav.pipeline", Area::Crm, Access::Read),
     ("/crm/forecast", "nav.forecast", Area::Crm, Access::Read),
+    ("/crm/catalogue", "nav.catalogue", Area::Crm, Access::Read),
     ("/crm/setup", "nav.crm_setup", Area::Crm, Access::Read),
     ("/members", "nav.members", Area::Workspace, Access::Read),
     ("/settings", "nav.settings", Area::Settings, Access::Read),

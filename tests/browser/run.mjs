@@ -923,6 +923,90 @@ test("crm_setup_rules_and_automations_then_a_deal_s_tasks_proposals_and_a_lead_i
   await accessible(page, "crm-forecast-accuracy");
 });
 
+test("the_catalogue_a_campaign_a_lead_looked_up_and_a_contract_signed_in_the_browser", async (browser) => {
+  const firm = await provision();
+  const ok = (answer, what) => { if (answer.status >= 300) throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.body)}`); return answer.body; };
+  const pipeline = ok(await api("POST", "/v1/crm/pipelines", { name: "Sales", stages: [
+    { name: "Qualified", probability: 10 }, { name: "Won", kind: "won" }, { name: "Lost", kind: "lost" }] }, firm.token), "pipeline");
+  const page = await browser.newPage({ extraHTTPHeaders: { "cf-connecting-ip": clientIp() } });
+  await signIn(page, firm.email);
+  await page.click("nav.side a[href='/crm/catalogue']");
+  await expectText(page.locator("h1"), /Catalogue/, "catalogue page");
+  // A product: a bad code is refused beside it; a subscription asks for its interval.
+  await page.click("summary:has-text('New product')");
+  await page.fill("#product-code", "a b");
+  await page.fill("#product-name", "Monthly bookkeeping");
+  await page.selectOption("#product-kind", "subscription");
+  await page.locator("#product-interval").waitFor();
+  await page.fill("#product-price", "1200");
+  await page.click("form:has(#product-code) button[type=submit]");
+  await expectText(page.locator("#product-code-error"), /\S/, "the code's rule");
+  if ((await page.inputValue("#product-name")) !== "Monthly bookkeeping") throw new Error("the name typed was lost");
+  await page.fill("#product-code", "BOOKS");
+  await page.click("form:has(#product-code) button[type=submit]");
+  const products = page.locator("section[aria-labelledby=products-title] table tbody");
+  await expectText(products, /BOOKS.*Monthly bookkeeping.*month/s, "listed with its interval");
+  await page.click("button[aria-label='Archive Monthly bookkeeping']");
+  await expectText(products, /archived/, "archived");
+  // A campaign: its dates keep their order.
+  await page.click("summary:has-text('New campaign')");
+  await page.fill("#campaign-name", "Year-end webinar");
+  await page.fill("#campaign-start", "2027-03-02");
+  await page.fill("#campaign-end", "2027-03-01");
+  await page.fill("#campaign-budget", "5000");
+  await page.click("form:has(#campaign-name) button[type=submit]");
+  await expectText(page.locator("#campaign-end-error"), /\S/, "the order of the dates");
+  await page.fill("#campaign-end", "2027-03-31");
+  await page.click("form:has(#campaign-name) button[type=submit]");
+  const campaigns = page.locator("section[aria-labelledby=campaigns-title] table tbody");
+  await expectText(campaigns, /Year-end webinar/, "the campaign listed");
+  const campaign = ok(await api("GET", "/v1/crm/campaigns", null, firm.token), "campaigns").items[0];
+  await page.selectOption(`#campaign-status-${campaign.id}`, "active");
+  for (let i = 0; ; i++) {
+    const now = ok(await api("GET", `/v1/crm/campaigns/${campaign.id}`, null, firm.token), "campaign");
+    if (now.status === "active") break;
+    if (i > 50) throw new Error(`the campaign stayed ${now.status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await accessible(page, "crm-catalogue");
+  // A lead from the campaign is looked up: the provider fills, the typed title stays.
+  const lead = ok(await api("POST", "/v1/crm/leads", { contact_name: "Ada", title: "Founder",
+    email: `${unique("ada")}@engines.example`, campaign_id: campaign.id }, firm.token), "lead");
+  await page.goto(base + `/crm/leads/${lead.id}`);
+  await page.click("text=Look up company data");
+  await expectText(page.locator(".enrich-status"), /Found/, "found at the provider");
+  await expectText(page.locator("section[aria-labelledby=enrich-title]"), /Kept as typed: title/, "the typed title kept");
+  const looked = ok(await api("GET", `/v1/crm/leads/${lead.id}`, null, firm.token), "lead");
+  if (looked.industry !== "Machinery" || looked.title !== "Founder") throw new Error(`after the lookup: ${JSON.stringify(looked)}`);
+  await accessible(page, "crm-lead-enriched");
+  // A contract from the accepted proposal, signed in the browser.
+  const deal = ok(await api("POST", "/v1/crm/deals", { name: "Books for Ada", value_minor: 1440000, pipeline_id: pipeline.id }, firm.token), "deal");
+  const proposal = ok(await api("POST", `/v1/crm/deals/${deal.id}/proposals`, { title: "Bookkeeping 2027", valid_until: "2099-01-31",
+    lines: [{ description: "Bookkeeping", quantity: 12, unit_price_minor: 120000 }] }, firm.token), "proposal");
+  for (const step of ["send", "accept"]) ok(await api("POST", `/v1/crm/proposals/${proposal.id}/${step}`, {}, firm.token), step);
+  await page.goto(base + `/crm/deals/${deal.id}`);
+  await page.click("summary:has-text('New contract')");
+  await page.selectOption("#contract-proposal", proposal.id);
+  await page.fill("#contract-start", "2027-01-01");
+  await page.fill("#contract-end", "2027-12-31");
+  await page.click("form:has(#contract-proposal) button[type=submit]");
+  const contracts = page.locator("section[aria-labelledby=contracts-title] table tbody");
+  await expectText(contracts, /C-0001.*Bookkeeping 2027.*Draft/s, "the contract drafted");
+  await page.click("button[aria-label='Sign C-0001']");
+  await page.click("form:has(#contract-answer) button[type=submit]");
+  await expectText(page.locator("#contract-answer-error"), /\S/, "who signed is required");
+  await page.fill("#contract-answer", "Ada Lovelace");
+  await page.click("form:has(#contract-answer) button[type=submit]");
+  await expectText(contracts, /Active.*Ada Lovelace/s, "signed");
+  await accessible(page, "crm-deal-contract");
+  await page.click("button[aria-label='Terminate C-0001']");
+  await page.fill("#contract-answer", "The client sold the company");
+  await page.click("form:has(#contract-answer) button[type=submit]");
+  await expectText(contracts, /Terminated/, "terminated");
+  const ended = ok(await api("GET", `/v1/crm/deals/${deal.id}/contracts`, null, firm.token), "contracts").items[0];
+  if (ended.termination_reason !== "The client sold the company" || ended.total_minor !== 1440000) throw new Error(JSON.stringify(ended));
+});
+
 test("google_sign_in_from_the_console_and_switching_between_firms", async (browser) => {
   const home = await provision();
   const other = await provision();

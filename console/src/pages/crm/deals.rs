@@ -6,6 +6,7 @@ use leptos_router::hooks::use_params_map;
 use serde_json::{json, Value};
 use shared::crm::deal::DealMove;
 
+use super::contracts::Contracts;
 use super::proposals::Proposals;
 use super::tasks::Tasks;
 use super::{locale, may_write, money, stages_of, PipelineChoice, Timeline};
@@ -296,6 +297,7 @@ pub fn DealDetail() -> impl IntoView {
         </Show>
         {move || (!id().is_empty()).then(|| view! {
             <Proposals deal_id=id() currency=currency/>
+            <Contracts deal_id=id() currency=currency/>
             <Tasks deal_id=id() deal_changed=refresh/>
             <Timeline path=format!("/v1/crm/deals/{}/activities", id()) changed=refresh/>
         })}

@@ -7,6 +7,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::{json, Value};
 use shared::crm::lead::{parse_reason, LeadFields};
 
+use super::enrichment::Enrichment;
 use super::{may_write, status_label, Timeline};
 use crate::api::{self, text, Problem};
 use crate::messages::t;
@@ -445,6 +446,9 @@ pub fn LeadDetail() -> impl IntoView {
                 }.into_any()
             })}
         </section>
-        {move || (!id().is_empty()).then(|| view! { <Timeline path=format!("/v1/crm/leads/{}/activities", id())/> })}
+        {move || (!id().is_empty()).then(|| view! {
+            <Enrichment lead_id=id() changed=refresh/>
+            <Timeline path=format!("/v1/crm/leads/{}/activities", id()) changed=refresh/>
+        })}
     }
 }

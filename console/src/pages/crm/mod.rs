@@ -7,13 +7,17 @@
 //! setup (assignment rules, stage automations). Requests are checked in the
 //! browser by the parsers the server runs (`shared::crm`).
 
+mod catalogue;
+mod contracts;
 mod deals;
+mod enrichment;
 mod forecast;
 mod leads;
 mod proposals;
 mod setup;
 mod tasks;
 
+pub use catalogue::Catalogue;
 pub use deals::{Board, DealDetail};
 pub use forecast::Forecast;
 pub use leads::{LeadDetail, Leads};
@@ -237,6 +241,21 @@ impl PipelineChoice {
 /// The firm's members, loaded once for a screen's choices.
 fn members() -> LocalResource<Result<Value, Problem>> {
     LocalResource::new(|| api::call("GET", "/v1/firm/members", None))
+}
+
+/// A field's text that starts as the firm's currency once the session is known
+/// (and is the person's to change from then on).
+fn firm_currency() -> RwSignal<String> {
+    let currency = RwSignal::new(String::new());
+    let me = session::me();
+    Effect::new(move |_| {
+        if currency.get_untracked().is_empty() {
+            if let Some(m) = me.get() {
+                currency.set(m.locale.currency.clone());
+            }
+        }
+    });
+    currency
 }
 
 /// A new idempotency key for the next creation a form sends.

@@ -11,7 +11,9 @@ use shared::crm::lead::{LeadSource, FACTS};
 use shared::kernel::money::{Currency, Money};
 
 use super::tasks::priority_options;
-use super::{may_write, member_name, member_options, members, stages_of, PipelineChoice};
+use super::{
+    firm_currency, may_write, member_name, member_options, members, stages_of, PipelineChoice,
+};
 use crate::api::{self, text, Problem};
 use crate::messages::t;
 use crate::ui::{
@@ -244,21 +246,13 @@ fn NewRule(
     let users = RwSignal::new(Vec::<String>::new());
     let field = RwSignal::new("country".to_owned());
     let areas = RwSignal::new(String::new());
-    let currency = RwSignal::new(String::new());
+    let currency = firm_currency();
     let min = RwSignal::new(String::new());
     let max = RwSignal::new(String::new());
     let sources = RwSignal::new(Vec::<String>::new());
     let problem = RwSignal::new(Problem::default());
     let pending = RwSignal::new(false);
     let status = RwSignal::new(String::new());
-    let me = crate::session::me();
-    Effect::new(move |_| {
-        if currency.get_untracked().is_empty() {
-            if let Some(m) = me.get() {
-                currency.set(m.locale.currency.clone());
-            }
-        }
-    });
     // (id, name, e-mail) of the active members.
     let roster = move || {
         people
