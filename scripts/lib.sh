@@ -70,4 +70,5 @@ render_probe() {
   printf -- '-c\n%s\n' "$dir/probe/wrangler.toml"
 }
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step is stamped with the wall clock, so a CI log shows where its minutes go.
+log() { printf '\033[1m==> %s %s\033[0m\n' "$(date +%H:%M:%S)" "$*" >&2; }
