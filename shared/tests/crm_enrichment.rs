@@ -71,7 +71,7 @@ fn a_lookup_waits_once_fills_what_nobody_typed_and_closes() {
         &firm,
         &first.id,
         Answer::RateLimited(Some(3)),
-        false,
+        1,
         at(NOW + 2),
     ))
     .unwrap();
@@ -92,7 +92,7 @@ fn a_lookup_waits_once_fills_what_nobody_typed_and_closes() {
         &firm,
         &first.id,
         Answer::Found(found()),
-        false,
+        2,
         at(NOW + 3),
     ))
     .unwrap();
@@ -146,7 +146,7 @@ fn a_refusal_or_a_last_failed_attempt_closes_the_lookup_as_failed() {
         &firm,
         &e.id,
         Answer::Refused("HTTP 401: bad key".into()),
-        false,
+        1,
         at(NOW + 1),
     ))
     .unwrap();
@@ -164,7 +164,7 @@ fn a_refusal_or_a_last_failed_attempt_closes_the_lookup_as_failed() {
         &firm,
         &e.id,
         Answer::Retry("HTTP 503".into()),
-        true,
+        6,
         at(NOW + 1),
     ))
     .unwrap();

@@ -95,9 +95,7 @@ pub(crate) async fn job(env: &Env, job: JobRequest) -> Result<serde_json::Value,
         return Ok(serde_json::json!({"enrichment_id": id, "status": "closed"}));
     };
     let answer = ask_provider(env, &lookup).await;
-    let last = shared::jobs::types::find(&[], enrichment::JOB_TYPE)
-        .is_some_and(|t| job.attempt >= i64::from(t.policy.schedule.max_attempts()));
-    match lookups::job_outcome(&db, &job.firm_id, &id, answer, last, edge::now())
+    match lookups::job_outcome(&db, &job.firm_id, &id, answer, job.attempt, edge::now())
         .await
         .map_err(ours)?
     {

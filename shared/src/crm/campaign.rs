@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::fields;
-use crate::kernel::error::{DomainError, DomainResult};
+use crate::kernel::error::DomainResult;
 use crate::kernel::validate::{text, Input, Validator};
 
 crate::wire_enum!(
@@ -254,7 +254,7 @@ impl CampaignFields {
         let owner_id = fields::link(&mut v, &input, "owner_id", "usr");
         v.finish()?;
         if let (Some(start), Some(end)) = (start_on, end_on) {
-            check_dates(start, end)?;
+            fields::check_span(start, end)?;
         }
         let parsed = Self {
             name,
@@ -269,27 +269,9 @@ impl CampaignFields {
             target_leads,
             owner_id,
         };
-        if !creating && parsed == Self::default() {
-            return Err(DomainError::invalid(
-                "body",
-                "empty",
-                "name at least one field of the campaign to change",
-            ));
-        }
+        fields::require_change(creating, parsed == Self::default(), "campaign")?;
         Ok(parsed)
     }
-}
-
-/// Refuses a campaign that ends before it starts.
-pub fn check_dates(start: NaiveDate, end: NaiveDate) -> DomainResult<()> {
-    if end < start {
-        return Err(DomainError::invalid(
-            "end_on",
-            "order",
-            "end_on must be on or after start_on",
-        ));
-    }
-    Ok(())
 }
 
 /// What a list of campaigns is narrowed to.
@@ -315,6 +297,7 @@ impl CampaignFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::error::DomainError;
     use serde_json::json;
 
     fn campaign(cost: i64, target: Option<i64>) -> Campaign {

@@ -196,7 +196,7 @@ impl ContractFields {
         let notes = fields::optional_text(&mut v, &input, "notes", 5_000);
         v.finish()?;
         if let (Some(start), Some(end)) = (start_on, end_on) {
-            check_term(start, end)?;
+            fields::check_span(start, end)?;
         }
         let parsed = Self {
             number,
@@ -209,13 +209,7 @@ impl ContractFields {
             end_on,
             notes,
         };
-        if !creating && parsed == Self::default() {
-            return Err(DomainError::invalid(
-                "body",
-                "empty",
-                "name at least one field of the contract to change",
-            ));
-        }
+        fields::require_change(creating, parsed == Self::default(), "contract")?;
         Ok(parsed)
     }
 
@@ -226,18 +220,6 @@ impl ContractFields {
             ..self.clone()
         } != Self::default()
     }
-}
-
-/// Refuses a term that ends before it starts.
-pub fn check_term(start: NaiveDate, end: NaiveDate) -> DomainResult<()> {
-    if end < start {
-        return Err(DomainError::invalid(
-            "end_on",
-            "order",
-            "end_on must be on or after start_on",
-        ));
-    }
-    Ok(())
 }
 
 /// A checked signature: who signed for the client, and the day (today when absent).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::kernel::error::DomainError;
+use crate::kernel::error::{DomainError, DomainResult};
 use crate::kernel::money::{Currency, MAX_SAFE_MINOR};
 use crate::kernel::validate::{text, Input, Validator};
 
@@ -220,6 +220,30 @@ pub fn link(
     clearable(v, input, key, |field, raw| {
         crate::kernel::id::parse(field, prefix, raw)
     })
+}
+
+/// Refuses a span whose last day (`end_on`) comes before its first (`start_on`).
+pub fn check_span(start: NaiveDate, end: NaiveDate) -> DomainResult<()> {
+    if end < start {
+        return Err(DomainError::invalid(
+            "end_on",
+            "order",
+            "end_on must be on or after start_on",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a change body that names no field of the `what` it changes.
+pub fn require_change(creating: bool, empty: bool, what: &str) -> DomainResult<()> {
+    if !creating && empty {
+        return Err(DomainError::invalid(
+            "body",
+            "empty",
+            format!("name at least one field of the {what} to change"),
+        ));
+    }
+    Ok(())
 }
 
 /// `key`: optional text of `1..=max` characters, or `null` to clear it.

@@ -190,13 +190,7 @@ impl ProductFields {
             category,
             tags,
         };
-        if !creating && parsed == Self::default() {
-            return Err(DomainError::invalid(
-                "body",
-                "empty",
-                "name at least one field of the product to change",
-            ));
-        }
+        fields::require_change(creating, parsed == Self::default(), "product")?;
         Ok(parsed)
     }
 

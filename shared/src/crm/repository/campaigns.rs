@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Where;
 use crate::crm::campaign::{
-    check_dates, results, Campaign, CampaignFields, CampaignFilter, CampaignStatus, Counts,
-    Results, MAX_CAMPAIGNS,
+    results, Campaign, CampaignFields, CampaignFilter, CampaignStatus, Counts, Results,
+    MAX_CAMPAIGNS,
 };
 use crate::crm::fields::parse_date;
 use crate::kernel::error::{DomainError, DomainResult};
@@ -181,7 +181,7 @@ fn apply(c: &mut Campaign, f: &CampaignFields, now: Instant) -> DomainResult<()>
     if let Some(v) = f.end_on {
         c.end_on = day(v);
     }
-    check_dates(
+    crate::crm::fields::check_span(
         parse_date("start_on", &c.start_on)?,
         parse_date("end_on", &c.end_on)?,
     )?;

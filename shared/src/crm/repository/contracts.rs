@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::timeline::Entry;
 use crate::crm::activity::{ActivityKind, Subject};
 use crate::crm::contract::{
-    check_term, Contract, ContractFields, ContractStatus, PaymentTerms, Signature, MAX_PER_DEAL,
+    Contract, ContractFields, ContractStatus, PaymentTerms, Signature, MAX_PER_DEAL,
 };
 use crate::crm::deal::DealStatus;
 use crate::crm::fields::parse_date;
@@ -52,35 +52,19 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// The firm's next free `C-nnnn` after its `count` contracts, skipping numbers
-/// people typed themselves.
+/// The firm's next `C-nnnn`: one past the highest such number it has (numbers
+/// people typed in that shape count too, so the next is never taken).
 async fn next_number(db: &impl Sql, scope: &TenantScope) -> DomainResult<String> {
-    let rows = db
-        .query(stmt!(
-            "SELECT COUNT(*) AS n FROM crm_contracts WHERE firm_id = ?1",
+    let highest = super::number(
+        db,
+        stmt!(
+            "SELECT MAX(CAST(substr(number, 3) AS INTEGER)) AS n FROM crm_contracts
+              WHERE firm_id = ?1 AND number GLOB 'C-[0-9]*'",
             scope.firm_id()
-        ))
-        .await?;
-    let mut n = rows
-        .first()
-        .and_then(|r| r.get("n"))
-        .and_then(serde_json::Value::as_f64)
-        .map_or(0, |n| n as i64)
-        + 1;
-    loop {
-        let candidate = format!("C-{n:04}");
-        let taken = db
-            .query(stmt!(
-                "SELECT id FROM crm_contracts WHERE firm_id = ?1 AND number = ?2",
-                scope.firm_id(),
-                candidate.as_str()
-            ))
-            .await?;
-        if taken.is_empty() {
-            return Ok(candidate);
-        }
-        n += 1;
-    }
+        ),
+    )
+    .await?;
+    Ok(format!("C-{:04}", highest + 1))
 }
 
 fn number_taken(e: DomainError) -> DomainError {
@@ -133,6 +117,21 @@ pub async fn create(
         title = title.or(Some(proposal.title));
         total = total.or(Some(proposal.total_minor));
     }
+    let on_deal = super::number(
+        db,
+        stmt!(
+            "SELECT COUNT(*) AS n FROM crm_contracts WHERE firm_id = ?1 AND deal_id = ?2",
+            scope.firm_id(),
+            deal.id.as_str()
+        ),
+    )
+    .await?;
+    if on_deal >= MAX_PER_DEAL {
+        return Err(DomainError::conflict(
+            "deal_id",
+            format!("a deal has at most {MAX_PER_DEAL} contracts"),
+        ));
+    }
     let number = match &fields.number {
         Some(n) => n.clone(),
         None => next_number(db, scope).await?,
@@ -142,8 +141,7 @@ pub async fn create(
     let insert = stmt!(
         "INSERT INTO crm_contracts (id, firm_id, number, deal_id, proposal_id, title, description, status, currency,
                 total_minor, payment_terms, start_on, end_on, notes, version, created_by, created_at, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'draft', ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15, ?15
-          WHERE (SELECT COUNT(*) FROM crm_contracts WHERE firm_id = ?2 AND deal_id = ?4) < ?16",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'draft', ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15, ?15)",
         id.as_str(),
         scope.firm_id(),
         number.as_str(),
@@ -158,8 +156,7 @@ pub async fn create(
         fields.end_on.map(day),
         fields.notes.clone().flatten(),
         actor,
-        now.millis(),
-        MAX_PER_DEAL
+        now.millis()
     );
     let entry = Entry::system(
         Subject::Deal,
@@ -169,18 +166,9 @@ pub async fn create(
         Some(actor),
         now,
     );
-    let batch = vec![insert, require_change(), entry.statement(scope, now)?.1];
-    match db.batch(batch).await {
-        Ok(_) => {}
-        Err(e) if violates_unique(&e, "crm_contracts.number") => return Err(number_taken(e)),
-        Err(_) if for_deal(db, scope, &deal.id).await?.len() as i64 >= MAX_PER_DEAL => {
-            return Err(DomainError::conflict(
-                "deal_id",
-                format!("a deal has at most {MAX_PER_DEAL} contracts"),
-            ))
-        }
-        Err(e) => return Err(e),
-    }
+    db.batch(vec![insert, entry.statement(scope, now)?.1])
+        .await
+        .map_err(number_taken)?;
     get(db, scope, &id).await
 }
 
@@ -230,7 +218,7 @@ pub async fn update(
     if let Some(v) = &fields.notes {
         c.notes.clone_from(v);
     }
-    check_term(
+    crate::crm::fields::check_span(
         parse_date("start_on", &c.start_on)?,
         parse_date("end_on", &c.end_on)?,
     )?;

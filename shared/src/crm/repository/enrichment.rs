@@ -245,18 +245,21 @@ pub enum Verdict {
 }
 
 /// Records what the provider answered for lookup `enrichment_id` of firm
-/// `firm_id`. A failure on the job's `last` attempt closes the lookup as failed
-/// (so none stays waiting for a job that is gone).
+/// `firm_id` on the job's `attempt` (1 the first). A failure on the last attempt
+/// the job type's policy allows closes the lookup as failed (so none stays
+/// waiting for a job that is gone).
 pub async fn job_outcome(
     db: &impl Sql,
     firm_id: &str,
     enrichment_id: &str,
     answer: enrichment::Answer,
-    last: bool,
+    attempt: i64,
     now: Instant,
 ) -> DomainResult<Verdict> {
     use enrichment::Answer;
     let scope = TenantScope::new(firm_id, None);
+    let last = types::find(&[], enrichment::JOB_TYPE)
+        .is_some_and(|t| attempt >= i64::from(t.policy.schedule.max_attempts()));
     let again = |status: u16, error: String, retry_after: Option<i64>| Verdict::Again {
         status,
         error,

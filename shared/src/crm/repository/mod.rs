@@ -239,6 +239,17 @@ pub fn day_in(zone: &str, now: crate::kernel::time::Instant) -> chrono::NaiveDat
     now.to_chrono().with_timezone(&zone).date_naive()
 }
 
+/// The whole number a one-row query answers as `n` (0 when it answers none or null).
+pub(crate) async fn number(db: &impl Sql, query: Statement) -> DomainResult<i64> {
+    let rows = db.query(query).await?;
+    #[allow(clippy::cast_possible_truncation)] // D1 answers every number as a double
+    Ok(rows
+        .first()
+        .and_then(|r| r.get("n"))
+        .and_then(serde_json::Value::as_f64)
+        .map_or(0, |n| n as i64))
+}
+
 /// A 409 once the firm has `cap` records in `table` (`what`, plural, names them).
 pub(crate) async fn under_cap(
     db: &impl Sql,
@@ -247,19 +258,15 @@ pub(crate) async fn under_cap(
     cap: i64,
     what: &str,
 ) -> DomainResult<()> {
-    let rows = db
-        .query(Statement::new(
+    let n = number(
+        db,
+        Statement::new(
             format!("SELECT COUNT(*) AS n FROM {table} WHERE firm_id = ?1"),
             vec![scope.firm_id().into()],
-        ))
-        .await?;
-    let n = rows
-        .first()
-        .and_then(|r| r.get("n"))
-        .and_then(serde_json::Value::as_f64)
-        .unwrap_or(0.0);
-    #[allow(clippy::cast_precision_loss)] // caps are small
-    if n >= cap as f64 {
+        ),
+    )
+    .await?;
+    if n >= cap {
         return Err(DomainError::conflict(
             "body",
             format!("a firm has at most {cap} {what}"),
